@@ -1,0 +1,27 @@
+//! Tonus domain: the types every other crate speaks, and the rules that make invalid values
+//! impossible to construct. No I/O lives here.
+
+pub mod checkin;
+pub mod daily;
+pub mod episode;
+pub mod error;
+pub mod event;
+pub mod exercise;
+pub mod input;
+pub mod patient;
+pub mod time;
+pub mod treatment;
+mod vocab;
+
+pub use checkin::{CheckIn, PsfsFrequency, PsfsSeverity};
+pub use daily::{daily_counts, DayCount};
+pub use episode::{Episode, Family, Pain, Region, SpasmKind, Trigger};
+pub use error::ValidationError;
+pub use event::{ClinicalEvent, EventKind, MriRegion};
+pub use exercise::{ExerciseSession, ExerciseType};
+pub use patient::Patient;
+pub use time::LocalInstant;
+pub use treatment::{Category, Dose, DoseLog, DoseStatus, Regimen, Route, Schedule, Treatment, Unit};
+
+/// Database identifier of a stored record. Ids are per table and never reused.
+pub type Id = i64;

@@ -1,0 +1,638 @@
+//! Analyses of n-of-1 trials and of observational day ranges.
+//!
+//! Counts: NB2 regression (intercept, one indicator per non-reference arm, optional trend)
+//! with HAC standard errors over the analysed days, falling back to quasi-Poisson when the
+//! data show no overdispersion. Scores: OLS (mean difference) with HAC standard errors.
+//! Only confirmed days outside washouts are used. Intervals use Student t with the residual
+//! degrees of freedom; together with the n/(n−k) factor this is the small-sample correction
+//! that makes 95 % intervals hold their coverage in the calibration tests.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+
+use crate::design::{Calendar, DayRole, Outcome, TrialDesign};
+use crate::error::{Result, StatsError};
+use crate::hac::{newey_west_maxlags, HacOptions};
+use crate::model::{arm_design_matrix, fit_negative_binomial, fit_ols, fit_quasi_poisson, Fit, ModelKind};
+use crate::series::DayRecord;
+use crate::verdict::{decide, verdict_text, EffectInterval, Verdict};
+
+/// How many lags the HAC covariance uses when `HacOptions::maxlags` is `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BandwidthRule {
+    /// `floor(4·(n/100)^(2/9))` (Newey–West 1994; statsmodels' default).
+    NeweyWest,
+    /// Kernel bandwidth `M = ceil(1.3·√n)`, i.e. `M − 1` lags (Lazarus, Lewis, Stock and
+    /// Watson 2018, "HAR inference: recommendations for practice"), meant to be used with
+    /// fixed-b critical values.
+    Llsw,
+}
+
+impl BandwidthRule {
+    /// Lags for `n` observations.
+    pub fn maxlags(self, n: usize) -> usize {
+        match self {
+            BandwidthRule::NeweyWest => newey_west_maxlags(n),
+            BandwidthRule::Llsw => ((1.3 * (n as f64).sqrt()).ceil() as usize).saturating_sub(1),
+        }
+    }
+}
+
+/// Fixed-b inflation of a Bartlett-kernel HAC standard error: the ratio of the fixed-b 5 %
+/// two-sided critical value to 1.96, from Kiefer and Vogelsang (2005)'s polynomial
+/// `1.96 + 2.9694 b + 0.4160 b² − 0.5324 b³`, with `b = (maxlags + 1)/n`. It accounts for
+/// the downward bias and the noise of the HAC estimate, which otherwise make intervals too
+/// narrow in short autocorrelated series (see tests/calibration.rs).
+pub fn fixed_b_factor(maxlags: usize, n: usize) -> f64 {
+    if n == 0 {
+        return 1.0;
+    }
+    let b = ((maxlags + 1) as f64 / n as f64).min(1.0);
+    1.0 + (2.9694 * b + 0.4160 * b * b - 0.5324 * b * b * b) / 1.96
+}
+
+/// Analysis settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnalysisOptions {
+    /// `maxlags: None` uses `bandwidth`.
+    pub hac: HacOptions,
+    pub bandwidth: BandwidthRule,
+    /// Inflate HAC standard errors by [`fixed_b_factor`].
+    pub fixed_b: bool,
+    /// Add a linear time trend (drift over the trial) to the model.
+    pub time_trend: bool,
+    /// Count model: `NegativeBinomial` (default, falls back to quasi-Poisson) or
+    /// `QuasiPoisson`.
+    pub count_model: ModelKind,
+    /// Student t (residual df) rather than normal quantiles.
+    pub use_t: bool,
+    /// Interval level (0.95).
+    pub level: f64,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> Self {
+        Self {
+            hac: HacOptions::default(),
+            bandwidth: BandwidthRule::Llsw,
+            fixed_b: true,
+            time_trend: false,
+            count_model: ModelKind::NegativeBinomial,
+            use_t: true,
+            level: 0.95,
+        }
+    }
+}
+
+/// The scale a comparison is reported on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectScale {
+    /// Arm rate ÷ reference rate (counts).
+    RateRatio,
+    /// Arm mean − reference mean (scores).
+    MeanDifference,
+}
+
+/// One arm compared with the reference arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub arm: String,
+    pub reference: String,
+    pub scale: EffectScale,
+    /// Rate ratio or mean difference.
+    pub estimate: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Standard error on the model scale (log rate ratio, or points).
+    pub se: f64,
+    pub p_value: f64,
+    /// Approximate probability that the arm is better (lower) than the reference, from
+    /// the sampling distribution of the estimate (flat prior).
+    pub prob_better: f64,
+    /// Same, for a fall at least as large as the success threshold.
+    pub prob_meets_threshold: f64,
+    /// Scores only: share of the arm's analysed days at least `threshold` below the
+    /// baseline (run-in) mean (the 30 % responder rule).
+    pub responder_share: Option<f64>,
+    pub verdict: Verdict,
+    pub text: String,
+}
+
+/// Mean of an arm over analysed days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmSummary {
+    pub name: String,
+    pub days: usize,
+    pub mean: f64,
+}
+
+/// One period's data (CENT: results per period).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodSummary {
+    pub index: u32,
+    pub block: u32,
+    pub arm: String,
+    pub days_analysed: usize,
+    /// Non-washout days without a usable value (unconfirmed or not answered).
+    pub days_missing: usize,
+    pub mean: Option<f64>,
+}
+
+/// The analysis of one outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeAnalysis {
+    pub outcome: Outcome,
+    /// True for comparisons of arbitrary day ranges (not randomised): association only.
+    pub observational: bool,
+    pub model: ModelKind,
+    /// Method in words, for the report.
+    pub method: String,
+    pub maxlags: usize,
+    pub df: Option<f64>,
+    /// NB2 dispersion (Var = μ + αμ²) when the NB model was used.
+    pub alpha: Option<f64>,
+    pub days_used: usize,
+    pub days_missing: usize,
+    pub days_washout: usize,
+    pub baseline_mean: Option<f64>,
+    pub arms: Vec<ArmSummary>,
+    pub periods: Vec<PeriodSummary>,
+    pub comparisons: Vec<Comparison>,
+}
+
+/// One usable observation.
+#[derive(Debug, Clone, Copy)]
+struct Obs {
+    day: u32,
+    arm: usize,
+    value: f64,
+}
+
+struct ArmsFit {
+    fit: Fit,
+    cov_diag: Vec<f64>,
+    df: Option<f64>,
+    maxlags: usize,
+}
+
+fn fit_arms(obs: &[Obs], n_arms: usize, outcome: Outcome, options: &AnalysisOptions) -> Result<ArmsFit> {
+    for arm in 0..n_arms {
+        if !obs.iter().any(|o| o.arm == arm) {
+            return Err(StatsError::NotEnoughObservations {
+                needed: 1,
+                got: 0,
+                context: format!("arm {arm} has no analysed days with a value"),
+            });
+        }
+    }
+    let y: Vec<f64> = obs.iter().map(|o| o.value).collect();
+    let times: Vec<u32> = obs.iter().map(|o| o.day).collect();
+    let arms: Vec<usize> = obs.iter().map(|o| o.arm).collect();
+    let x = arm_design_matrix(&arms, n_arms, Some(&times), options.time_trend)?;
+    let fit = if outcome.is_count() {
+        match options.count_model {
+            ModelKind::QuasiPoisson | ModelKind::Ols => fit_quasi_poisson(&y, &x)?,
+            // Without overdispersion the NB likelihood has its maximum at α = 0; the Poisson
+            // mean model with a robust covariance is then the right fit.
+            ModelKind::NegativeBinomial => fit_negative_binomial(&y, &x).or_else(|_| fit_quasi_poisson(&y, &x))?,
+        }
+    } else {
+        fit_ols(&y, &x)?
+    };
+    let maxlags = options.hac.maxlags.unwrap_or_else(|| newey_west_maxlags(fit.nobs));
+    let cov = fit.cov_hac(&options.hac, Some(&times))?;
+    let df = options.use_t.then(|| fit.df_resid() as f64).filter(|d| *d >= 1.0);
+    Ok(ArmsFit {
+        cov_diag: cov.diagonal(),
+        fit,
+        df,
+        maxlags,
+    })
+}
+
+/// CDF and quantile of the reference distribution (t with df, or standard normal).
+struct RefDist {
+    t: Option<StudentsT>,
+    z: Normal,
+}
+
+impl RefDist {
+    fn new(df: Option<f64>) -> Result<Self> {
+        let t = match df {
+            Some(d) => Some(
+                StudentsT::new(0.0, 1.0, d)
+                    .map_err(|e| StatsError::InvalidData(format!("t distribution with df {d}: {e}")))?,
+            ),
+            None => None,
+        };
+        let z = Normal::new(0.0, 1.0).map_err(|e| StatsError::InvalidData(format!("normal distribution: {e}")))?;
+        Ok(Self { t, z })
+    }
+    fn cdf(&self, x: f64) -> f64 {
+        self.t.as_ref().map_or_else(|| self.z.cdf(x), |t| t.cdf(x))
+    }
+    fn quantile(&self, p: f64) -> f64 {
+        self.t
+            .as_ref()
+            .map_or_else(|| self.z.inverse_cdf(p), |t| t.inverse_cdf(p))
+    }
+}
+
+fn pct(rr: f64) -> String {
+    let p = (rr - 1.0) * 100.0;
+    if p < 0.0 {
+        format!("{:.0} % fewer", -p)
+    } else {
+        format!("{p:.0} % more")
+    }
+}
+
+fn effect_text(scale: EffectScale, est: f64, lo: f64, hi: f64, level: f64) -> String {
+    let l = level * 100.0;
+    match scale {
+        EffectScale::RateRatio => format!(
+            "rate ratio {est:.2}, {} ({l:.0} % interval {} to {})",
+            pct(est),
+            pct(lo),
+            pct(hi)
+        ),
+        EffectScale::MeanDifference => {
+            format!("mean difference {est:+.2} points ({l:.0} % interval {lo:+.2} to {hi:+.2})")
+        }
+    }
+}
+
+fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
+    let (s, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    (n > 0).then(|| s / n as f64)
+}
+
+struct Context<'a> {
+    outcome: Outcome,
+    arm_names: &'a [String],
+    threshold: f64,
+    baseline: Option<f64>,
+    periods: u32,
+    observational: bool,
+}
+
+fn build(
+    obs: &[Obs],
+    ctx: &Context<'_>,
+    options: &AnalysisOptions,
+) -> Result<(ArmsFit, Vec<ArmSummary>, Vec<Comparison>)> {
+    if !(options.level > 0.0 && options.level < 1.0) {
+        return Err(StatsError::InvalidData(format!(
+            "interval level must be in (0, 1), got {}",
+            options.level
+        )));
+    }
+    let n_arms = ctx.arm_names.len();
+    let af = fit_arms(obs, n_arms, ctx.outcome, options)?;
+    let dist = RefDist::new(af.df)?;
+    let crit = dist.quantile(0.5 + options.level / 2.0);
+    let arms: Vec<ArmSummary> = ctx
+        .arm_names
+        .iter()
+        .enumerate()
+        .map(|(a, name)| {
+            let vals: Vec<f64> = obs.iter().filter(|o| o.arm == a).map(|o| o.value).collect();
+            ArmSummary {
+                name: name.clone(),
+                days: vals.len(),
+                mean: mean(vals.iter().copied()).unwrap_or(f64::NAN),
+            }
+        })
+        .collect();
+    let scale = if ctx.outcome.is_count() {
+        EffectScale::RateRatio
+    } else {
+        EffectScale::MeanDifference
+    };
+    let margin = match scale {
+        EffectScale::RateRatio => -(1.0 - ctx.threshold).ln(),
+        // A 30 % fall of the reference mean, in points; a tiny floor keeps it positive.
+        EffectScale::MeanDifference => (ctx.threshold * arms[0].mean.abs()).max(1e-9),
+    };
+    let mut comparisons = Vec::new();
+    for a in 1..n_arms {
+        let est = af.fit.params[a];
+        let se = af.cov_diag[a].sqrt();
+        if !(se.is_finite() && est.is_finite()) {
+            return Err(StatsError::InvalidData(format!(
+                "non-finite estimate for arm {}",
+                ctx.arm_names[a]
+            )));
+        }
+        let (lo, hi) = (est - crit * se, est + crit * se);
+        let iv = EffectInterval {
+            estimate: est,
+            se,
+            low: lo,
+            high: hi,
+            critical: crit,
+            margin,
+        };
+        let verdict = decide(&iv, ctx.periods, n_arms as u32);
+        let (e, l, h) = match scale {
+            EffectScale::RateRatio => (est.exp(), lo.exp(), hi.exp()),
+            EffectScale::MeanDifference => (est, lo, hi),
+        };
+        let responder_share = match (scale, ctx.baseline) {
+            (EffectScale::MeanDifference, Some(b)) => {
+                let cut = (1.0 - ctx.threshold) * b;
+                let vals: Vec<f64> = obs.iter().filter(|o| o.arm == a).map(|o| o.value).collect();
+                mean(vals.iter().map(|v| if *v <= cut { 1.0 } else { 0.0 }))
+            }
+            _ => None,
+        };
+        let mut text = verdict_text(
+            verdict,
+            &ctx.arm_names[a],
+            &ctx.arm_names[0],
+            ctx.outcome.label(),
+            &effect_text(scale, e, l, h, options.level),
+        );
+        if ctx.observational {
+            text.push_str(
+                " These days were not randomised: other things that changed between them may explain the difference.",
+            );
+        }
+        comparisons.push(Comparison {
+            arm: ctx.arm_names[a].clone(),
+            reference: ctx.arm_names[0].clone(),
+            scale,
+            estimate: e,
+            ci_low: l,
+            ci_high: h,
+            se,
+            p_value: 2.0 * (1.0 - dist.cdf((est / se).abs())),
+            prob_better: dist.cdf(-est / se),
+            prob_meets_threshold: dist.cdf((-margin - est) / se),
+            responder_share,
+            verdict,
+            text,
+        });
+    }
+    Ok((af, arms, comparisons))
+}
+
+fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
+    let model = match af.fit.kind {
+        ModelKind::NegativeBinomial => "negative binomial (NB2) regression",
+        ModelKind::QuasiPoisson => "quasi-Poisson regression",
+        ModelKind::Ols => "linear regression (mean difference)",
+    };
+    format!(
+        "{model}{}; Newey–West (Bartlett) standard errors with {} day lags{}; {} intervals",
+        if options.time_trend {
+            " with a linear time trend"
+        } else {
+            ""
+        },
+        af.maxlags,
+        if options.hac.small_sample {
+            " and n/(n−k) correction"
+        } else {
+            ""
+        },
+        af.df.map_or("normal".to_string(), |d| format!("t ({d:.0} df)"))
+    )
+}
+
+fn index(records: &[DayRecord]) -> BTreeMap<u32, &DayRecord> {
+    records.iter().map(|r| (r.day, r)).collect()
+}
+
+/// Analyses one outcome of a trial. `records` are numbered like the calendar (day 0 = first
+/// run-in day); days absent from `records` count as missing.
+pub fn analyse_trial(
+    design: &TrialDesign,
+    records: &[DayRecord],
+    outcome: Outcome,
+    options: &AnalysisOptions,
+) -> Result<OutcomeAnalysis> {
+    let calendar: Calendar = design.calendar()?;
+    let by_day = index(records);
+    let value = |d: u32| by_day.get(&d).and_then(|r| r.value(outcome));
+    let mut obs = Vec::new();
+    let mut days_missing = 0;
+    let mut days_washout = 0;
+    let mut periods = Vec::new();
+    for p in &calendar.periods {
+        days_washout += p.washout.len();
+        let vals: Vec<(u32, f64)> = p.analysed.clone().filter_map(|d| value(d).map(|v| (d, v))).collect();
+        let missing = p.analysed.len() - vals.len();
+        days_missing += missing;
+        periods.push(PeriodSummary {
+            index: p.index,
+            block: p.block,
+            arm: design.arms[p.arm].clone(),
+            days_analysed: vals.len(),
+            days_missing: missing,
+            mean: mean(vals.iter().map(|v| v.1)),
+        });
+        obs.extend(vals.into_iter().map(|(day, value)| Obs { day, arm: p.arm, value }));
+    }
+    debug_assert!(obs
+        .iter()
+        .all(|o| matches!(calendar.role(o.day), Some(DayRole::Analysed { .. }))));
+    let baseline_mean = mean(calendar.baseline.clone().filter_map(value));
+    let analysed_periods = periods.iter().filter(|p| p.days_analysed > 0).count() as u32;
+    let ctx = Context {
+        outcome,
+        arm_names: &design.arms,
+        threshold: design.success_threshold,
+        baseline: baseline_mean,
+        periods: analysed_periods,
+        observational: false,
+    };
+    let (af, arms, comparisons) = build(&obs, &ctx, options)?;
+    Ok(OutcomeAnalysis {
+        outcome,
+        observational: false,
+        model: af.fit.kind,
+        method: method_text(&af, options),
+        maxlags: af.maxlags,
+        df: af.df,
+        alpha: af.fit.alpha(),
+        days_used: obs.len(),
+        days_missing,
+        days_washout,
+        baseline_mean,
+        arms,
+        periods,
+        comparisons,
+    })
+}
+
+/// Analyses every outcome of a trial; outcomes without enough data give their error.
+pub fn analyse_trial_outcomes(
+    design: &TrialDesign,
+    records: &[DayRecord],
+    options: &AnalysisOptions,
+) -> Vec<(Outcome, Result<OutcomeAnalysis>)> {
+    Outcome::ALL
+        .iter()
+        .map(|o| (*o, analyse_trial(design, records, *o, options)))
+        .collect()
+}
+
+/// Observational comparison of two day ranges (e.g. "the month before" vs "the month
+/// since" a change), with the same model as a trial but flagged as observational.
+pub fn compare_ranges(
+    records: &[DayRecord],
+    reference: Range<u32>,
+    other: Range<u32>,
+    outcome: Outcome,
+    threshold: f64,
+    options: &AnalysisOptions,
+) -> Result<OutcomeAnalysis> {
+    if reference.start < other.end && other.start < reference.end {
+        return Err(StatsError::InvalidData(format!(
+            "day ranges {}..{} and {}..{} overlap",
+            reference.start, reference.end, other.start, other.end
+        )));
+    }
+    if !(threshold > 0.0 && threshold < 1.0) {
+        return Err(StatsError::InvalidData(format!(
+            "threshold must be in (0, 1), got {threshold}"
+        )));
+    }
+    let by_day = index(records);
+    let mut obs = Vec::new();
+    let mut days_missing = 0;
+    for (arm, r) in [&reference, &other].into_iter().enumerate() {
+        for d in r.clone() {
+            match by_day.get(&d).and_then(|x| x.value(outcome)) {
+                Some(value) => obs.push(Obs { day: d, arm, value }),
+                None => days_missing += 1,
+            }
+        }
+    }
+    obs.sort_by_key(|o| o.day);
+    let names = vec![
+        format!("days {}–{}", reference.start, reference.end.saturating_sub(1)),
+        format!("days {}–{}", other.start, other.end.saturating_sub(1)),
+    ];
+    let baseline = mean(obs.iter().filter(|o| o.arm == 0).map(|o| o.value));
+    let ctx = Context {
+        outcome,
+        arm_names: &names,
+        threshold,
+        baseline,
+        periods: 2,
+        observational: true,
+    };
+    let (af, arms, comparisons) = build(&obs, &ctx, options)?;
+    Ok(OutcomeAnalysis {
+        outcome,
+        observational: true,
+        model: af.fit.kind,
+        method: format!("{} (observational: ranges not randomised)", method_text(&af, options)),
+        maxlags: af.maxlags,
+        df: af.df,
+        alpha: af.fit.alpha(),
+        days_used: obs.len(),
+        days_missing,
+        days_washout: 0,
+        baseline_mean: baseline,
+        arms,
+        periods: Vec::new(),
+        comparisons,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::series::records_from_sim;
+    use crate::sim::SimConfig;
+    use crate::trial_sim::{simulate_trial, ArmEffect};
+
+    fn design() -> TrialDesign {
+        TrialDesign {
+            blocks: 4,
+            ..TrialDesign::new(vec!["none".into(), "drug".into()], 9)
+        }
+    }
+
+    #[test]
+    fn strong_effect_is_found_and_reported() {
+        let d = design();
+        let (_, p) = simulate_trial(
+            &SimConfig::quiet(0, 3),
+            &d,
+            &[ArmEffect::NONE, ArmEffect::immediate(0.4)],
+        )
+        .unwrap();
+        let r = records_from_sim(&p);
+        let a = analyse_trial(&d, &r, Outcome::InvoluntaryCount, &AnalysisOptions::default()).unwrap();
+        let c = &a.comparisons[0];
+        assert_eq!(c.verdict, Verdict::Better, "{c:?}");
+        assert!(c.ci_low < 0.4 && 0.4 < c.ci_high * 1.2, "{c:?}");
+        assert!(c.prob_better > 0.95);
+        assert_eq!(a.periods.len(), 8);
+        assert_eq!(a.days_washout, 8 * 4);
+        assert!(c.text.contains("not medical advice"));
+        // Scores are linked to counts, so spasticity should fall too.
+        let s = analyse_trial(&d, &r, Outcome::SpasticityNrs, &AnalysisOptions::default()).unwrap();
+        assert!(s.comparisons[0].estimate < 0.0);
+        assert!(s.comparisons[0].responder_share.is_some());
+        let all = analyse_trial_outcomes(&d, &r, &AnalysisOptions::default());
+        assert_eq!(all.len(), 6);
+    }
+
+    #[test]
+    fn unconfirmed_days_are_ignored() {
+        let d = design();
+        let cfg = SimConfig {
+            p_missing_checkin: 0.3,
+            ..SimConfig::quiet(0, 4)
+        };
+        let (_, p) = simulate_trial(&cfg, &d, &[ArmEffect::NONE, ArmEffect::NONE]).unwrap();
+        let r = records_from_sim(&p);
+        let a = analyse_trial(&d, &r, Outcome::StiffnessCount, &AnalysisOptions::default()).unwrap();
+        let unconfirmed_analysed = a.periods.iter().map(|p| p.days_missing).sum::<usize>();
+        assert!(unconfirmed_analysed > 0);
+        assert_eq!(a.days_used + a.days_missing, 8 * 10);
+    }
+
+    #[test]
+    fn observational_ranges_are_flagged_and_checked() {
+        let p = crate::sim::simulate(&SimConfig::quiet(120, 5));
+        let r = records_from_sim(&p);
+        let a = compare_ranges(
+            &r,
+            0..60,
+            60..120,
+            Outcome::InvoluntaryCount,
+            0.3,
+            &AnalysisOptions::default(),
+        )
+        .unwrap();
+        assert!(a.observational);
+        assert!(a.comparisons[0].text.contains("not randomised"));
+        assert!(compare_ranges(
+            &r,
+            0..60,
+            50..120,
+            Outcome::InvoluntaryCount,
+            0.3,
+            &AnalysisOptions::default()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn missing_arm_is_an_error() {
+        let d = design();
+        let r: Vec<DayRecord> = Vec::new();
+        assert!(analyse_trial(&d, &r, Outcome::PainNrs, &AnalysisOptions::default()).is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! Tonus persistence: one repository API over embedded SQLite (the default) and PostgreSQL.
+//!
+//! Both backends share the SQL text (`$N` placeholders work in both) and the row types; the
+//! [`on_pool!`] macro expands each query once per backend so each is type-checked against its
+//! own driver. Every row belongs to a patient and every query is scoped by patient id.
+
+mod connect;
+mod error;
+mod repo;
+mod rows;
+
+pub use connect::{default_sqlite_path, Store};
+pub use error::StoreError;
+pub use repo::{Batch, StoredRegimen, StoredTreatment};
+pub use rows::Stored;

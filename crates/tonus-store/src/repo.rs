@@ -1,0 +1,569 @@
+//! The repository API. Every method takes the patient it acts for, and every statement is
+//! scoped by that patient's id: another patient's row is simply not found.
+
+use std::collections::BTreeSet;
+
+use jiff::{civil::Date, Timestamp};
+use serde::Serialize;
+use tonus_domain::time::Zone;
+use tonus_domain::{
+    CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Family, Id, Patient, Regimen, SpasmKind, Treatment,
+};
+
+use crate::connect::{on_pool, Store};
+use crate::error::{Context, StoreError};
+use crate::rows::{
+    event_detail, join_codes, parse_date, CheckInRow, DoseLogRow, EpisodeRow, EventRow, ExerciseRow, RegimenRow,
+    Stored, CHECKIN_COLUMNS, DOSE_LOG_COLUMNS, EPISODE_COLUMNS, EVENT_COLUMNS, EXERCISE_COLUMNS,
+};
+
+/// Inclusive date bounds as the text the `local_date` columns compare against.
+fn bounds(from: Option<Date>, to: Option<Date>) -> (String, String) {
+    (
+        from.map_or_else(|| "0000-01-01".to_string(), |d| d.to_string()),
+        to.map_or_else(|| "9999-12-31".to_string(), |d| d.to_string()),
+    )
+}
+
+/// A treatment with its id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredTreatment {
+    pub id: Id,
+    pub patient_id: Id,
+    #[serde(flatten)]
+    pub value: Treatment,
+}
+
+/// A regimen with the treatment it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredRegimen {
+    pub id: Id,
+    pub patient_id: Id,
+    pub treatment_id: Id,
+    pub treatment_name: String,
+    #[serde(flatten)]
+    pub value: Regimen,
+}
+
+/// Records written together in one transaction: all of them or none.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    pub episodes: Vec<Episode>,
+    pub checkins: Vec<CheckIn>,
+    pub exercise: Vec<ExerciseSession>,
+    pub events: Vec<ClinicalEvent>,
+    /// (regimen id, dose)
+    pub doses: Vec<(Id, DoseLog)>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.episodes.len() + self.checkins.len() + self.exercise.len() + self.events.len() + self.doses.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+const INSERT_EPISODE: &str = "INSERT INTO episodes (patient_id, started_at_ms, time_zone, local_date, kind, family, regions, pain, duration_s, triggers, trigger_note, notes, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id";
+const UPSERT_CHECKIN: &str = "INSERT INTO checkins (patient_id, local_date, spasticity_nrs, pain_nrs, psfs_frequency, psfs_severity, night_wakings, log_complete, note, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (patient_id, local_date) DO UPDATE SET spasticity_nrs = excluded.spasticity_nrs, pain_nrs = excluded.pain_nrs, psfs_frequency = excluded.psfs_frequency, psfs_severity = excluded.psfs_severity, night_wakings = excluded.night_wakings, log_complete = excluded.log_complete, note = excluded.note, recorded_at_ms = excluded.recorded_at_ms RETURNING id";
+const INSERT_EXERCISE: &str = "INSERT INTO exercise_sessions (patient_id, at_ms, time_zone, local_date, exercise_type, minutes, exertion, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+const INSERT_EVENT: &str = "INSERT INTO clinical_events (patient_id, kind, start_date, end_date, detail, summary) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+const INSERT_DOSE: &str = "INSERT INTO dose_logs (patient_id, regimen_id, at_ms, time_zone, local_date, status, note) SELECT $1, id, $3, $4, $5, $6, $7 FROM regimens WHERE id = $2 AND patient_id = $1 RETURNING id";
+
+/// Binds an episode's columns in the order of [`INSERT_EPISODE`] (after the patient id).
+macro_rules! bind_episode {
+    ($q:expr, $e:expr) => {{
+        let e: &Episode = $e;
+        $q.bind(e.started_at().millis())
+            .bind(e.started_at().zone.name().to_string())
+            .bind(e.started_at().local_date().to_string())
+            .bind(e.kind().code())
+            .bind(e.family().code())
+            .bind(join_codes(e.regions()))
+            .bind(e.pain().map(|p| i64::from(p.value())))
+            .bind(e.duration_s().map(i64::from))
+            .bind(join_codes(e.triggers()))
+            .bind(e.trigger_note().map(str::to_string))
+            .bind(e.notes().map(str::to_string))
+            .bind(e.recorded_at().as_millisecond())
+    }};
+}
+
+macro_rules! bind_checkin {
+    ($q:expr, $c:expr) => {{
+        let c: &CheckIn = $c;
+        $q.bind(c.date().to_string())
+            .bind(c.spasticity_nrs().map(i64::from))
+            .bind(c.pain_nrs().map(i64::from))
+            .bind(c.psfs_frequency().map(|v| i64::from(v.value())))
+            .bind(c.psfs_severity().map(|v| i64::from(v.value())))
+            .bind(c.night_wakings().map(i64::from))
+            .bind(c.log_complete())
+            .bind(c.note().map(str::to_string))
+            .bind(Timestamp::now().as_millisecond())
+    }};
+}
+
+macro_rules! bind_exercise {
+    ($q:expr, $s:expr) => {{
+        let s: &ExerciseSession = $s;
+        $q.bind(s.at().millis())
+            .bind(s.at().zone.name().to_string())
+            .bind(s.at().local_date().to_string())
+            .bind(s.exercise_type().code())
+            .bind(i64::from(s.minutes()))
+            .bind(i64::from(s.exertion()))
+            .bind(s.note().map(str::to_string))
+    }};
+}
+
+macro_rules! bind_event {
+    ($q:expr, $e:expr) => {{
+        let e: &ClinicalEvent = $e;
+        $q.bind(e.kind().code())
+            .bind(e.on().to_string())
+            .bind(e.until().map(|d| d.to_string()))
+            .bind(event_detail(e.kind()))
+            .bind(e.summary().map(str::to_string))
+    }};
+}
+
+macro_rules! bind_dose {
+    ($q:expr, $regimen:expr, $d:expr) => {{
+        let d: &DoseLog = $d;
+        $q.bind($regimen)
+            .bind(d.at().millis())
+            .bind(d.at().zone.name().to_string())
+            .bind(d.at().local_date().to_string())
+            .bind(d.status().code())
+            .bind(d.note().map(str::to_string))
+    }};
+}
+
+impl Store {
+    // ----- patients -----
+
+    pub async fn create_patient(&self, handle: &str, zone: &Zone) -> Result<Patient, StoreError> {
+        let handle = tonus_domain::patient::validate_handle(handle).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        if self.patient_by_handle(&handle).await?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "a patient named {handle:?} already exists"
+            )));
+        }
+        let now = Timestamp::now().as_millisecond();
+        let id: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar("INSERT INTO patients (handle, time_zone, created_at_ms) VALUES ($1, $2, $3) RETURNING id")
+                .bind(&handle).bind(zone.name()).bind(now)
+                .fetch_one(pool).await.ctx("creating a patient")?
+        });
+        Ok(Patient {
+            id,
+            handle,
+            zone: zone.clone(),
+        })
+    }
+
+    pub async fn patient_by_handle(&self, handle: &str) -> Result<Option<Patient>, StoreError> {
+        let row: Option<(i64, String, String)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, handle, time_zone FROM patients WHERE handle = $1")
+                .bind(handle).fetch_optional(pool).await.ctx("finding a patient")?
+        });
+        row.map(patient_from_row).transpose()
+    }
+
+    pub async fn list_patients(&self) -> Result<Vec<Patient>, StoreError> {
+        let rows: Vec<(i64, String, String)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, handle, time_zone FROM patients ORDER BY id")
+                .fetch_all(pool).await.ctx("listing patients")?
+        });
+        rows.into_iter().map(patient_from_row).collect()
+    }
+
+    /// Deletes a patient and, by cascade, every record they own.
+    pub async fn delete_patient(&self, patient: &Patient) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM patients WHERE id = $1").bind(patient.id)
+                .execute(pool).await.ctx("deleting a patient")?.rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    // ----- episodes -----
+
+    pub async fn insert_episode(&self, patient: &Patient, episode: &Episode) -> Result<Id, StoreError> {
+        let id: i64 = on_pool!(self, pool => {
+            bind_episode!(sqlx::query_scalar(INSERT_EPISODE).bind(patient.id), episode)
+                .fetch_one(pool).await.ctx("saving an episode")?
+        });
+        Ok(id)
+    }
+
+    pub async fn get_episode(&self, patient: &Patient, id: Id) -> Result<Option<Stored<Episode>>, StoreError> {
+        let sql = format!("SELECT {EPISODE_COLUMNS} FROM episodes WHERE patient_id = $1 AND id = $2");
+        let row: Option<EpisodeRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(patient.id).bind(id).fetch_optional(pool).await.ctx("reading an episode")?
+        });
+        row.map(EpisodeRow::into_domain).transpose()
+    }
+
+    pub async fn update_episode(&self, patient: &Patient, id: Id, episode: &Episode) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE episodes SET started_at_ms = $3, time_zone = $4, local_date = $5, kind = $6, family = $7, regions = $8, pain = $9, duration_s = $10, triggers = $11, trigger_note = $12, notes = $13, recorded_at_ms = $14 WHERE patient_id = $1 AND id = $2";
+        let n = on_pool!(self, pool => {
+            bind_episode!(sqlx::query(SQL).bind(patient.id).bind(id), episode)
+                .execute(pool).await.ctx("updating an episode")?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    pub async fn delete_episode(&self, patient: &Patient, id: Id) -> Result<bool, StoreError> {
+        self.delete_by_id("episodes", patient, id).await
+    }
+
+    /// Episodes whose local day lies in `from..=to`, oldest first; optionally one kind or family.
+    pub async fn list_episodes(
+        &self,
+        patient: &Patient,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Vec<Stored<Episode>>, StoreError> {
+        let (lo, hi) = bounds(from, to);
+        let sql = format!(
+            "SELECT {EPISODE_COLUMNS} FROM episodes WHERE patient_id = $1 AND local_date >= $2 AND local_date <= $3 ORDER BY started_at_ms, id"
+        );
+        let rows: Vec<EpisodeRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(patient.id).bind(&lo).bind(&hi).fetch_all(pool).await.ctx("listing episodes")?
+        });
+        rows.into_iter().map(EpisodeRow::into_domain).collect()
+    }
+
+    /// (local day, family) of each episode in range: the input of daily counts.
+    pub async fn episode_days(
+        &self,
+        patient: &Patient,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<(Date, Family)>, StoreError> {
+        let (lo, hi) = bounds(Some(from), Some(to));
+        let rows: Vec<(String, String)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT local_date, kind FROM episodes WHERE patient_id = $1 AND local_date >= $2 AND local_date <= $3")
+                .bind(patient.id).bind(&lo).bind(&hi).fetch_all(pool).await.ctx("counting episodes")?
+        });
+        rows.into_iter()
+            .map(|(d, k)| {
+                let bad = |e| StoreError::Corrupt {
+                    table: "episodes",
+                    id: 0,
+                    source: e,
+                };
+                Ok((
+                    parse_date("local_date", &d).map_err(bad)?,
+                    SpasmKind::parse(&k).map_err(bad)?.family(),
+                ))
+            })
+            .collect()
+    }
+
+    // ----- check-ins -----
+
+    /// Saves the day's check-in, replacing an earlier one for the same day.
+    pub async fn upsert_checkin(&self, patient: &Patient, checkin: &CheckIn) -> Result<Id, StoreError> {
+        let id: i64 = on_pool!(self, pool => {
+            bind_checkin!(sqlx::query_scalar(UPSERT_CHECKIN).bind(patient.id), checkin)
+                .fetch_one(pool).await.ctx("saving a check-in")?
+        });
+        Ok(id)
+    }
+
+    pub async fn list_checkins(
+        &self,
+        patient: &Patient,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Vec<Stored<CheckIn>>, StoreError> {
+        let (lo, hi) = bounds(from, to);
+        let sql = format!("SELECT {CHECKIN_COLUMNS} FROM checkins WHERE patient_id = $1 AND local_date >= $2 AND local_date <= $3 ORDER BY local_date");
+        let rows: Vec<CheckInRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(patient.id).bind(&lo).bind(&hi).fetch_all(pool).await.ctx("listing check-ins")?
+        });
+        rows.into_iter().map(CheckInRow::into_domain).collect()
+    }
+
+    /// Days whose episode log the patient confirmed complete.
+    pub async fn confirmed_days(&self, patient: &Patient, from: Date, to: Date) -> Result<BTreeSet<Date>, StoreError> {
+        Ok(self
+            .list_checkins(patient, Some(from), Some(to))
+            .await?
+            .into_iter()
+            .filter(|c| c.value.log_complete())
+            .map(|c| c.value.date())
+            .collect())
+    }
+
+    pub async fn delete_checkin(&self, patient: &Patient, id: Id) -> Result<bool, StoreError> {
+        self.delete_by_id("checkins", patient, id).await
+    }
+
+    // ----- treatments and regimens -----
+
+    pub async fn insert_treatment(&self, patient: &Patient, treatment: &Treatment) -> Result<Id, StoreError> {
+        if self.treatment_by_name(patient, treatment.name()).await?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "a treatment named {:?} already exists",
+                treatment.name()
+            )));
+        }
+        let id: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar("INSERT INTO treatments (patient_id, name, category, notes) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(patient.id).bind(treatment.name()).bind(treatment.category().code()).bind(treatment.notes().map(str::to_string))
+                .fetch_one(pool).await.ctx("saving a treatment")?
+        });
+        Ok(id)
+    }
+
+    pub async fn list_treatments(&self, patient: &Patient) -> Result<Vec<StoredTreatment>, StoreError> {
+        let rows: Vec<(i64, String, String, Option<String>)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, name, category, notes FROM treatments WHERE patient_id = $1 ORDER BY name")
+                .bind(patient.id).fetch_all(pool).await.ctx("listing treatments")?
+        });
+        rows.into_iter()
+            .map(|(id, name, category, notes)| {
+                let t = tonus_domain::Category::parse(&category)
+                    .and_then(|c| Treatment::new(&name, c, notes.as_deref()))
+                    .map_err(|source| StoreError::Corrupt {
+                        table: "treatments",
+                        id,
+                        source,
+                    })?;
+                Ok(StoredTreatment {
+                    id,
+                    patient_id: patient.id,
+                    value: t,
+                })
+            })
+            .collect()
+    }
+
+    /// Finds a treatment by name, ignoring case.
+    pub async fn treatment_by_name(
+        &self,
+        patient: &Patient,
+        name: &str,
+    ) -> Result<Option<StoredTreatment>, StoreError> {
+        let wanted = name.trim().to_lowercase();
+        Ok(self
+            .list_treatments(patient)
+            .await?
+            .into_iter()
+            .find(|t| t.value.name().to_lowercase() == wanted))
+    }
+
+    pub async fn delete_treatment(&self, patient: &Patient, id: Id) -> Result<bool, StoreError> {
+        self.delete_by_id("treatments", patient, id).await
+    }
+
+    pub async fn insert_regimen(
+        &self,
+        patient: &Patient,
+        treatment_id: Id,
+        regimen: &Regimen,
+    ) -> Result<Id, StoreError> {
+        // Inserting through SELECT … FROM treatments makes a foreign treatment id insert nothing.
+        const SQL: &str = "INSERT INTO regimens (patient_id, treatment_id, dose_amount, dose_unit, route, schedule, start_date, end_date) SELECT $1, id, $3, $4, $5, $6, $7, $8 FROM treatments WHERE id = $2 AND patient_id = $1 RETURNING id";
+        let id: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(SQL)
+                .bind(patient.id).bind(treatment_id)
+                .bind(regimen.dose().map(|d| d.amount())).bind(regimen.dose().map(|d| d.unit().code()))
+                .bind(regimen.route().map(|r| r.code())).bind(regimen.schedule().code())
+                .bind(regimen.start().to_string()).bind(regimen.end().map(|d| d.to_string()))
+                .fetch_optional(pool).await.ctx("saving a regimen")?
+        });
+        id.ok_or_else(|| StoreError::Conflict(format!("treatment {treatment_id} does not exist")))
+    }
+
+    pub async fn list_regimens(&self, patient: &Patient) -> Result<Vec<StoredRegimen>, StoreError> {
+        const SQL: &str = "SELECT r.id, r.patient_id, r.treatment_id, t.name AS treatment_name, t.category, r.dose_amount, r.dose_unit, r.route, r.schedule, r.start_date, r.end_date FROM regimens r JOIN treatments t ON t.id = r.treatment_id WHERE r.patient_id = $1 ORDER BY r.start_date, r.id";
+        let rows: Vec<RegimenRow> = on_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(patient.id).fetch_all(pool).await.ctx("listing regimens")?
+        });
+        rows.into_iter()
+            .map(|r| {
+                Ok(StoredRegimen {
+                    value: r.regimen()?,
+                    id: r.id,
+                    patient_id: r.patient_id,
+                    treatment_id: r.treatment_id,
+                    treatment_name: r.treatment_name,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets or clears a regimen's end date.
+    pub async fn set_regimen_end(&self, patient: &Patient, id: Id, end: Option<Date>) -> Result<bool, StoreError> {
+        let n = on_pool!(self, pool => {
+            sqlx::query("UPDATE regimens SET end_date = $3 WHERE patient_id = $1 AND id = $2")
+                .bind(patient.id).bind(id).bind(end.map(|d| d.to_string()))
+                .execute(pool).await.ctx("ending a regimen")?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    // ----- doses -----
+
+    pub async fn insert_dose(&self, patient: &Patient, regimen_id: Id, dose: &DoseLog) -> Result<Id, StoreError> {
+        let id: Option<i64> = on_pool!(self, pool => {
+            bind_dose!(sqlx::query_scalar(INSERT_DOSE).bind(patient.id), regimen_id, dose)
+                .fetch_optional(pool).await.ctx("saving a dose")?
+        });
+        id.ok_or_else(|| StoreError::Conflict(format!("regimen {regimen_id} does not exist")))
+    }
+
+    /// (regimen id, dose) pairs in range, oldest first.
+    pub async fn list_doses(
+        &self,
+        patient: &Patient,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Vec<(Id, Stored<DoseLog>)>, StoreError> {
+        let (lo, hi) = bounds(from, to);
+        let sql = format!("SELECT {DOSE_LOG_COLUMNS} FROM dose_logs WHERE patient_id = $1 AND local_date >= $2 AND local_date <= $3 ORDER BY at_ms, id");
+        let rows: Vec<DoseLogRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(patient.id).bind(&lo).bind(&hi).fetch_all(pool).await.ctx("listing doses")?
+        });
+        rows.into_iter().map(DoseLogRow::into_domain).collect()
+    }
+
+    pub async fn delete_dose(&self, patient: &Patient, id: Id) -> Result<bool, StoreError> {
+        self.delete_by_id("dose_logs", patient, id).await
+    }
+
+    // ----- exercise -----
+
+    pub async fn insert_exercise(&self, patient: &Patient, session: &ExerciseSession) -> Result<Id, StoreError> {
+        let id: i64 = on_pool!(self, pool => {
+            bind_exercise!(sqlx::query_scalar(INSERT_EXERCISE).bind(patient.id), session)
+                .fetch_one(pool).await.ctx("saving an exercise session")?
+        });
+        Ok(id)
+    }
+
+    pub async fn update_exercise(
+        &self,
+        patient: &Patient,
+        id: Id,
+        session: &ExerciseSession,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE exercise_sessions SET at_ms = $3, time_zone = $4, local_date = $5, exercise_type = $6, minutes = $7, exertion = $8, note = $9 WHERE patient_id = $1 AND id = $2";
+        let n = on_pool!(self, pool => {
+            bind_exercise!(sqlx::query(SQL).bind(patient.id).bind(id), session)
+                .execute(pool).await.ctx("updating an exercise session")?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    pub async fn list_exercise(
+        &self,
+        patient: &Patient,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Vec<Stored<ExerciseSession>>, StoreError> {
+        let (lo, hi) = bounds(from, to);
+        let sql = format!("SELECT {EXERCISE_COLUMNS} FROM exercise_sessions WHERE patient_id = $1 AND local_date >= $2 AND local_date <= $3 ORDER BY at_ms, id");
+        let rows: Vec<ExerciseRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(patient.id).bind(&lo).bind(&hi).fetch_all(pool).await.ctx("listing exercise")?
+        });
+        rows.into_iter().map(ExerciseRow::into_domain).collect()
+    }
+
+    pub async fn get_exercise(&self, patient: &Patient, id: Id) -> Result<Option<Stored<ExerciseSession>>, StoreError> {
+        let sql = format!("SELECT {EXERCISE_COLUMNS} FROM exercise_sessions WHERE patient_id = $1 AND id = $2");
+        let row: Option<ExerciseRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(patient.id).bind(id).fetch_optional(pool).await.ctx("reading an exercise session")?
+        });
+        row.map(ExerciseRow::into_domain).transpose()
+    }
+
+    pub async fn delete_exercise(&self, patient: &Patient, id: Id) -> Result<bool, StoreError> {
+        self.delete_by_id("exercise_sessions", patient, id).await
+    }
+
+    // ----- clinical events -----
+
+    pub async fn insert_event(&self, patient: &Patient, event: &ClinicalEvent) -> Result<Id, StoreError> {
+        let id: i64 = on_pool!(self, pool => {
+            bind_event!(sqlx::query_scalar(INSERT_EVENT).bind(patient.id), event)
+                .fetch_one(pool).await.ctx("saving a clinical event")?
+        });
+        Ok(id)
+    }
+
+    pub async fn list_events(
+        &self,
+        patient: &Patient,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Vec<Stored<ClinicalEvent>>, StoreError> {
+        let (lo, hi) = bounds(from, to);
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM clinical_events WHERE patient_id = $1 AND start_date >= $2 AND start_date <= $3 ORDER BY start_date, id");
+        let rows: Vec<EventRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(patient.id).bind(&lo).bind(&hi).fetch_all(pool).await.ctx("listing clinical events")?
+        });
+        rows.into_iter().map(EventRow::into_domain).collect()
+    }
+
+    pub async fn delete_event(&self, patient: &Patient, id: Id) -> Result<bool, StoreError> {
+        self.delete_by_id("clinical_events", patient, id).await
+    }
+
+    // ----- batches -----
+
+    /// Writes every record of `batch` in one transaction: on any error nothing is stored.
+    pub async fn insert_batch(&self, patient: &Patient, batch: &Batch) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.ctx("starting a transaction")?;
+            for e in &batch.episodes {
+                bind_episode!(sqlx::query(INSERT_EPISODE).bind(patient.id), e)
+                    .execute(&mut *tx).await.ctx("saving an episode")?;
+            }
+            for c in &batch.checkins {
+                bind_checkin!(sqlx::query(UPSERT_CHECKIN).bind(patient.id), c)
+                    .execute(&mut *tx).await.ctx("saving a check-in")?;
+            }
+            for s in &batch.exercise {
+                bind_exercise!(sqlx::query(INSERT_EXERCISE).bind(patient.id), s)
+                    .execute(&mut *tx).await.ctx("saving an exercise session")?;
+            }
+            for e in &batch.events {
+                bind_event!(sqlx::query(INSERT_EVENT).bind(patient.id), e)
+                    .execute(&mut *tx).await.ctx("saving a clinical event")?;
+            }
+            for (regimen, d) in &batch.doses {
+                let r = bind_dose!(sqlx::query(INSERT_DOSE).bind(patient.id), *regimen, d)
+                    .execute(&mut *tx).await.ctx("saving a dose")?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(format!("regimen {regimen} does not exist")));
+                }
+            }
+            tx.commit().await.ctx("committing")?;
+        });
+        Ok(())
+    }
+
+    async fn delete_by_id(&self, table: &'static str, patient: &Patient, id: Id) -> Result<bool, StoreError> {
+        let sql = format!("DELETE FROM {table} WHERE patient_id = $1 AND id = $2");
+        let n = on_pool!(self, pool => {
+            sqlx::query(&sql).bind(patient.id).bind(id).execute(pool).await.ctx("deleting a record")?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+}
+
+fn patient_from_row((id, handle, zone): (i64, String, String)) -> Result<Patient, StoreError> {
+    let zone = Zone::parse(&zone).map_err(|source| StoreError::Corrupt {
+        table: "patients",
+        id,
+        source,
+    })?;
+    Ok(Patient { id, handle, zone })
+}

@@ -1,0 +1,131 @@
+//! Property: every valid record round-trips through storage unchanged, on every backend.
+
+mod common;
+
+use jiff::Timestamp;
+use proptest::prelude::*;
+use tonus_domain::checkin::CheckInDraft;
+use tonus_domain::episode::EpisodeDraft;
+use tonus_domain::time::Zone;
+use tonus_domain::*;
+
+const ZONES: &[&str] = &[
+    "Europe/London",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "UTC",
+];
+
+fn now() -> Timestamp {
+    "2026-11-20T12:00:00Z".parse().unwrap()
+}
+
+prop_compose! {
+    fn arb_episode()(
+        secs in 1_200_000_000i64..1_795_000_000,
+        zi in 0..ZONES.len(),
+        ki in 0..SpasmKind::ALL.len(),
+        regions in proptest::collection::vec(0..Region::ALL.len(), 0..5),
+        pain in proptest::option::of(0i64..=10),
+        dur in proptest::option::of(0i64..=86_400),
+        triggers in proptest::collection::vec(0..Trigger::ALL.len(), 0..4),
+        note in proptest::option::of("[\\PC&&[^\\u{0}]]{0,40}"),
+        lag in 0i64..100_000,
+    ) -> Episode {
+        let at = LocalInstant { at: Timestamp::from_second(secs).unwrap(), zone: Zone::parse(ZONES[zi]).unwrap() };
+        let recorded = Timestamp::from_second(secs + lag).unwrap();
+        EpisodeDraft {
+            kind: SpasmKind::ALL[ki].code().into(),
+            regions: regions.iter().map(|i| Region::ALL[*i].code().to_string()).collect(),
+            pain,
+            duration_s: dur,
+            triggers: triggers.iter().map(|i| Trigger::ALL[*i].code().to_string()).collect(),
+            trigger_note: None,
+            notes: note,
+        }
+        .validate(at, recorded)
+        .unwrap()
+    }
+}
+
+prop_compose! {
+    fn arb_checkin()(
+        days_ago in 0i64..3000,
+        sp in proptest::option::of(0i64..=10),
+        pn in proptest::option::of(0i64..=10),
+        f in proptest::option::of(0i64..=4),
+        sev in 1i64..=3,
+        w in proptest::option::of(0i64..=50),
+        complete in any::<bool>(),
+    ) -> CheckIn {
+        let date = jiff::civil::date(2026, 11, 20).checked_sub(jiff::Span::new().days(days_ago)).unwrap();
+        CheckInDraft {
+            spasticity_nrs: sp, pain_nrs: pn, psfs_frequency: f,
+            psfs_severity: f.filter(|f| *f > 0).map(|_| sev),
+            night_wakings: w, log_complete: complete, note: None,
+        }
+        .validate(date, &Zone::utc(), now())
+        .unwrap()
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn episodes_round_trip(episodes in proptest::collection::vec(arb_episode(), 1..8)) {
+        runtime().block_on(async {
+            for t in common::all().await {
+                let s = &t.store;
+                let p = s.create_patient("p", &Zone::utc()).await.unwrap();
+                let mut ids = vec![];
+                for e in &episodes {
+                    ids.push(s.insert_episode(&p, e).await.unwrap());
+                }
+                for (id, e) in ids.iter().zip(&episodes) {
+                    let got = s.get_episode(&p, *id).await.unwrap().unwrap().value;
+                    assert_eq!(&got, e, "{}", s.backend_name());
+                    assert_eq!(got.started_at().local_date(), e.started_at().local_date());
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn checkins_round_trip(c in arb_checkin()) {
+        runtime().block_on(async {
+            for t in common::all().await {
+                let s = &t.store;
+                let p = s.create_patient("p", &Zone::utc()).await.unwrap();
+                s.upsert_checkin(&p, &c).await.unwrap();
+                let got = s.list_checkins(&p, None, None).await.unwrap();
+                assert_eq!(got.len(), 1);
+                assert_eq!(&got[0].value, &c, "{}", s.backend_name());
+            }
+        });
+    }
+
+    #[test]
+    fn regimens_round_trip(amount in 0.001f64..10_000.0, ui in 0..Unit::ALL.len(), ri in 0..Route::ALL.len(), n in 1u16..30, len in proptest::option::of(0i64..400)) {
+        runtime().block_on(async {
+            let start = jiff::civil::date(2025, 1, 1);
+            let end = len.map(|l| start.checked_add(jiff::Span::new().days(l)).unwrap());
+            let r = Regimen::new(Category::Drug, Some(Dose::new(amount, Unit::ALL[ui]).unwrap()), Some(Route::ALL[ri]), Schedule::EveryDays(n), start, end).unwrap();
+            for t in common::all().await {
+                let s = &t.store;
+                let p = s.create_patient("p", &Zone::utc()).await.unwrap();
+                let tid = s.insert_treatment(&p, &Treatment::new("X", Category::Drug, None).unwrap()).await.unwrap();
+                s.insert_regimen(&p, tid, &r).await.unwrap();
+                assert_eq!(&s.list_regimens(&p).await.unwrap()[0].value, &r, "{}", s.backend_name());
+            }
+        });
+    }
+}
