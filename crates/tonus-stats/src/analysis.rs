@@ -13,6 +13,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
+use crate::bayes::{self, ArmCounts, GammaPoissonComparison};
 use crate::design::{Calendar, DayRole, Outcome, TrialDesign};
 use crate::error::{Result, StatsError};
 use crate::hac::{newey_west_maxlags, HacOptions};
@@ -116,6 +117,8 @@ pub struct Comparison {
     pub prob_better: f64,
     /// Same, for a fall at least as large as the success threshold.
     pub prob_meets_threshold: f64,
+    /// Counts only: the tempered gamma–Poisson second opinion (see [`crate::bayes`]).
+    pub gamma_poisson: Option<GammaPoissonComparison>,
     /// Scores only: share of the arm's analysed days at least `threshold` below the
     /// baseline (run-in) mean (the 30 % responder rule).
     pub responder_share: Option<f64>,
@@ -190,6 +193,18 @@ fn fit_arms(obs: &[Obs], n_arms: usize, outcome: Outcome, options: &AnalysisOpti
             });
         }
     }
+    if outcome.is_count() {
+        for arm in 0..n_arms {
+            if obs.iter().filter(|o| o.arm == arm).all(|o| o.value == 0.0) {
+                // The rate ratio would be 0 or infinite, with no finite interval: say so
+                // rather than report a number.
+                return Err(StatsError::InvalidData(format!(
+                    "no episodes were logged on the analysed days of arm {arm}: \
+                     a rate ratio cannot be estimated"
+                )));
+            }
+        }
+    }
     let y: Vec<f64> = obs.iter().map(|o| o.value).collect();
     let times: Vec<u32> = obs.iter().map(|o| o.day).collect();
     let arms: Vec<usize> = obs.iter().map(|o| o.arm).collect();
@@ -204,11 +219,23 @@ fn fit_arms(obs: &[Obs], n_arms: usize, outcome: Outcome, options: &AnalysisOpti
     } else {
         fit_ols(&y, &x)?
     };
-    let maxlags = options.hac.maxlags.unwrap_or_else(|| newey_west_maxlags(fit.nobs));
-    let cov = fit.cov_hac(&options.hac, Some(&times))?;
+    let maxlags = options
+        .hac
+        .maxlags
+        .unwrap_or_else(|| options.bandwidth.maxlags(fit.nobs));
+    let hac = HacOptions {
+        maxlags: Some(maxlags),
+        ..options.hac
+    };
+    let cov = fit.cov_hac(&hac, Some(&times))?;
     let df = options.use_t.then(|| fit.df_resid() as f64).filter(|d| *d >= 1.0);
+    let inflation = if options.fixed_b {
+        fixed_b_factor(maxlags, fit.nobs)
+    } else {
+        1.0
+    };
     Ok(ArmsFit {
-        cov_diag: cov.diagonal(),
+        cov_diag: cov.diagonal().iter().map(|v| v * inflation * inflation).collect(),
         fit,
         df,
         maxlags,
@@ -241,6 +268,16 @@ impl RefDist {
             .as_ref()
             .map_or_else(|| self.z.inverse_cdf(p), |t| t.inverse_cdf(p))
     }
+}
+
+/// Critical value for `options.level` and the two-sided p-value of `stat`, under Student t
+/// with `df` (when `options.use_t` and df ≥ 1) or the standard normal.
+pub fn critical_and_p(df: f64, options: &AnalysisOptions, stat: f64) -> Result<(f64, f64)> {
+    let dist = RefDist::new(options.use_t.then_some(df).filter(|d| *d >= 1.0))?;
+    Ok((
+        dist.quantile(0.5 + options.level / 2.0),
+        2.0 * (1.0 - dist.cdf(stat.abs())),
+    ))
 }
 
 fn pct(rr: f64) -> String {
@@ -351,6 +388,16 @@ fn build(
             }
             _ => None,
         };
+        let gamma_poisson = match scale {
+            EffectScale::RateRatio => {
+                let counts = |arm: usize| ArmCounts {
+                    episodes: obs.iter().filter(|o| o.arm == arm).map(|o| o.value).sum(),
+                    days: obs.iter().filter(|o| o.arm == arm).count() as f64,
+                };
+                Some(bayes::compare(counts(0), counts(a), se * se, ctx.threshold)?)
+            }
+            EffectScale::MeanDifference => None,
+        };
         let mut text = verdict_text(
             verdict,
             &ctx.arm_names[a],
@@ -374,6 +421,7 @@ fn build(
             p_value: 2.0 * (1.0 - dist.cdf((est / se).abs())),
             prob_better: dist.cdf(-est / se),
             prob_meets_threshold: dist.cdf((-margin - est) / se),
+            gamma_poisson,
             responder_share,
             verdict,
             text,
@@ -389,7 +437,7 @@ fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
         ModelKind::Ols => "linear regression (mean difference)",
     };
     format!(
-        "{model}{}; Newey–West (Bartlett) standard errors with {} day lags{}; {} intervals",
+        "{model}{}; Newey–West (Bartlett) standard errors with {} day lags{}{}; {} intervals",
         if options.time_trend {
             " with a linear time trend"
         } else {
@@ -397,7 +445,12 @@ fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
         },
         af.maxlags,
         if options.hac.small_sample {
-            " and n/(n−k) correction"
+            ", n/(n−k) correction"
+        } else {
+            ""
+        },
+        if options.fixed_b {
+            " and fixed-b (Kiefer–Vogelsang) widening"
         } else {
             ""
         },
@@ -577,6 +630,9 @@ mod tests {
         assert_eq!(c.verdict, Verdict::Better, "{c:?}");
         assert!(c.ci_low < 0.4 && 0.4 < c.ci_high * 1.2, "{c:?}");
         assert!(c.prob_better > 0.95);
+        let gp = c.gamma_poisson.unwrap();
+        assert!(gp.prob_better > 0.95 && gp.design_effect >= 1.0);
+        assert!((gp.prob_meets_threshold - c.prob_meets_threshold).abs() < 0.2);
         assert_eq!(a.periods.len(), 8);
         assert_eq!(a.days_washout, 8 * 4);
         assert!(c.text.contains("not medical advice"));
@@ -627,6 +683,30 @@ mod tests {
             &AnalysisOptions::default()
         )
         .is_err());
+    }
+
+    #[test]
+    fn poisson_data_fall_back_or_fit_and_zero_arm_is_explained() {
+        let d = design();
+        let cfg = SimConfig {
+            nb_dispersion: 0.0,
+            ar_sigma: 0.0,
+            ..SimConfig::quiet(0, 6)
+        };
+        let (_, p) = simulate_trial(&cfg, &d, &[ArmEffect::NONE, ArmEffect::NONE]).unwrap();
+        let mut r = records_from_sim(&p);
+        let a = analyse_trial(&d, &r, Outcome::InvoluntaryCount, &AnalysisOptions::default());
+        assert!(a.is_ok(), "{a:?}");
+        let cal = d.calendar().unwrap();
+        for per in cal.periods.iter().filter(|p| p.arm == 1) {
+            for day in per.days.clone() {
+                r[day as usize].involuntary_count = 0;
+            }
+        }
+        let e = analyse_trial(&d, &r, Outcome::InvoluntaryCount, &AnalysisOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no episodes"), "{e}");
     }
 
     #[test]

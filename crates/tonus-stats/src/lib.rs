@@ -2,8 +2,10 @@
 //! the models that analyse them. No I/O: callers pass plain data in and get plain data out.
 
 pub mod analysis;
+pub mod bayes;
 pub mod design;
 pub mod error;
+pub mod exercise;
 pub mod hac;
 pub mod linalg;
 pub mod model;

@@ -114,8 +114,8 @@ fn xtwx(x: &Matrix, w: &[f64]) -> Matrix {
         let r = x.row(i);
         for a in 0..k {
             let ra = r[a] * wi;
-            for b in a..k {
-                m.add(a, b, ra * r[b]);
+            for (b, rb) in r.iter().enumerate().skip(a) {
+                m.add(a, b, ra * rb);
             }
         }
     }
@@ -213,9 +213,9 @@ pub fn fit_ols(y: &[f64], x: &Matrix) -> Result<Fit> {
     let k = x.cols;
     let bread = xtwx(x, &vec![1.0; n]).inverse("OLS XᵀX")?;
     let mut xty = vec![0.0; k];
-    for i in 0..n {
+    for (i, yi) in y.iter().enumerate() {
         for (a, v) in xty.iter_mut().enumerate() {
-            *v += x.get(i, a) * y[i];
+            *v += x.get(i, a) * yi;
         }
     }
     let beta: Vec<f64> = (0..k).map(|a| dot(bread.row(a), &xty)).collect();
@@ -223,9 +223,9 @@ pub fn fit_ols(y: &[f64], x: &Matrix) -> Result<Fit> {
     let rss: f64 = resid.iter().map(|e| e * e).sum();
     let scale = rss / (n - k) as f64;
     let mut scores = Matrix::zeros(n, k);
-    for i in 0..n {
+    for (i, e) in resid.iter().enumerate() {
         for a in 0..k {
-            scores.set(i, a, x.get(i, a) * resid[i]);
+            scores.set(i, a, x.get(i, a) * e);
         }
     }
     let nf = n as f64;
@@ -261,10 +261,9 @@ fn nb_derivs(y: &[f64], x: &Matrix, beta: &[f64], alpha: f64, want_scores: bool)
     let mut grad = vec![0.0; p];
     let mut hess = Matrix::zeros(p, p);
     let mut scores = Matrix::zeros(if want_scores { n } else { 0 }, p);
-    for i in 0..n {
+    for (i, &yi) in y.iter().enumerate() {
         let xi = x.row(i);
         let mu = dot(xi, beta).exp();
-        let yi = y[i];
         // Sums over j < y of 1/(θ+j) etc. are the exact digamma/trigamma differences for
         // whole counts; counts per day are small, so the loop is cheap and precise.
         let (mut lg, mut dg, mut tg) = (0.0, 0.0, 0.0);
@@ -421,6 +420,48 @@ pub fn fit(kind: ModelKind, y: &[f64], x: &Matrix) -> Result<Fit> {
     }
 }
 
+/// Design matrix for an n-of-1 comparison: intercept, one indicator per non-reference arm
+/// (arm 0 is the reference) and, if asked, a linear time trend. The trend is centred and
+/// scaled to [−0.5, 0.5] over the analysed span so the matrix stays well conditioned and
+/// the intercept keeps its meaning ("reference arm mid-trial").
+pub fn arm_design_matrix(arms: &[usize], n_arms: usize, times: Option<&[u32]>, trend: bool) -> Result<Matrix> {
+    let n = arms.len();
+    if n_arms == 0 {
+        return Err(StatsError::InvalidData("design needs at least one arm".into()));
+    }
+    if let Some(a) = arms.iter().find(|a| **a >= n_arms) {
+        return Err(StatsError::InvalidData(format!(
+            "arm index {a} is out of range for {n_arms} arms"
+        )));
+    }
+    let t: Vec<f64> = match times {
+        Some(t) if t.len() == n => t.iter().map(|v| f64::from(*v)).collect(),
+        Some(t) => {
+            return Err(StatsError::InvalidData(format!(
+                "{} day numbers for {n} observations",
+                t.len()
+            )))
+        }
+        None => (0..n).map(|i| i as f64).collect(),
+    };
+    let cols = n_arms + usize::from(trend);
+    let mut x = Matrix::zeros(n, cols);
+    let (lo, hi) = t.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(*v), hi.max(*v))
+    });
+    let span = (hi - lo).max(1.0);
+    for (i, arm) in arms.iter().enumerate() {
+        x.set(i, 0, 1.0);
+        if *arm > 0 {
+            x.set(i, *arm, 1.0);
+        }
+        if trend {
+            x.set(i, n_arms, (t[i] - lo) / span - 0.5);
+        }
+    }
+    Ok(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,46 +527,4 @@ mod tests {
         assert!(fit_quasi_poisson(&[0.0, 0.0, 0.0], &x).is_err());
         assert!(fit_ols(&[1.0, 2.0], &x).is_err());
     }
-}
-
-/// Design matrix for an n-of-1 comparison: intercept, one indicator per non-reference arm
-/// (arm 0 is the reference) and, if asked, a linear time trend. The trend is centred and
-/// scaled to [−0.5, 0.5] over the analysed span so the matrix stays well conditioned and
-/// the intercept keeps its meaning ("reference arm mid-trial").
-pub fn arm_design_matrix(arms: &[usize], n_arms: usize, times: Option<&[u32]>, trend: bool) -> Result<Matrix> {
-    let n = arms.len();
-    if n_arms == 0 {
-        return Err(StatsError::InvalidData("design needs at least one arm".into()));
-    }
-    if let Some(a) = arms.iter().find(|a| **a >= n_arms) {
-        return Err(StatsError::InvalidData(format!(
-            "arm index {a} is out of range for {n_arms} arms"
-        )));
-    }
-    let t: Vec<f64> = match times {
-        Some(t) if t.len() == n => t.iter().map(|v| f64::from(*v)).collect(),
-        Some(t) => {
-            return Err(StatsError::InvalidData(format!(
-                "{} day numbers for {n} observations",
-                t.len()
-            )))
-        }
-        None => (0..n).map(|i| i as f64).collect(),
-    };
-    let cols = n_arms + usize::from(trend);
-    let mut x = Matrix::zeros(n, cols);
-    let (lo, hi) = t.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(*v), hi.max(*v))
-    });
-    let span = (hi - lo).max(1.0);
-    for (i, arm) in arms.iter().enumerate() {
-        x.set(i, 0, 1.0);
-        if *arm > 0 {
-            x.set(i, *arm, 1.0);
-        }
-        if trend {
-            x.set(i, n_arms, (t[i] - lo) / span - 0.5);
-        }
-    }
-    Ok(x)
 }

@@ -1,0 +1,48 @@
+//! One module per command family; each turns parsed arguments into domain values (so every
+//! rule is the domain's), writes them, and reports what was stored.
+
+mod checkin;
+mod delete;
+mod demo;
+mod edit;
+mod event;
+mod exercise;
+mod list;
+mod log;
+mod patient;
+mod treatment;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::context::Ctx;
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let ctx = Ctx::open(&cli.global).await?;
+    let result = match cli.command {
+        Command::Log(c) => log::run(&ctx, c).await,
+        Command::Checkin(a) => checkin::run(&ctx, a).await,
+        Command::Treatment(c) => treatment::run(&ctx, c).await,
+        Command::Dose(a) => treatment::dose(&ctx, a).await,
+        Command::Exercise(a) => exercise::run(&ctx, a).await,
+        Command::Event(c) => event::run(&ctx, c).await,
+        Command::List(a) => list::run(&ctx, a).await,
+        Command::Days(a) => list::days(&ctx, a).await,
+        Command::Edit(c) => edit::run(&ctx, c).await,
+        Command::Delete(a) => delete::run(&ctx, a).await,
+        Command::Patient(c) => patient::run(&ctx, c).await,
+        Command::Demo(a) => demo::run(&ctx, a).await,
+    };
+    ctx.store.close().await;
+    result
+}
+
+/// Prints a confirmation for people, or the record as JSON for scripts.
+fn report<T: serde::Serialize>(ctx: &Ctx, text: &str, json: &T) -> Result<()> {
+    if ctx.json {
+        crate::output::print_json(json)
+    } else {
+        println!("{text}");
+        Ok(())
+    }
+}
