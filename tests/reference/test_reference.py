@@ -165,3 +165,32 @@ def test_hac_with_gaps_equals_zero_padded_statsmodels_hac():
     bread = np.linalg.inv(model.hessian(res.params))
     cov = bread @ meat @ bread.T
     assert_close("gap-aware HAC bse", ours["bse_hac"], np.sqrt(np.diag(cov)))
+
+
+@pytest.mark.parametrize("use_t,fixed_b,level", [(True, True, 0.95), (False, False, 0.9),
+                                                 (True, False, 0.99)])
+def test_intervals_and_p_values_match_scipy(use_t, fixed_b, level):
+    """The inference layer (t/normal quantiles from statrs, fixed-b widening) against scipy."""
+    from scipy import stats
+
+    rng = np.random.default_rng(21)
+    arms = blocks_arms(rng, 4, 2, 10)
+    X = design(arms, 2, False)
+    y = nb_counts(rng, X, np.r_[1.6, -0.4], 0.3, 0.5, 0.25)
+    maxlags = 7
+    ours = fit({"model": "negative_binomial", "y": y.tolist(), "x": X.tolist(),
+                "maxlags": maxlags, "use_correction": True,
+                "interval": {"level": level, "use_t": use_t, "fixed_b": fixed_b}})
+    iv = ours["interval"]
+    n = len(y)
+    k = X.shape[1] + 1
+    b = (maxlags + 1) / n
+    factor = 1 + (2.9694 * b + 0.4160 * b**2 - 0.5324 * b**3) / 1.96 if fixed_b else 1.0
+    se = np.array(ours["bse_hac"]) * factor
+    dist = stats.t(n - k) if use_t else stats.norm()
+    crit = dist.ppf(0.5 + level / 2)
+    params = np.array(ours["params"])
+    assert_close("critical value", [iv["critical"]], [crit])
+    assert_close("interval low", iv["ci_low"], params - crit * se)
+    assert_close("interval high", iv["ci_high"], params + crit * se)
+    assert_close("p-values", iv["p_value"], 2 * dist.sf(np.abs(params / se)))

@@ -7,11 +7,14 @@
 //!          "repeat": 1}`
 //! Either `x` (full design matrix, rows) or `arms` (arm index per day, 0 = reference) is given.
 //! `repeat` > 1 runs fit + HAC that many times and reports the mean seconds per run.
+//! Optional `"interval": {"level": 0.95, "use_t": true, "fixed_b": true}` adds intervals and
+//! p-values computed as the trial analysis does (HAC SE × fixed-b factor, t or normal).
 
 use std::io::Read;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use tonus_stats::analysis::{critical_and_p, fixed_b_factor, AnalysisOptions};
 use tonus_stats::hac::{newey_west_maxlags, HacOptions};
 use tonus_stats::linalg::Matrix;
 use tonus_stats::model::{arm_design_matrix, fit, ModelKind};
@@ -29,6 +32,26 @@ struct Input {
     use_correction: bool,
     times: Option<Vec<u32>>,
     repeat: Option<usize>,
+    /// If given, also report intervals and p-values as the trial analysis computes them.
+    interval: Option<IntervalInput>,
+}
+
+#[derive(Deserialize)]
+struct IntervalInput {
+    level: f64,
+    use_t: bool,
+    fixed_b: bool,
+}
+
+#[derive(Serialize)]
+struct IntervalOutput {
+    critical: f64,
+    se: Vec<f64>,
+    ci_low: Vec<f64>,
+    ci_high: Vec<f64>,
+    p_value: Vec<f64>,
+    df: usize,
+    fixed_b_factor: f64,
 }
 
 #[derive(Serialize)]
@@ -45,6 +68,7 @@ struct Output {
     maxlags: usize,
     iterations: usize,
     seconds_per_run: f64,
+    interval: Option<IntervalOutput>,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -76,6 +100,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let seconds_per_run = start.elapsed().as_secs_f64() / repeat as f64;
     let (f, cov) = last.ok_or("no run")?;
+    let maxlags = input.maxlags.unwrap_or_else(|| newey_west_maxlags(f.nobs));
+    let interval = match &input.interval {
+        None => None,
+        Some(iv) => {
+            let options = AnalysisOptions {
+                level: iv.level,
+                use_t: iv.use_t,
+                fixed_b: iv.fixed_b,
+                ..AnalysisOptions::default()
+            };
+            let factor = if iv.fixed_b {
+                fixed_b_factor(maxlags, f.nobs)
+            } else {
+                1.0
+            };
+            let se: Vec<f64> = cov.diagonal().iter().map(|v| v.sqrt() * factor).collect();
+            let mut out = IntervalOutput {
+                critical: 0.0,
+                se: se.clone(),
+                ci_low: Vec::new(),
+                ci_high: Vec::new(),
+                p_value: Vec::new(),
+                df: f.df_resid(),
+                fixed_b_factor: factor,
+            };
+            for (p, s) in f.params.iter().zip(&se) {
+                let (crit, pv) = critical_and_p(f.df_resid() as f64, &options, p / s)?;
+                out.critical = crit;
+                out.ci_low.push(p - crit * s);
+                out.ci_high.push(p + crit * s);
+                out.p_value.push(pv);
+            }
+            Some(out)
+        }
+    };
     let out = Output {
         model: f.kind,
         bse_nonrobust: f.cov_nonrobust.diagonal().iter().map(|v| v.sqrt()).collect(),
@@ -85,10 +144,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         loglik: f.loglik,
         scale: f.scale,
         nobs: f.nobs,
-        maxlags: input.maxlags.unwrap_or_else(|| newey_west_maxlags(f.nobs)),
+        maxlags,
         iterations: f.iterations,
         params: f.params,
         seconds_per_run,
+        interval,
     };
     println!("{}", serde_json::to_string(&out)?);
     Ok(())

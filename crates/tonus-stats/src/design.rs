@@ -258,6 +258,48 @@ mod tests {
     }
 
     #[test]
+    fn random_valid_designs_give_consistent_calendars() {
+        use rand::Rng;
+        let mut rng = ChaCha8Rng::seed_from_u64(99);
+        for _ in 0..500 {
+            let arms = rng.gen_range(2..5usize);
+            let period = rng.gen_range(2..30u32);
+            let d = TrialDesign {
+                arms: (0..arms).map(|i| format!("arm {i}")).collect(),
+                baseline_days: rng.gen_range(0..30),
+                period_days: period,
+                washout_days: rng.gen_range(0..period),
+                blocks: rng.gen_range(1..6),
+                seed: rng.gen(),
+                ..design()
+            };
+            let c = d.calendar().unwrap();
+            assert_eq!(c.periods.len() as u32, d.blocks * arms as u32);
+            let mut next = d.baseline_days;
+            for p in &c.periods {
+                assert_eq!(p.days.start, next);
+                assert_eq!(p.days.len() as u32, d.period_days);
+                assert_eq!(p.washout.start, p.days.start);
+                assert_eq!(p.analysed.end, p.days.end);
+                assert_eq!(p.washout.end, p.analysed.start);
+                assert_eq!(p.analysed.len() as u32, d.period_days - d.washout_days);
+                next = p.days.end;
+            }
+            assert_eq!(c.total_days, next);
+        }
+    }
+
+    #[test]
+    fn design_round_trips_through_json() {
+        let d = design();
+        let back: TrialDesign = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+        assert_eq!(back, d);
+        let c = d.calendar().unwrap();
+        let back: Calendar = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
     fn validation_names_field_and_rule() {
         let d = TrialDesign {
             period_days: 3,

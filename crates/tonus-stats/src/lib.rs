@@ -1,5 +1,15 @@
 //! Pure analysis for Tonus: the patient simulator (known truth), n-of-1 trial designs and
 //! the models that analyse them. No I/O: callers pass plain data in and get plain data out.
+//!
+//! - [`sim`], [`trial_sim`]: simulated patients (known truth), optionally following a trial.
+//! - [`design`]: trial designs, validation and the day-by-day calendar.
+//! - [`series`]: the daily record every analysis reads (only confirmed days count).
+//! - [`analysis`]: trial and observational comparisons per outcome, with verdicts.
+//! - [`verdict`]: interval → verdict and plain-language text.
+//! - [`bayes`]: tempered gamma–Poisson probabilities for count comparisons.
+//! - [`exercise`]: gentle-limit flags and next-day load effect.
+//! - [`model`], [`hac`], [`linalg`]: NB2 / quasi-Poisson / OLS fits, Newey–West covariance,
+//!   small dense matrices.
 
 pub mod analysis;
 pub mod bayes;

@@ -61,12 +61,17 @@ fn design(seed: u64) -> TrialDesign {
 
 /// Count outcome: the simulator's NB counts around an AR(1) latent log-rate.
 fn count_scenario(true_rr: f64, base: &SimConfig, outcome: Outcome, seed0: u64) -> Tally {
+    count_scenario_with(ArmEffect::immediate(true_rr), base, outcome, seed0)
+}
+
+fn count_scenario_with(effect: ArmEffect, base: &SimConfig, outcome: Outcome, seed0: u64) -> Tally {
+    let true_rr = effect.rate_ratio_involuntary;
     let mut t = Tally::default();
     for i in 0..TRIALS {
         let seed = seed0 * 1_000_003 + i;
         let d = design(seed);
         let cfg = SimConfig { seed, ..base.clone() };
-        let effects = [ArmEffect::NONE, ArmEffect::immediate(true_rr)];
+        let effects = [ArmEffect::NONE, effect];
         let (_, patient) = simulate_trial(&cfg, &d, &effects).expect("valid design");
         let records = records_from_sim(&patient);
         let r = analyse_trial(&d, &records, outcome, &AnalysisOptions::default())
@@ -173,6 +178,21 @@ fn intervals_cover_the_truth_and_null_is_rarely_better() {
             true,
         );
     }
+    // A realistic treatment: full effect after 3 days, carry-over halving daily after
+    // stopping. The 4 washout days should leave the full-effect rate ratio as the truth.
+    seed += 1;
+    let gradual = ArmEffect {
+        onset_days: 3,
+        washout_half_life_days: 1.0,
+        ..ArmEffect::immediate(0.7)
+    };
+    let t = count_scenario_with(gradual, &quiet(0.5, 0.1), Outcome::InvoluntaryCount, seed);
+    check(
+        "InvoluntaryCount true RR 0.7 with 3-day onset and 1-day carry-over half-life, ar_phi 0.5, missing 0.1".into(),
+        t,
+        false,
+        true,
+    );
     for (diff, phi) in [(0.0, 0.0), (0.0, 0.5), (-1.0, 0.5)] {
         seed += 1;
         let t = score_scenario(diff, phi, seed);

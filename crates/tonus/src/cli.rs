@@ -89,7 +89,7 @@ pub struct SpasmArgs {
     #[arg(long, short)]
     pub pain: Option<i64>,
     /// When it started: "2026-11-20 03:10", "03:10", "yesterday 22:40" (default: now).
-    #[arg(long, short)]
+    #[arg(long, allow_hyphen_values = true, short)]
     pub at: Option<String>,
     /// How long it lasted: 40s, 2m, 1m30s, or seconds.
     #[arg(long, short)]
@@ -202,7 +202,7 @@ pub struct DoseArgs {
     /// The treatment's name.
     pub treatment: String,
     /// When (default: now).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub at: Option<String>,
     #[arg(long)]
     pub note: Option<String>,
@@ -220,7 +220,7 @@ pub struct ExerciseArgs {
     #[arg(long, short)]
     pub exertion: Option<i64>,
     /// When it started (default: now).
-    #[arg(long, short)]
+    #[arg(long, allow_hyphen_values = true, short)]
     pub at: Option<String>,
     #[arg(long, short)]
     pub note: Option<String>,
