@@ -19,6 +19,7 @@ pub mod exercise;
 pub mod hac;
 pub mod linalg;
 pub mod model;
+pub mod records;
 pub mod series;
 pub mod sim;
 pub mod trial_sim;

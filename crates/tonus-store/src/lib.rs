@@ -4,12 +4,15 @@
 //! [`on_pool!`] macro expands each query once per backend so each is type-checked against its
 //! own driver. Every row belongs to a patient and every query is scoped by patient id.
 
+pub mod archive;
 mod connect;
 mod error;
 mod repo;
 mod rows;
+mod trials;
 
 pub use connect::{default_sqlite_path, Store};
 pub use error::StoreError;
 pub use repo::{Batch, StoredRegimen, StoredTreatment};
 pub use rows::Stored;
+pub use trials::StoredTrial;

@@ -13,8 +13,8 @@ use tonus_domain::{
 use crate::connect::{on_pool, Store};
 use crate::error::{Context, StoreError};
 use crate::rows::{
-    event_detail, join_codes, parse_date, CheckInRow, DoseLogRow, EpisodeRow, EventRow, ExerciseRow, RegimenRow,
-    Stored, CHECKIN_COLUMNS, DOSE_LOG_COLUMNS, EPISODE_COLUMNS, EVENT_COLUMNS, EXERCISE_COLUMNS,
+    parse_date, CheckInRow, DoseLogRow, EpisodeRow, EventRow, ExerciseRow, RegimenRow, Stored, CHECKIN_COLUMNS,
+    DOSE_LOG_COLUMNS, EPISODE_COLUMNS, EVENT_COLUMNS, EXERCISE_COLUMNS,
 };
 
 /// Inclusive date bounds as the text the `local_date` columns compare against.
@@ -65,34 +65,35 @@ impl Batch {
     }
 }
 
-const INSERT_EPISODE: &str = "INSERT INTO episodes (patient_id, started_at_ms, time_zone, local_date, kind, family, regions, pain, duration_s, triggers, trigger_note, notes, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id";
-const UPSERT_CHECKIN: &str = "INSERT INTO checkins (patient_id, local_date, spasticity_nrs, pain_nrs, psfs_frequency, psfs_severity, night_wakings, log_complete, note, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (patient_id, local_date) DO UPDATE SET spasticity_nrs = excluded.spasticity_nrs, pain_nrs = excluded.pain_nrs, psfs_frequency = excluded.psfs_frequency, psfs_severity = excluded.psfs_severity, night_wakings = excluded.night_wakings, log_complete = excluded.log_complete, note = excluded.note, recorded_at_ms = excluded.recorded_at_ms RETURNING id";
-const INSERT_EXERCISE: &str = "INSERT INTO exercise_sessions (patient_id, at_ms, time_zone, local_date, exercise_type, minutes, exertion, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
-const INSERT_EVENT: &str = "INSERT INTO clinical_events (patient_id, kind, start_date, end_date, detail, summary) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-const INSERT_DOSE: &str = "INSERT INTO dose_logs (patient_id, regimen_id, at_ms, time_zone, local_date, status, note) SELECT $1, id, $3, $4, $5, $6, $7 FROM regimens WHERE id = $2 AND patient_id = $1 RETURNING id";
+pub(crate) const INSERT_EPISODE: &str = "INSERT INTO episodes (patient_id, started_at_ms, time_zone, local_date, kind, family, regions, pain, duration_s, triggers, trigger_note, notes, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id";
+pub(crate) const UPSERT_CHECKIN: &str = "INSERT INTO checkins (patient_id, local_date, spasticity_nrs, pain_nrs, psfs_frequency, psfs_severity, night_wakings, log_complete, note, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (patient_id, local_date) DO UPDATE SET spasticity_nrs = excluded.spasticity_nrs, pain_nrs = excluded.pain_nrs, psfs_frequency = excluded.psfs_frequency, psfs_severity = excluded.psfs_severity, night_wakings = excluded.night_wakings, log_complete = excluded.log_complete, note = excluded.note, recorded_at_ms = excluded.recorded_at_ms RETURNING id";
+pub(crate) const INSERT_EXERCISE: &str = "INSERT INTO exercise_sessions (patient_id, at_ms, time_zone, local_date, exercise_type, minutes, exertion, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO clinical_events (patient_id, kind, start_date, end_date, detail, summary) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+pub(crate) const INSERT_DOSE: &str = "INSERT INTO dose_logs (patient_id, regimen_id, at_ms, time_zone, local_date, status, note) SELECT $1, id, $3, $4, $5, $6, $7 FROM regimens WHERE id = $2 AND patient_id = $1 RETURNING id";
 
 /// Binds an episode's columns in the order of [`INSERT_EPISODE`] (after the patient id).
 macro_rules! bind_episode {
     ($q:expr, $e:expr) => {{
-        let e: &Episode = $e;
+        let e: &tonus_domain::Episode = $e;
         $q.bind(e.started_at().millis())
             .bind(e.started_at().zone.name().to_string())
             .bind(e.started_at().local_date().to_string())
             .bind(e.kind().code())
             .bind(e.family().code())
-            .bind(join_codes(e.regions()))
+            .bind($crate::rows::join_codes(e.regions()))
             .bind(e.pain().map(|p| i64::from(p.value())))
             .bind(e.duration_s().map(i64::from))
-            .bind(join_codes(e.triggers()))
+            .bind($crate::rows::join_codes(e.triggers()))
             .bind(e.trigger_note().map(str::to_string))
             .bind(e.notes().map(str::to_string))
             .bind(e.recorded_at().as_millisecond())
     }};
 }
+pub(crate) use bind_episode;
 
 macro_rules! bind_checkin {
     ($q:expr, $c:expr) => {{
-        let c: &CheckIn = $c;
+        let c: &tonus_domain::CheckIn = $c;
         $q.bind(c.date().to_string())
             .bind(c.spasticity_nrs().map(i64::from))
             .bind(c.pain_nrs().map(i64::from))
@@ -101,13 +102,14 @@ macro_rules! bind_checkin {
             .bind(c.night_wakings().map(i64::from))
             .bind(c.log_complete())
             .bind(c.note().map(str::to_string))
-            .bind(Timestamp::now().as_millisecond())
+            .bind(jiff::Timestamp::now().as_millisecond())
     }};
 }
+pub(crate) use bind_checkin;
 
 macro_rules! bind_exercise {
     ($q:expr, $s:expr) => {{
-        let s: &ExerciseSession = $s;
+        let s: &tonus_domain::ExerciseSession = $s;
         $q.bind(s.at().millis())
             .bind(s.at().zone.name().to_string())
             .bind(s.at().local_date().to_string())
@@ -117,21 +119,23 @@ macro_rules! bind_exercise {
             .bind(s.note().map(str::to_string))
     }};
 }
+pub(crate) use bind_exercise;
 
 macro_rules! bind_event {
     ($q:expr, $e:expr) => {{
-        let e: &ClinicalEvent = $e;
+        let e: &tonus_domain::ClinicalEvent = $e;
         $q.bind(e.kind().code())
             .bind(e.on().to_string())
             .bind(e.until().map(|d| d.to_string()))
-            .bind(event_detail(e.kind()))
+            .bind($crate::rows::event_detail(e.kind()))
             .bind(e.summary().map(str::to_string))
     }};
 }
+pub(crate) use bind_event;
 
 macro_rules! bind_dose {
     ($q:expr, $regimen:expr, $d:expr) => {{
-        let d: &DoseLog = $d;
+        let d: &tonus_domain::DoseLog = $d;
         $q.bind($regimen)
             .bind(d.at().millis())
             .bind(d.at().zone.name().to_string())
@@ -140,6 +144,7 @@ macro_rules! bind_dose {
             .bind(d.note().map(str::to_string))
     }};
 }
+pub(crate) use bind_dose;
 
 impl Store {
     // ----- patients -----

@@ -66,6 +66,12 @@ pub enum Command {
     Patient(PatientCommand),
     /// Fill the database with a realistic simulated patient to explore Tonus.
     Demo(DemoArgs),
+    /// Personal (n-of-1) treatment trials: plan one, see its calendar, analyse it.
+    #[command(subcommand)]
+    Trial(TrialCommand),
+    /// Observational analyses outside trials: compare two date ranges; exercise load.
+    #[command(subcommand)]
+    Analyse(AnalyseCommand),
 }
 
 #[derive(Subcommand)]
@@ -390,4 +396,83 @@ pub struct DemoArgs {
     /// Replace an existing demo patient of the same name.
     #[arg(long)]
     pub replace: bool,
+}
+
+#[derive(Subcommand)]
+pub enum TrialCommand {
+    /// Plan a trial: `tonus trial plan --name baclofen-vs-none --arm none --arm Baclofen`.
+    Plan(PlanArgs),
+    /// List trials.
+    List,
+    /// The calendar of a trial: which arm when, and which days are washout.
+    Show {
+        /// Trial id or name.
+        trial: String,
+    },
+    /// Analyse a trial (CENT 2015 layout): every outcome, with intervals and a verdict.
+    Report {
+        /// Trial id or name.
+        trial: String,
+    },
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// A short name for the trial.
+    #[arg(long)]
+    pub name: String,
+    /// An arm: `none` (no treatment) or a treatment's name; give two or more. The first is
+    /// the reference the others are compared with.
+    #[arg(long = "arm", required = true)]
+    pub arms: Vec<String>,
+    /// First day of the baseline run-in (default: tomorrow).
+    #[arg(long, allow_hyphen_values = true)]
+    pub start: Option<String>,
+    /// Run-in days before the first period (baseline for the 30 % rule).
+    #[arg(long, default_value_t = 14)]
+    pub baseline_days: u32,
+    /// Days in each period.
+    #[arg(long, default_value_t = 14)]
+    pub period_days: u32,
+    /// Days at the start of each period left out of the analysis (onset and carry-over).
+    #[arg(long, default_value_t = 4)]
+    pub washout_days: u32,
+    /// Blocks; each block has every arm once, in random order.
+    #[arg(long, default_value_t = 3)]
+    pub blocks: u32,
+    /// Seed of the random order (default: random, and recorded).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Primary outcome: involuntary-count, stiffness-count, episode-pain, spasticity-nrs, pain-nrs, night-wakings.
+    #[arg(long, default_value = "involuntary-count")]
+    pub primary: String,
+    /// Relative fall that counts as meaningful, fixed in advance (0.30 = 30 %).
+    #[arg(long, default_value_t = 0.30)]
+    pub threshold: f64,
+}
+
+#[derive(Subcommand)]
+pub enum AnalyseCommand {
+    /// Compare two date ranges (observational, not randomised): `--before 2026-01-01..2026-01-31 --after 2026-03-01..2026-03-31`.
+    Compare {
+        /// Reference range FROM..TO (dates inclusive).
+        #[arg(long, allow_hyphen_values = true)]
+        before: String,
+        /// Range compared with it, FROM..TO.
+        #[arg(long, allow_hyphen_values = true)]
+        after: String,
+        /// Relative fall that counts as meaningful.
+        #[arg(long, default_value_t = 0.30)]
+        threshold: f64,
+    },
+    /// Next-day spasms against exercise load (minutes × exertion); flags sessions above your gentle limit.
+    Exercise {
+        #[arg(long, allow_hyphen_values = true, default_value = "-180")]
+        from: String,
+        #[arg(long, allow_hyphen_values = true, default_value = "today")]
+        to: String,
+        /// Highest exertion (0–10) you consider gentle.
+        #[arg(long, default_value_t = 4)]
+        gentle_limit: u8,
+    },
 }

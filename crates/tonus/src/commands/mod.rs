@@ -11,6 +11,7 @@ mod list;
 mod log;
 mod patient;
 mod treatment;
+mod trial;
 
 use anyhow::Result;
 
@@ -32,6 +33,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Delete(a) => delete::run(&ctx, a).await,
         Command::Patient(c) => patient::run(&ctx, c).await,
         Command::Demo(a) => demo::run(&ctx, a).await,
+        Command::Trial(c) => trial::run(&ctx, c).await,
+        Command::Analyse(c) => trial::analyse(&ctx, c).await,
     };
     ctx.store.close().await;
     result

@@ -1,0 +1,737 @@
+//! Personal trials and observational analyses: the CLI side. The design rules, calendar,
+//! models and verdicts all live in `tonus-stats`; this module fetches the patient's records,
+//! lays them on the trial's calendar, and prints the result in the CENT 2015 order.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use jiff::civil::Date;
+use jiff::Span;
+use serde::Serialize;
+use tonus_domain::input::parse_date;
+use tonus_domain::{DoseStatus, Patient, ValidationError};
+use tonus_stats::analysis::{analyse_trial_outcomes, compare_ranges, AnalysisOptions, EffectScale, OutcomeAnalysis};
+use tonus_stats::design::{Calendar, Outcome, TrialDesign};
+use tonus_stats::exercise::{load_effect, sessions_above_limit, ExerciseSession as StatSession, GentleLimit};
+use tonus_stats::records::day_records;
+use tonus_stats::verdict::Verdict;
+use tonus_stats::StatsError;
+use tonus_store::{StoredRegimen, StoredTrial};
+
+use crate::cli::{AnalyseCommand, PlanArgs, TrialCommand};
+use crate::context::{user_error, Ctx};
+use crate::output::print_json;
+
+/// The arm name for "no treatment".
+const NONE_ARM: &str = "none";
+
+const NOTICE: &str = "Self-reported data: episodes, check-ins and doses were entered by the patient, \
+without blinding. These results describe this patient's own data and are not medical advice; \
+discuss any change of treatment with a clinician.";
+
+pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
+    let patient = ctx.patient().await?;
+    match cmd {
+        TrialCommand::Plan(a) => plan(ctx, &patient, a).await,
+        TrialCommand::List => {
+            let trials = ctx.store.list_trials(&patient).await?;
+            if ctx.json {
+                return print_json(&trials);
+            }
+            if trials.is_empty() {
+                println!("No trials yet. Plan one with `tonus trial plan --name NAME --arm none --arm TREATMENT`.");
+            }
+            for t in &trials {
+                let d = design_of(t)?;
+                println!(
+                    "#{:<4} {:<30} from {}  arms: {}",
+                    t.id,
+                    t.name,
+                    t.start_date,
+                    d.arms.join(" vs ")
+                );
+            }
+            Ok(())
+        }
+        TrialCommand::Show { trial } => {
+            let t = find(ctx, &patient, &trial).await?;
+            let design = design_of(&t)?;
+            let cal = design.calendar().map_err(stats_input)?;
+            if ctx.json {
+                return print_json(&calendar_view(&t, &design, &cal)?);
+            }
+            print_calendar(&t, &design, &cal)
+        }
+        TrialCommand::Report { trial } => {
+            let t = find(ctx, &patient, &trial).await?;
+            report(ctx, &patient, &t).await
+        }
+    }
+}
+
+/// Design problems are the user's to fix (exit 2); model failures are reported as results.
+fn stats_input(e: StatsError) -> anyhow::Error {
+    match e {
+        StatsError::InvalidDesign { field, rule } => user_error(format!("{field} {rule}")),
+        other => anyhow::Error::new(other),
+    }
+}
+
+fn parse_outcome(text: &str) -> Result<Outcome, ValidationError> {
+    let normal = text.trim().to_ascii_lowercase().replace('-', "_");
+    serde_json::from_value(serde_json::Value::String(normal)).map_err(|_| {
+        ValidationError::new(
+            "primary",
+            "one of involuntary-count, stiffness-count, episode-pain, spasticity-nrs, pain-nrs, night-wakings",
+            format!("{text:?}"),
+        )
+    })
+}
+
+fn outcome_code(o: Outcome) -> String {
+    serde_json::to_value(o)
+        .ok()
+        .and_then(|v| v.as_str().map(|s| s.replace('_', "-")))
+        .unwrap_or_default()
+}
+
+async fn find(ctx: &Ctx, patient: &Patient, key: &str) -> Result<StoredTrial> {
+    ctx.store
+        .find_trial(patient, key)
+        .await?
+        .ok_or_else(|| user_error(format!("no trial {key:?}; see `tonus trial list`")))
+}
+
+fn design_of(t: &StoredTrial) -> Result<TrialDesign> {
+    serde_json::from_value(t.design.clone()).with_context(|| format!("reading the design of trial #{}", t.id))
+}
+
+fn day(start: Date, index: u32) -> Result<Date> {
+    Ok(start.checked_add(Span::new().days(i64::from(index)))?)
+}
+
+async fn plan(ctx: &Ctx, patient: &Patient, a: PlanArgs) -> Result<()> {
+    let name = a.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ValidationError::new("name", "1–100 characters", format!("{:?}", a.name)).into());
+    }
+    let mut arms = Vec::new();
+    for arm in &a.arms {
+        if arm.trim().eq_ignore_ascii_case(NONE_ARM) {
+            arms.push(NONE_ARM.to_string());
+            continue;
+        }
+        let t = ctx.store.treatment_by_name(patient, arm).await?.ok_or_else(|| {
+            user_error(format!(
+                "arm {arm:?} is neither `none` nor a treatment; add it first with `tonus treatment add {arm:?} --category …`"
+            ))
+        })?;
+        arms.push(t.value.name().to_string());
+    }
+    let start = match a.start.as_deref() {
+        Some(s) => tonus_domain::input::parse_date("start", s, &patient.zone, ctx.now)?,
+        None => tonus_domain::time::today(&patient.zone, ctx.now).tomorrow()?,
+    };
+    let design = TrialDesign {
+        arms,
+        baseline_days: a.baseline_days,
+        period_days: a.period_days,
+        washout_days: a.washout_days,
+        blocks: a.blocks,
+        // A seed a person can read back and write down; the order follows from it.
+        seed: a.seed.unwrap_or_else(|| u64::from(rand::random::<u32>())),
+        primary_outcome: parse_outcome(&a.primary)?,
+        success_threshold: a.threshold,
+    };
+    let cal = design.calendar().map_err(stats_input)?;
+    let id = ctx
+        .store
+        .insert_trial(patient, name, start, &serde_json::to_value(&design)?)
+        .await?;
+    let t = StoredTrial {
+        id,
+        patient_id: patient.id,
+        name: name.to_string(),
+        start_date: start,
+        design: serde_json::to_value(&design)?,
+    };
+    if ctx.json {
+        return print_json(&calendar_view(&t, &design, &cal)?);
+    }
+    println!("Planned trial #{id} {name:?}. The primary outcome and threshold are now fixed.");
+    print_calendar(&t, &design, &cal)
+}
+
+#[derive(Serialize)]
+struct PeriodView {
+    index: u32,
+    block: u32,
+    arm: String,
+    from: Date,
+    to: Date,
+    washout_until: Option<Date>,
+    analysed_from: Date,
+}
+
+#[derive(Serialize)]
+struct CalendarView<'a> {
+    trial: &'a StoredTrial,
+    baseline_from: Date,
+    baseline_to: Option<Date>,
+    periods: Vec<PeriodView>,
+    end: Date,
+}
+
+fn calendar_view<'a>(t: &'a StoredTrial, design: &TrialDesign, cal: &Calendar) -> Result<CalendarView<'a>> {
+    let s = t.start_date;
+    let periods = cal
+        .periods
+        .iter()
+        .map(|p| {
+            Ok(PeriodView {
+                index: p.index + 1,
+                block: p.block + 1,
+                arm: design.arms[p.arm].clone(),
+                from: day(s, p.days.start)?,
+                to: day(s, p.days.end - 1)?,
+                washout_until: if p.washout.is_empty() {
+                    None
+                } else {
+                    Some(day(s, p.washout.end - 1)?)
+                },
+                analysed_from: day(s, p.analysed.start)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(CalendarView {
+        trial: t,
+        baseline_from: s,
+        baseline_to: if cal.baseline.is_empty() {
+            None
+        } else {
+            Some(day(s, cal.baseline.end - 1)?)
+        },
+        periods,
+        end: day(s, cal.total_days.saturating_sub(1))?,
+    })
+}
+
+fn print_calendar(t: &StoredTrial, design: &TrialDesign, cal: &Calendar) -> Result<()> {
+    let v = calendar_view(t, design, cal)?;
+    println!(
+        "Trial #{} {:?}: {} — primary outcome {} (a fall of {:.0} % or more counts as meaningful); random order from seed {}.",
+        t.id,
+        t.name,
+        design.arms.join(" vs "),
+        design.primary_outcome.label(),
+        design.success_threshold * 100.0,
+        design.seed
+    );
+    if let Some(to) = v.baseline_to {
+        println!(
+            "  {} → {}  run-in (baseline): keep your usual routine and log every day",
+            v.baseline_from, to
+        );
+    }
+    for p in &v.periods {
+        let what = if p.arm == NONE_ARM {
+            "take none of the trial treatments".to_string()
+        } else {
+            format!("take {}", p.arm)
+        };
+        let washout = p
+            .washout_until
+            .map_or(String::new(), |w| format!(" (days to {w} are washout, not analysed)"));
+        println!(
+            "  {} → {}  period {} (block {}): {what}{washout}",
+            p.from, p.to, p.index, p.block
+        );
+    }
+    println!(
+        "  Ends {}. Confirm each day's log (`tonus checkin`) so it counts.",
+        v.end
+    );
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Adherence {
+    period: u32,
+    arm: String,
+    planned_doses: f64,
+    logged_taken: usize,
+    logged_missed: usize,
+    /// Doses of the other arms' treatments taken during this period.
+    other_arm_doses_taken: usize,
+}
+
+#[derive(Serialize)]
+struct OutcomeResult {
+    outcome: String,
+    label: &'static str,
+    primary: bool,
+    analysis: Option<OutcomeAnalysis>,
+    not_analysed: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TrialReport<'a> {
+    trial: &'a StoredTrial,
+    design: &'a TrialDesign,
+    notice: &'static str,
+    data_until: Date,
+    complete: bool,
+    adherence: Vec<Adherence>,
+    concomitant_treatments: Vec<String>,
+    outcomes: Vec<OutcomeResult>,
+}
+
+async fn report(ctx: &Ctx, patient: &Patient, t: &StoredTrial) -> Result<()> {
+    let design = design_of(t)?;
+    let cal = design.calendar().map_err(stats_input)?;
+    let end = day(t.start_date, cal.total_days.saturating_sub(1))?;
+    let today = tonus_domain::time::today(&patient.zone, ctx.now);
+    if t.start_date > today {
+        return Err(user_error(format!(
+            "trial {:?} starts on {}: there is no data to analyse yet",
+            t.name, t.start_date
+        )));
+    }
+    let until = end.min(today);
+    let s = &ctx.store;
+    let episodes: Vec<_> = s
+        .list_episodes(patient, Some(t.start_date), Some(until))
+        .await?
+        .into_iter()
+        .map(|e| e.value)
+        .collect();
+    let checkins: Vec<_> = s
+        .list_checkins(patient, Some(t.start_date), Some(until))
+        .await?
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
+    let exercise: Vec<_> = s
+        .list_exercise(patient, Some(t.start_date), Some(until))
+        .await?
+        .into_iter()
+        .map(|x| x.value)
+        .collect();
+    let records = day_records(t.start_date, until, &episodes, &checkins, &exercise);
+    let options = AnalysisOptions::default();
+    let outcomes: Vec<OutcomeResult> = analyse_trial_outcomes(&design, &records, &options)
+        .into_iter()
+        .map(|(o, r)| OutcomeResult {
+            outcome: outcome_code(o),
+            label: o.label(),
+            primary: o == design.primary_outcome,
+            not_analysed: r.as_ref().err().map(|e| e.to_string()),
+            analysis: r.ok(),
+        })
+        .collect();
+
+    let regimens = s.list_regimens(patient).await?;
+    let doses = s.list_doses(patient, Some(t.start_date), Some(until)).await?;
+    let adherence = adherence(&design, &cal, t.start_date, until, &regimens, &doses)?;
+    let concomitant: Vec<String> = regimens
+        .iter()
+        .filter(|r| !design.arms.contains(&r.treatment_name))
+        .filter(|r| r.value.start() <= until && r.value.end().is_none_or(|e| e >= t.start_date))
+        .map(|r| {
+            format!(
+                "{} {} ({} → {})",
+                r.treatment_name,
+                r.value.dose().map_or(String::new(), |d| d.to_string()),
+                r.value.start(),
+                r.value.end().map_or("ongoing".to_string(), |e| e.to_string())
+            )
+        })
+        .collect();
+    let rep = TrialReport {
+        trial: t,
+        design: &design,
+        notice: NOTICE,
+        data_until: until,
+        complete: until >= end,
+        adherence,
+        concomitant_treatments: concomitant,
+        outcomes,
+    };
+    if ctx.json {
+        return print_json(&rep);
+    }
+    print_report(&rep, &cal)
+}
+
+fn adherence(
+    design: &TrialDesign,
+    cal: &Calendar,
+    start: Date,
+    until: Date,
+    regimens: &[StoredRegimen],
+    doses: &[(i64, tonus_store::Stored<tonus_domain::DoseLog>)],
+) -> Result<Vec<Adherence>> {
+    let treatment_of: BTreeMap<i64, &str> = regimens.iter().map(|r| (r.id, r.treatment_name.as_str())).collect();
+    let mut out = Vec::new();
+    for p in &cal.periods {
+        let from = day(start, p.days.start)?;
+        if from > until {
+            break;
+        }
+        let to = day(start, p.days.end - 1)?.min(until);
+        let arm = design.arms[p.arm].as_str();
+        let mut planned = 0.0;
+        let mut d = from;
+        while d <= to {
+            planned += regimens
+                .iter()
+                .filter(|r| r.treatment_name == arm && r.value.active_on(d))
+                .filter_map(|r| r.value.schedule().doses_per_day())
+                .sum::<f64>();
+            d = d.tomorrow()?;
+        }
+        let in_period = doses.iter().filter(|(_, x)| {
+            let day = x.value.at().local_date();
+            day >= from && day <= to
+        });
+        let (mut taken, mut missed, mut other) = (0, 0, 0);
+        for (rid, x) in in_period {
+            let name = treatment_of.get(rid).copied().unwrap_or("");
+            let was_taken = x.value.status() != DoseStatus::Missed;
+            if name == arm {
+                if was_taken {
+                    taken += 1;
+                } else {
+                    missed += 1;
+                }
+            } else if was_taken && design.arms.iter().any(|a| a == name) {
+                other += 1;
+            }
+        }
+        out.push(Adherence {
+            period: p.index + 1,
+            arm: arm.to_string(),
+            planned_doses: planned,
+            logged_taken: taken,
+            logged_missed: missed,
+            other_arm_doses_taken: other,
+        });
+    }
+    Ok(out)
+}
+
+fn effect_line(a: &OutcomeAnalysis) -> Vec<String> {
+    a.comparisons
+        .iter()
+        .map(|c| {
+            let effect = match c.scale {
+                EffectScale::RateRatio => format!(
+                    "rate ratio {:.2} (95 % interval {:.2} to {:.2}), P(lower) {:.0} %, P(fall ≥ threshold) {:.0} %",
+                    c.estimate,
+                    c.ci_low,
+                    c.ci_high,
+                    c.prob_better * 100.0,
+                    c.prob_meets_threshold * 100.0
+                ),
+                EffectScale::MeanDifference => format!(
+                    "mean difference {:+.2} (95 % interval {:+.2} to {:+.2}){}",
+                    c.estimate,
+                    c.ci_low,
+                    c.ci_high,
+                    c.responder_share.map_or(String::new(), |r| format!(
+                        ", {:.0} % of days ≥30 % below baseline",
+                        r * 100.0
+                    ))
+                ),
+            };
+            let verdict = match c.verdict {
+                Verdict::Better => "BETTER".to_string(),
+                Verdict::Worse => "WORSE".to_string(),
+                Verdict::NoClearDifference => "NO CLEAR DIFFERENCE".to_string(),
+                Verdict::NotEnoughData { more_periods_needed } => {
+                    format!("NOT ENOUGH DATA YET — about {more_periods_needed} more periods needed")
+                }
+            };
+            format!(
+                "    {} vs {}: {effect}\n      verdict: {verdict}\n      {}",
+                c.arm, c.reference, c.text
+            )
+        })
+        .collect()
+}
+
+fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
+    let d = r.design;
+    let t = r.trial;
+    println!("PERSONAL (N-OF-1) TRIAL REPORT — #{} {:?}", t.id, t.name);
+    println!("{}\n", r.notice);
+    println!(
+        "1. Objective: compare {} for this patient, per spasm family and score.",
+        d.arms.join(" vs ")
+    );
+    println!(
+        "2. Design: open-label, randomised multiple crossover. Run-in {} days; {} block(s) of {} periods of {} days; the first {} days of each period are washout (not analysed).",
+        d.baseline_days,
+        d.blocks,
+        d.arms.len(),
+        d.period_days,
+        d.washout_days
+    );
+    let order: Vec<String> = cal.periods.iter().map(|p| d.arms[p.arm].clone()).collect();
+    println!(
+        "3. Randomisation: order within each block drawn with seed {} (ChaCha8, reproducible): {}.",
+        d.seed,
+        order.join(" → ")
+    );
+    println!(
+        "4. Pre-specified: primary outcome {}; a fall of {:.0} % or more is meaningful.",
+        d.primary_outcome.label(),
+        d.success_threshold * 100.0
+    );
+    println!(
+        "5. Data: {} → {}{}.",
+        t.start_date,
+        r.data_until,
+        if r.complete {
+            " (trial complete)"
+        } else {
+            " (trial still running: interim look)"
+        }
+    );
+    println!("6. Adherence (doses logged against the schedule):");
+    for a in &r.adherence {
+        let share = if a.planned_doses > 0.0 {
+            format!(" ({:.0} %)", 100.0 * a.logged_taken as f64 / a.planned_doses)
+        } else {
+            String::new()
+        };
+        println!(
+            "    period {:>2} {:<20} planned {:>5.1}, taken {:>3}{share}, missed {:>3}, other arms' doses taken {}",
+            a.period, a.arm, a.planned_doses, a.logged_taken, a.logged_missed, a.other_arm_doses_taken
+        );
+    }
+    if r.concomitant_treatments.is_empty() {
+        println!("7. Other treatments active during the trial: none recorded.");
+    } else {
+        println!("7. Other treatments active during the trial (they may affect every arm):");
+        for c in &r.concomitant_treatments {
+            println!("    {c}");
+        }
+    }
+    println!("8. Results per outcome (only confirmed, non-washout days):");
+    for o in &r.outcomes {
+        let tag = if o.primary { " [primary]" } else { "" };
+        match (&o.analysis, &o.not_analysed) {
+            (Some(a), _) => {
+                println!(
+                    "  {}{tag}: {} days analysed, {} missing (unconfirmed), {} washout. Method: {}",
+                    o.label, a.days_used, a.days_missing, a.days_washout, a.method
+                );
+                let per_period: Vec<String> = a
+                    .periods
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}:{}={}",
+                            p.index + 1,
+                            p.arm,
+                            p.mean.map_or("–".to_string(), |m| format!("{m:.2}"))
+                        )
+                    })
+                    .collect();
+                println!("    per period: {}", per_period.join("  "));
+                for l in effect_line(a) {
+                    println!("{l}");
+                }
+            }
+            (None, why) => println!(
+                "  {}{tag}: not enough data yet ({}).",
+                o.label,
+                why.as_deref().unwrap_or("no analysable days")
+            ),
+        }
+    }
+    println!("9. Harms: Tonus does not record adverse effects; tell your clinician about any.");
+    println!("10. Limitations: self-reported, unblinded; carry-over beyond the washout and other treatments can bias results.");
+    Ok(())
+}
+
+/// Parses `FROM..TO` into inclusive dates.
+fn date_range(field: &str, text: &str, p: &Patient, ctx: &Ctx) -> Result<(Date, Date)> {
+    let (a, b) = text.split_once("..").ok_or_else(|| {
+        ValidationError::new(
+            field,
+            "a range FROM..TO such as 2026-01-01..2026-01-31",
+            format!("{text:?}"),
+        )
+    })?;
+    let from = parse_date(field, a, &p.zone, ctx.now)?;
+    let to = parse_date(field, b, &p.zone, ctx.now)?;
+    if to < from {
+        return Err(
+            ValidationError::new(field, "a range whose end is not before its start", format!("{text:?}")).into(),
+        );
+    }
+    Ok((from, to))
+}
+
+pub async fn analyse(ctx: &Ctx, cmd: AnalyseCommand) -> Result<()> {
+    let patient = ctx.patient().await?;
+    match cmd {
+        AnalyseCommand::Compare {
+            before,
+            after,
+            threshold,
+        } => {
+            let (b0, b1) = date_range("before", &before, &patient, ctx)?;
+            let (a0, a1) = date_range("after", &after, &patient, ctx)?;
+            if !(threshold > 0.0 && threshold < 1.0) {
+                return Err(ValidationError::new("threshold", "between 0 and 1 (0.30 = 30 %)", threshold).into());
+            }
+            if a0 <= b1 && b0 <= a1 {
+                return Err(user_error(
+                    "the two ranges overlap; pick ranges that do not share a day",
+                ));
+            }
+            let start = b0.min(a0);
+            let end = b1.max(a1);
+            let s = &ctx.store;
+            let episodes: Vec<_> = s
+                .list_episodes(&patient, Some(start), Some(end))
+                .await?
+                .into_iter()
+                .map(|e| e.value)
+                .collect();
+            let checkins: Vec<_> = s
+                .list_checkins(&patient, Some(start), Some(end))
+                .await?
+                .into_iter()
+                .map(|c| c.value)
+                .collect();
+            let records = day_records(start, end, &episodes, &checkins, &[]);
+            let idx = |d: Date| -> u32 { (d - start).get_days().max(0) as u32 };
+            let options = AnalysisOptions::default();
+            let results: Vec<OutcomeResult> = Outcome::ALL
+                .iter()
+                .map(|o| {
+                    let r = compare_ranges(
+                        &records,
+                        idx(b0)..idx(b1) + 1,
+                        idx(a0)..idx(a1) + 1,
+                        *o,
+                        threshold,
+                        &options,
+                    );
+                    OutcomeResult {
+                        outcome: outcome_code(*o),
+                        label: o.label(),
+                        primary: false,
+                        not_analysed: r.as_ref().err().map(|e| e.to_string()),
+                        analysis: r.ok(),
+                    }
+                })
+                .collect();
+            if ctx.json {
+                return print_json(&serde_json::json!({
+                    "observational": true, "notice": NOTICE,
+                    "before": {"from": b0, "to": b1}, "after": {"from": a0, "to": a1}, "outcomes": results,
+                }));
+            }
+            println!("OBSERVATIONAL COMPARISON (not randomised: other changes between the two ranges can explain a difference)");
+            println!("before {b0} → {b1}   vs   after {a0} → {a1}\n{NOTICE}");
+            for o in &results {
+                match (&o.analysis, &o.not_analysed) {
+                    (Some(a), _) => {
+                        println!(
+                            "  {}: {} days used, {} unconfirmed.",
+                            o.label, a.days_used, a.days_missing
+                        );
+                        for l in effect_line(a) {
+                            println!("{l}");
+                        }
+                    }
+                    (None, why) => println!("  {}: not enough data ({}).", o.label, why.as_deref().unwrap_or("-")),
+                }
+            }
+            Ok(())
+        }
+        AnalyseCommand::Exercise { from, to, gentle_limit } => {
+            let from = parse_date("from", &from, &patient.zone, ctx.now)?;
+            let to = parse_date("to", &to, &patient.zone, ctx.now)?;
+            if gentle_limit > 10 {
+                return Err(ValidationError::new("gentle_limit", "an integer 0–10", gentle_limit).into());
+            }
+            let s = &ctx.store;
+            let episodes: Vec<_> = s
+                .list_episodes(&patient, Some(from), Some(to))
+                .await?
+                .into_iter()
+                .map(|e| e.value)
+                .collect();
+            let checkins: Vec<_> = s
+                .list_checkins(&patient, Some(from), Some(to))
+                .await?
+                .into_iter()
+                .map(|c| c.value)
+                .collect();
+            let stored_ex = s.list_exercise(&patient, Some(from), Some(to)).await?;
+            let exercise: Vec<_> = stored_ex.iter().map(|x| x.value.clone()).collect();
+            let records = day_records(from, to, &episodes, &checkins, &exercise);
+            let options = AnalysisOptions::default();
+            let limit = GentleLimit {
+                max_exertion: gentle_limit,
+                max_weekly_load: None,
+            };
+            let sessions: Vec<StatSession> = exercise
+                .iter()
+                .map(|x| StatSession {
+                    day: (x.at().local_date() - from).get_days().max(0) as u32,
+                    minutes: x.minutes(),
+                    exertion: x.exertion(),
+                })
+                .collect();
+            let above = sessions_above_limit(&sessions, limit);
+            let effects: Vec<_> = [Outcome::InvoluntaryCount, Outcome::StiffnessCount]
+                .iter()
+                .map(|o| {
+                    (
+                        outcome_code(*o),
+                        o.label(),
+                        load_effect(&records, *o, &options).map_err(|e| e.to_string()),
+                    )
+                })
+                .collect();
+            if ctx.json {
+                return print_json(&serde_json::json!({
+                    "observational": true, "from": from, "to": to, "gentle_limit": gentle_limit,
+                    "sessions": exercise.len(), "sessions_above_limit": above.len(),
+                    "effects": effects.iter().map(|(code, label, r)| match r {
+                        Ok(e) => serde_json::json!({"outcome": code, "label": label, "effect": e}),
+                        Err(why) => serde_json::json!({"outcome": code, "label": label, "not_analysed": why}),
+                    }).collect::<Vec<_>>(),
+                }));
+            }
+            println!(
+                "EXERCISE LOAD AND NEXT-DAY SPASMS, {from} → {to} (observational: people exercise more on good days)"
+            );
+            println!(
+                "{} session(s); {} above your gentle limit (exertion > {gentle_limit}).",
+                exercise.len(),
+                above.len()
+            );
+            for x in stored_ex.iter().filter(|x| x.value.exertion() > gentle_limit) {
+                println!("  {}", crate::output::exercise_line(x.id, &x.value));
+            }
+            for (_, label, r) in &effects {
+                match r {
+                    Ok(e) => println!(
+                        "  {label}: next-day rate ratio per 100 load units {:.2} (95 % interval {:.2} to {:.2}), {} day pairs.",
+                        e.rate_ratio_per_100, e.ci_low, e.ci_high, e.pairs
+                    ),
+                    Err(why) => println!("  {label}: not enough data ({why})."),
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Trials end to end: data simulated with a known effect along a trial's randomised calendar
+//! is written to a real database, the trial is planned with the CLI, and the CLI's report
+//! must find the effect (and say so no more strongly than its interval allows).
+
+use std::process::{Command, Output};
+
+use jiff::{Span, Timestamp};
+use serde_json::Value;
+use tonus_domain::checkin::CheckInDraft;
+use tonus_domain::time::Zone;
+use tonus_domain::{Episode, LocalInstant, Pain, SpasmKind};
+use tonus_stats::design::TrialDesign;
+use tonus_stats::sim::{Family, SimConfig};
+use tonus_stats::trial_sim::{simulate_trial, ArmEffect};
+use tonus_store::{Batch, Store};
+
+fn tonus(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tonus"))
+        .args(args)
+        .env("TONUS_DATABASE_URL", db)
+        .env_remove("TONUS_PATIENT")
+        .output()
+        .expect("run tonus")
+}
+
+fn json(db: &str, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = tonus(db, &all);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn a_simulated_trial_with_a_real_effect_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    json(&db, &["patient", "add", "me", "--tz", "UTC"]);
+    json(&db, &["treatment", "add", "Baclofen", "--category", "drug"]);
+
+    let mut design = TrialDesign::new(vec!["none".into(), "Baclofen".into()], 11);
+    design.blocks = 4;
+    let truth = 0.4;
+    let (calendar, sim) = simulate_trial(
+        &SimConfig {
+            baseline_rate_involuntary: 6.0,
+            ..SimConfig::quiet(0, 5)
+        },
+        &design,
+        &[
+            ArmEffect::NONE,
+            ArmEffect {
+                rate_ratio_stiffness: 1.0,
+                ..ArmEffect::immediate(truth)
+            },
+        ],
+    )
+    .unwrap();
+    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let start = today
+        .checked_sub(Span::new().days(i64::from(calendar.total_days) + 1))
+        .unwrap();
+
+    let store = Store::open_sqlite(std::path::Path::new(&db)).await.unwrap();
+    let patient = store.patient_by_handle("me").await.unwrap().unwrap();
+    let mut batch = Batch::default();
+    for d in &sim.days {
+        let date = start.checked_add(Span::new().days(i64::from(d.day))).unwrap();
+        for e in &d.episodes {
+            let t = jiff::civil::Time::new((e.minute_of_day / 60) as i8, (e.minute_of_day % 60) as i8, 0, 0).unwrap();
+            let at = date
+                .to_datetime(t)
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .unwrap()
+                .timestamp();
+            let kind = if e.family == Family::Stiffness {
+                SpasmKind::Cramp
+            } else {
+                SpasmKind::Twitch
+            };
+            let instant = LocalInstant { at, zone: Zone::utc() };
+            batch.episodes.push(
+                Episode::new(
+                    instant,
+                    kind,
+                    vec![],
+                    Some(Pain::new(e.pain.into()).unwrap()),
+                    None,
+                    vec![],
+                    None,
+                    None,
+                    at,
+                )
+                .unwrap(),
+            );
+        }
+        if d.confirmed {
+            let c = CheckInDraft {
+                log_complete: true,
+                ..Default::default()
+            };
+            batch
+                .checkins
+                .push(c.validate(date, &Zone::utc(), Timestamp::now()).unwrap());
+        }
+    }
+    store.insert_batch(&patient, &batch).await.unwrap();
+    store.close().await;
+
+    let start_text = start.to_string();
+    let plan = json(
+        &db,
+        &[
+            "trial",
+            "plan",
+            "--name",
+            "bac",
+            "--arm",
+            "none",
+            "--arm",
+            "baclofen",
+            "--start",
+            &start_text,
+            "--seed",
+            "11",
+            "--blocks",
+            "4",
+        ],
+    );
+    let arms: Vec<&str> = plan["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["arm"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = calendar.periods.iter().map(|p| design.arms[p.arm].as_str()).collect();
+    assert_eq!(arms, expected, "the CLI's calendar is the design's randomised calendar");
+
+    let report = json(&db, &["trial", "report", "bac"]);
+    assert_eq!(report["complete"], true);
+    let primary = &report["outcomes"][0];
+    assert_eq!(primary["outcome"], "involuntary-count");
+    assert_eq!(primary["primary"], true);
+    let c = &primary["analysis"]["comparisons"][0];
+    let (est, lo, hi) = (
+        c["estimate"].as_f64().unwrap(),
+        c["ci_low"].as_f64().unwrap(),
+        c["ci_high"].as_f64().unwrap(),
+    );
+    assert!(
+        lo < truth && truth < hi,
+        "95 % interval {lo}..{hi} covers the true rate ratio {truth}"
+    );
+    assert!(est < 0.7, "estimate {est}");
+    assert_eq!(c["verdict"]["verdict"], "better");
+    assert!(primary["analysis"]["days_washout"].as_u64().unwrap() == u64::from(design.washout_days * 8));
+    // Stiffness had no true effect: the report must not call it better.
+    let stiff = &report["outcomes"][1]["analysis"]["comparisons"][0];
+    assert_ne!(stiff["verdict"]["verdict"], "better", "{stiff}");
+    assert!(report["notice"].as_str().unwrap().contains("not medical advice"));
+
+    let text = String::from_utf8_lossy(&tonus(&db, &["trial", "report", "bac"]).stdout).to_string();
+    for item in ["Randomisation", "Adherence", "washout", "BETTER", "Limitations"] {
+        assert!(text.contains(item), "report text has {item}");
+    }
+}
+
+#[test]
+fn bad_designs_are_rejected_and_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    json(&db, &["treatment", "add", "Baclofen", "--category", "drug"]);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["trial", "plan", "--name", "x", "--arm", "none", "--arm", "Tizanidine"],
+            "neither `none` nor a treatment",
+        ),
+        (
+            &["trial", "plan", "--name", "x", "--arm", "Baclofen"],
+            "arms must list at least 2 arms",
+        ),
+        (
+            &[
+                "trial",
+                "plan",
+                "--name",
+                "x",
+                "--arm",
+                "none",
+                "--arm",
+                "Baclofen",
+                "--period-days",
+                "3",
+                "--washout-days",
+                "3",
+            ],
+            "period_days must be at least 2 and greater than washout_days",
+        ),
+        (
+            &[
+                "trial",
+                "plan",
+                "--name",
+                "x",
+                "--arm",
+                "none",
+                "--arm",
+                "Baclofen",
+                "--threshold",
+                "1.5",
+            ],
+            "success_threshold",
+        ),
+        (
+            &[
+                "trial",
+                "plan",
+                "--name",
+                "x",
+                "--arm",
+                "none",
+                "--arm",
+                "Baclofen",
+                "--primary",
+                "happiness",
+            ],
+            "primary must be one of",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = tonus(&db, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    assert!(json(&db, &["trial", "list"]).as_array().unwrap().is_empty());
+}
