@@ -129,3 +129,93 @@ proptest! {
         });
     }
 }
+
+prop_compose! {
+    fn arb_exercise()(
+        secs in 1_200_000_000i64..1_795_000_000,
+        zi in 0..ZONES.len(),
+        ti in 0..ExerciseType::ALL.len(),
+        minutes in 1i64..=600,
+        exertion in 0i64..=10,
+        note in proptest::option::of("[a-zA-Z0-9 é]{1,30}"),
+    ) -> ExerciseSession {
+        let at = LocalInstant { at: Timestamp::from_second(secs).unwrap(), zone: Zone::parse(ZONES[zi]).unwrap() };
+        ExerciseSession::new(at, ExerciseType::ALL[ti], minutes, exertion, note.as_deref(), now()).unwrap()
+    }
+}
+
+prop_compose! {
+    fn arb_event()(
+        kind in 0u8..5,
+        region in 0..MriRegion::ALL.len(),
+        total in proptest::option::of(0i64..200),
+        frac in 0.0f64..=1.0,
+        days_ago in 0i64..5000,
+        len in proptest::option::of(0i64..90),
+        name in "[A-Za-z][A-Za-z ]{0,30}",
+    ) -> ClinicalEvent {
+        let on = jiff::civil::date(2026, 11, 20).checked_sub(jiff::Span::new().days(days_ago)).unwrap();
+        let part = total.map(|t| (t as f64 * frac) as i64);
+        let (k, until) = match kind {
+            0 => (EventKind::mri(MriRegion::ALL[region], total, part, part.map(|p| p / 2)).unwrap(), None),
+            1 => (EventKind::Relapse, len),
+            2 => (EventKind::Infection, len),
+            3 => (EventKind::Diagnosis, None),
+            _ => (EventKind::other(&name).unwrap(), len),
+        };
+        let until = until.map(|l| on.checked_add(jiff::Span::new().days(l)).unwrap());
+        ClinicalEvent::new(k, on, until, Some("summary"), &Zone::utc(), now()).unwrap()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn exercise_events_and_doses_round_trip(
+        sessions in proptest::collection::vec(arb_exercise(), 1..5),
+        events in proptest::collection::vec(arb_event(), 1..5),
+        dose_secs in proptest::collection::vec(1_600_000_000i64..1_790_000_000, 1..5),
+        status in 0..DoseStatus::ALL.len(),
+    ) {
+        runtime().block_on(async {
+            for t in common::all().await {
+                let s = &t.store;
+                let p = s.create_patient("p", &Zone::utc()).await.unwrap();
+                for x in &sessions {
+                    s.insert_exercise(&p, x).await.unwrap();
+                }
+                let mut got: Vec<_> = s.list_exercise(&p, None, None).await.unwrap().into_iter().map(|x| x.value).collect();
+                let mut want = sessions.clone();
+                let key = |x: &ExerciseSession| (x.at().at, x.minutes(), x.exertion());
+                got.sort_by_key(key);
+                want.sort_by_key(key);
+                assert_eq!(got, want, "{}", s.backend_name());
+
+                for e in &events {
+                    s.insert_event(&p, e).await.unwrap();
+                }
+                let got: Vec<_> = s.list_events(&p, None, None).await.unwrap().into_iter().map(|x| x.value).collect();
+                assert_eq!(got.len(), events.len());
+                for e in &events {
+                    assert!(got.contains(e), "{e:?} on {}", s.backend_name());
+                }
+
+                let tid = s.insert_treatment(&p, &Treatment::new("T", Category::Supplement, None).unwrap()).await.unwrap();
+                let r = Regimen::new(Category::Supplement, Some(Dose::new(1.0, Unit::Tablet).unwrap()), None, Schedule::TimesPerDay(1), jiff::civil::date(2020, 1, 1), None).unwrap();
+                let rid = s.insert_regimen(&p, tid, &r).await.unwrap();
+                let doses: Vec<DoseLog> = dose_secs.iter().map(|secs| {
+                    let at = LocalInstant { at: Timestamp::from_second(*secs).unwrap(), zone: Zone::parse("Europe/London").unwrap() };
+                    DoseLog::new(at, DoseStatus::ALL[status], None, now()).unwrap()
+                }).collect();
+                for d in &doses {
+                    s.insert_dose(&p, rid, d).await.unwrap();
+                }
+                let got: Vec<_> = s.list_doses(&p, None, None).await.unwrap().into_iter().map(|(_, d)| d.value).collect();
+                let mut want = doses.clone();
+                want.sort_by_key(|d| d.at().at);
+                assert_eq!(got, want, "{}", s.backend_name());
+            }
+        });
+    }
+}

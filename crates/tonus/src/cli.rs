@@ -413,6 +413,9 @@ pub enum TrialCommand {
     Report {
         /// Trial id or name.
         trial: String,
+        /// Add a linear time trend to the models (slow drift over the trial).
+        #[arg(long)]
+        trend: bool,
     },
 }
 

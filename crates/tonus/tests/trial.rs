@@ -239,3 +239,37 @@ fn bad_designs_are_rejected_and_not_stored() {
     }
     assert!(json(&db, &["trial", "list"]).as_array().unwrap().is_empty());
 }
+
+#[test]
+fn observational_analyses_run_on_demo_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    json(&db, &["demo", "--days", "200", "--seed", "9"]);
+    // The demo starts Baclofen a third of the way in (true rate ratio 0.6 for involuntary
+    // movements), so "before" vs "after" is a real, if observational, difference.
+    let before = "-199..-140";
+    let after = "-60..-1";
+    let r = json(&db, &["analyse", "compare", "--before", before, "--after", after]);
+    assert_eq!(r["observational"], true);
+    let inv = &r["outcomes"][0];
+    assert_eq!(inv["outcome"], "involuntary-count");
+    assert_eq!(inv["analysis"]["observational"], true);
+    let c = &inv["analysis"]["comparisons"][0];
+    assert!(c["estimate"].as_f64().unwrap() < 1.0, "{c}");
+    assert!(c["ci_low"].as_f64().unwrap() < c["ci_high"].as_f64().unwrap());
+
+    let out = tonus(
+        &db,
+        &["analyse", "compare", "--before", "-50..-10", "--after", "-20..-1"],
+    );
+    assert_eq!(out.status.code(), Some(2), "overlapping ranges are refused");
+
+    let x = json(&db, &["analyse", "exercise", "--from", "-199", "--gentle-limit", "3"]);
+    assert_eq!(x["observational"], true);
+    assert!(x["sessions"].as_u64().unwrap() > 0);
+    assert!(x["sessions_above_limit"].as_u64().unwrap() <= x["sessions"].as_u64().unwrap());
+    assert!(
+        x["effects"][0]["effect"]["rate_ratio_per_100"].as_f64().unwrap() > 0.0,
+        "{x}"
+    );
+}

@@ -62,9 +62,9 @@ pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
             }
             print_calendar(&t, &design, &cal)
         }
-        TrialCommand::Report { trial } => {
+        TrialCommand::Report { trial, trend } => {
             let t = find(ctx, &patient, &trial).await?;
-            report(ctx, &patient, &t).await
+            report(ctx, &patient, &t, trend).await
         }
     }
 }
@@ -286,7 +286,7 @@ struct TrialReport<'a> {
     outcomes: Vec<OutcomeResult>,
 }
 
-async fn report(ctx: &Ctx, patient: &Patient, t: &StoredTrial) -> Result<()> {
+async fn report(ctx: &Ctx, patient: &Patient, t: &StoredTrial, time_trend: bool) -> Result<()> {
     let design = design_of(t)?;
     let cal = design.calendar().map_err(stats_input)?;
     let end = day(t.start_date, cal.total_days.saturating_sub(1))?;
@@ -318,7 +318,10 @@ async fn report(ctx: &Ctx, patient: &Patient, t: &StoredTrial) -> Result<()> {
         .map(|x| x.value)
         .collect();
     let records = day_records(t.start_date, until, &episodes, &checkins, &exercise);
-    let options = AnalysisOptions::default();
+    let options = AnalysisOptions {
+        time_trend,
+        ..AnalysisOptions::default()
+    };
     let outcomes: Vec<OutcomeResult> = analyse_trial_outcomes(&design, &records, &options)
         .into_iter()
         .map(|(o, r)| OutcomeResult {
