@@ -194,6 +194,16 @@ impl Store {
         Ok(done > 0)
     }
 
+    /// Changes the zone used for a patient's new entries; stored records keep their own.
+    pub async fn set_patient_zone(&self, patient: &Patient, zone: &Zone) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE patients SET time_zone = $2 WHERE id = $1")
+                .bind(patient.id).bind(zone.name())
+                .execute(pool).await.ctx("changing a patient's time zone")?;
+        });
+        Ok(())
+    }
+
     // ----- episodes -----
 
     pub async fn insert_episode(&self, patient: &Patient, episode: &Episode) -> Result<Id, StoreError> {

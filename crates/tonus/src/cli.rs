@@ -66,12 +66,32 @@ pub enum Command {
     Patient(PatientCommand),
     /// Fill the database with a realistic simulated patient to explore Tonus.
     Demo(DemoArgs),
+    /// Export records: CSV, FHIR R4, iCalendar reminders, or the patient's JSON archive.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Import records from CSV files or a FHIR R4 bundle.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Back up the database: an SQLite copy (VACUUM INTO) or a JSON archive.
+    Backup(BackupArgs),
+    /// Restore patients from a backup (SQLite copy or JSON archive).
+    Restore(RestoreArgs),
+    /// Clinician report as PDF: summary page, treatments, charts, events, exercise, trials.
+    Report(ReportArgs),
     /// Personal (n-of-1) treatment trials: plan one, see its calendar, analyse it.
     #[command(subcommand)]
     Trial(TrialCommand),
     /// Observational analyses outside trials: compare two date ranges; exercise load.
     #[command(subcommand)]
     Analyse(AnalyseCommand),
+    /// Run the web application (patients, clinicians, administrators) on this database.
+    Serve(ServeArgs),
+    /// Accounts of the web application.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The audit log of the web application.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Subcommand)]
@@ -377,6 +397,15 @@ pub enum PatientCommand {
     },
     /// List patients.
     List,
+    /// Set a patient's time zone (for new entries and for typing times; each stored record
+    /// keeps the zone it was lived in): `tonus patient zone me Europe/Paris`.
+    Zone { name: String, tz: String },
+    /// Delete a patient and every record they own (asks first on a terminal; --yes in scripts).
+    Delete {
+        name: String,
+        #[arg(long, short)]
+        yes: bool,
+    },
 }
 
 #[derive(Args)]
@@ -478,4 +507,182 @@ pub enum AnalyseCommand {
         #[arg(long, default_value_t = 4)]
         gentle_limit: u8,
     },
+}
+
+// ----- import, export, backup and restore (interop) -----
+
+#[derive(Subcommand)]
+pub enum ExportCommand {
+    /// CSV files, one per record type (docs/csv.md): all types into --out-dir, or one
+    /// type (--what) to --out or standard output.
+    Csv(ExportCsvArgs),
+    /// A FHIR R4 `collection` Bundle (JSON) of the patient's records, for a clinic's system.
+    Fhir {
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// An iCalendar (.ics) file of reminders: scheduled doses and the daily check-in.
+    Ical(ExportIcalArgs),
+    /// Everything the patient has recorded, as one Tonus JSON archive (docs/backup.md).
+    Archive {
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CsvWhat {
+    Treatments,
+    Episodes,
+    Checkins,
+    Doses,
+    Exercise,
+    Events,
+}
+
+#[derive(Args)]
+pub struct ExportCsvArgs {
+    /// Only this record type (default: every type, into --out-dir).
+    #[arg(long, value_enum)]
+    pub what: Option<CsvWhat>,
+    /// File for one type (default: standard output).
+    #[arg(long, requires = "what", conflicts_with = "out_dir")]
+    pub out: Option<std::path::PathBuf>,
+    /// Folder for all types: treatments.csv, episodes.csv, checkins.csv, doses.csv,
+    /// exercise.csv, events.csv (created if missing; existing files are not overwritten).
+    #[arg(long)]
+    pub out_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ExportIcalArgs {
+    /// Output .ics file.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Local time of the daily check-in reminder.
+    #[arg(long, default_value = "20:00")]
+    pub checkin_at: String,
+    /// Leave out the daily check-in reminder.
+    #[arg(long)]
+    pub no_checkin: bool,
+    /// A trial period change to remind of, as DATE=LABEL (repeatable).
+    #[arg(long = "period-change", value_name = "DATE=LABEL")]
+    pub period_change: Vec<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// CSV files (any record type; the header says which). Nothing is written unless every
+    /// row is valid, or with --skip-invalid the valid rows are written and the rest listed.
+    Csv {
+        /// Files to import (treatments before doses is handled for you).
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Write the valid rows even when some are invalid (all in one transaction).
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// A FHIR R4 Bundle as `tonus export fhir` writes it; records are added to the patient.
+    Fhir { file: std::path::PathBuf },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackupFormat {
+    /// An SQLite file on SQLite (whole database), else a JSON archive.
+    Auto,
+    /// A consistent SQLite copy made with VACUUM INTO (SQLite databases only).
+    Sqlite,
+    /// The Tonus JSON archive (either backend; all patients or --patient).
+    Archive,
+}
+
+#[derive(Args)]
+pub struct BackupArgs {
+    /// Backup file to create (never overwritten).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: BackupFormat,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// An SQLite backup or a JSON archive (with --patient, only that patient is restored).
+    #[arg(long)]
+    pub from: std::path::PathBuf,
+    /// Replace patients that exist already (their current records are deleted).
+    #[arg(long)]
+    pub replace: bool,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// First day (default: 90 days ago).
+    #[arg(long, allow_hyphen_values = true, default_value = "-89")]
+    pub from: String,
+    /// Last day (default: today).
+    #[arg(long, allow_hyphen_values = true, default_value = "today")]
+    pub to: String,
+    /// Where to write the PDF.
+    #[arg(long, short, default_value = "tonus-report.pdf")]
+    pub out: std::path::PathBuf,
+    /// Sections, comma-separated (the summary page is always first): summary, treatments,
+    /// counts, scores, regions, night, events, exercise, trials. Default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub sections: Vec<String>,
+    /// Also write each chart as an SVG file into this folder.
+    #[arg(long)]
+    pub svg_dir: Option<std::path::PathBuf>,
+    /// Highest exertion (0–10) counted as gentle.
+    #[arg(long, default_value_t = 4)]
+    pub gentle_limit: u8,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on. Keep the loopback default behind a TLS reverse proxy:
+    /// session cookies are Secure, so browsers send them only over HTTPS or to localhost.
+    #[arg(long, env = "TONUS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Let anyone who reaches the server create a patient account at /signup.
+    #[arg(long)]
+    pub open_registration: bool,
+    /// Minutes without activity after which a session ends.
+    #[arg(long, default_value_t = 720)]
+    pub idle_minutes: u64,
+    /// Hours after sign-in after which a session ends, however active.
+    #[arg(long, default_value_t = 336)]
+    pub max_session_hours: u64,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create an account: `tonus user add --role admin NAME` (asks for the password).
+    Add(UserAddArgs),
+    /// List accounts.
+    List,
+}
+
+#[derive(Args)]
+pub struct UserAddArgs {
+    /// patient, clinician or admin. A patient account owns the patient of the same name,
+    /// created if missing.
+    #[arg(long)]
+    pub role: String,
+    /// User name: a–z, 0–9, '.', '_', '-' (and '@' for clinicians and administrators).
+    pub name: String,
+    /// Read the password from the first line of standard input (for scripts).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Time zone of a new patient (default: this machine's).
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; exits 1 naming the first row that does not match.
+    Verify,
 }

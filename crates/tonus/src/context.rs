@@ -64,10 +64,11 @@ impl Ctx {
                 let p = self.store.create_patient(DEFAULT_PATIENT, &zone).await?;
                 if !self.quiet {
                     eprintln!(
-                        "Created patient {:?} (time zone {}) in {}. Change the zone with `tonus patient add NAME --tz ZONE`.",
+                        "Created patient {:?} (time zone {}) in {}. Change it with `tonus patient zone {} ZONE`.",
                         p.handle,
                         p.zone,
-                        self.store.location()
+                        self.store.location(),
+                        p.handle
                     );
                 }
                 Ok(p)

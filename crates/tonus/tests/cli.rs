@@ -414,3 +414,16 @@ fn help_is_there_for_every_command() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{cmd:?}");
     }
 }
+
+#[test]
+fn patient_zone_changes_how_times_are_read() {
+    let db = sqlite_db();
+    ok_json(&db, &["patient", "add", "me", "--tz", "UTC"]);
+    ok_json(&db, &["patient", "zone", "me", "America/New_York"]);
+    let e = ok_json(&db, &["log", "spasm", "--kind", "cramp", "--at", "2026-07-01 03:10"]);
+    assert_eq!(e["started_at"]["at"], "2026-07-01T07:10:00Z");
+    assert_eq!(
+        tonus(&db, &["patient", "zone", "me", "Mars/Base"]).status.code(),
+        Some(2)
+    );
+}

@@ -1,17 +1,24 @@
 //! One module per command family; each turns parsed arguments into domain values (so every
 //! rule is the domain's), writes them, and reports what was stored.
 
+mod audit;
+mod backup;
 mod checkin;
 mod delete;
 mod demo;
 mod edit;
 mod event;
 mod exercise;
+mod export;
+mod import;
 mod list;
 mod log;
 mod patient;
+mod report;
+mod serve;
 mod treatment;
 mod trial;
+mod user;
 
 use anyhow::Result;
 
@@ -33,8 +40,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Delete(a) => delete::run(&ctx, a).await,
         Command::Patient(c) => patient::run(&ctx, c).await,
         Command::Demo(a) => demo::run(&ctx, a).await,
+        Command::Export(c) => export::run(&ctx, c).await,
+        Command::Import(c) => import::run(&ctx, c).await,
+        Command::Backup(a) => backup::backup(&ctx, a, cli.global.patient.as_deref()).await,
+        Command::Restore(a) => backup::restore(&ctx, a, cli.global.patient.as_deref()).await,
+        Command::Report(a) => report::run(&ctx, a).await,
         Command::Trial(c) => trial::run(&ctx, c).await,
         Command::Analyse(c) => trial::analyse(&ctx, c).await,
+        Command::Serve(a) => serve::run(a, &cli.global).await,
+        Command::User(c) => user::run(&ctx, c).await,
+        Command::Audit(c) => audit::run(&ctx, c).await,
     };
     ctx.store.close().await;
     result

@@ -19,6 +19,21 @@ pub async fn run(ctx: &Ctx, cmd: PatientCommand) -> Result<()> {
                 &p,
             )
         }
+        PatientCommand::Delete { name, yes } => super::backup::delete_patient(ctx, &name, yes).await,
+        PatientCommand::Zone { name, tz } => {
+            let zone = Zone::parse(&tz)?;
+            let p = ctx
+                .store
+                .patient_by_handle(&name)
+                .await?
+                .ok_or_else(|| crate::context::user_error(format!("no patient named {name:?}")))?;
+            ctx.store.set_patient_zone(&p, &zone).await?;
+            super::report(
+                ctx,
+                &format!("Patient {:?} now uses time zone {zone}.", p.handle),
+                &serde_json::json!({"patient": p.handle, "zone": zone}),
+            )
+        }
         PatientCommand::List => {
             let patients = ctx.store.list_patients().await?;
             if ctx.json {

@@ -277,7 +277,7 @@ struct OutcomeResult {
 #[derive(Serialize)]
 struct TrialReport<'a> {
     trial: &'a StoredTrial,
-    design: &'a TrialDesign,
+    design: TrialDesign,
     notice: &'static str,
     data_until: Date,
     complete: bool,
@@ -287,6 +287,19 @@ struct TrialReport<'a> {
 }
 
 async fn report(ctx: &Ctx, patient: &Patient, t: &StoredTrial, time_trend: bool) -> Result<()> {
+    let (rep, cal) = compute(ctx, patient, t, time_trend).await?;
+    if ctx.json {
+        return print_json(&rep);
+    }
+    print_report(&rep, &cal)
+}
+
+async fn compute<'a>(
+    ctx: &Ctx,
+    patient: &Patient,
+    t: &'a StoredTrial,
+    time_trend: bool,
+) -> Result<(TrialReport<'a>, Calendar)> {
     let design = design_of(t)?;
     let cal = design.calendar().map_err(stats_input)?;
     let end = day(t.start_date, cal.total_days.saturating_sub(1))?;
@@ -352,7 +365,7 @@ async fn report(ctx: &Ctx, patient: &Patient, t: &StoredTrial, time_trend: bool)
         .collect();
     let rep = TrialReport {
         trial: t,
-        design: &design,
+        design,
         notice: NOTICE,
         data_until: until,
         complete: until >= end,
@@ -360,10 +373,77 @@ async fn report(ctx: &Ctx, patient: &Patient, t: &StoredTrial, time_trend: bool)
         concomitant_treatments: concomitant,
         outcomes,
     };
-    if ctx.json {
-        return print_json(&rep);
+    Ok((rep, cal))
+}
+
+/// One line per outcome and comparison, for the clinician report.
+fn summary_lines(rep: &TrialReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut outcomes: Vec<&OutcomeResult> = rep.outcomes.iter().collect();
+    outcomes.sort_by_key(|o| !o.primary);
+    for o in outcomes {
+        let tag = if o.primary { " (primary)" } else { "" };
+        match &o.analysis {
+            None => lines.push(format!("{}{tag}: not enough data yet", o.label)),
+            Some(a) => {
+                for c in &a.comparisons {
+                    let effect = match c.scale {
+                        EffectScale::RateRatio => format!(
+                            "rate ratio {:.2} (95 % interval {:.2} to {:.2})",
+                            c.estimate, c.ci_low, c.ci_high
+                        ),
+                        EffectScale::MeanDifference => format!(
+                            "mean difference {:+.2} (95 % interval {:+.2} to {:+.2})",
+                            c.estimate, c.ci_low, c.ci_high
+                        ),
+                    };
+                    let verdict = match c.verdict {
+                        Verdict::Better => "better".to_string(),
+                        Verdict::Worse => "worse".to_string(),
+                        Verdict::NoClearDifference => "no clear difference".to_string(),
+                        Verdict::NotEnoughData { more_periods_needed } => {
+                            format!("not enough data yet (about {more_periods_needed} more periods)")
+                        }
+                    };
+                    lines.push(format!(
+                        "{}{tag}: {} vs {}: {effect}; {} days analysed — {verdict}",
+                        o.label, c.arm, c.reference, a.days_used
+                    ));
+                }
+            }
+        }
     }
-    print_report(&rep, &cal)
+    lines
+}
+
+/// Trials that ran during `from..=to` and have started, summarised for the clinician report.
+pub async fn summaries(ctx: &Ctx, patient: &Patient, from: Date, to: Date) -> Result<Vec<tonus_report::TrialSummary>> {
+    let today = tonus_domain::time::today(&patient.zone, ctx.now);
+    let mut out = Vec::new();
+    for t in ctx.store.list_trials(patient).await? {
+        let design = design_of(&t)?;
+        let Ok(cal) = design.calendar() else { continue };
+        let end = day(t.start_date, cal.total_days.saturating_sub(1))?;
+        if t.start_date > today || t.start_date > to || end < from {
+            continue;
+        }
+        let (rep, _) = compute(ctx, patient, &t, false).await?;
+        out.push(tonus_report::TrialSummary {
+            name: t.name.clone(),
+            design: format!(
+                "{}; {} blocks of {}-day periods, {} washout days; {} to {}{}",
+                rep.design.arms.join(" vs "),
+                rep.design.blocks,
+                rep.design.period_days,
+                rep.design.washout_days,
+                t.start_date,
+                rep.data_until,
+                if rep.complete { "" } else { " (interim)" }
+            ),
+            lines: summary_lines(&rep),
+        });
+    }
+    Ok(out)
 }
 
 fn adherence(
@@ -464,7 +544,7 @@ fn effect_line(a: &OutcomeAnalysis) -> Vec<String> {
 }
 
 fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
-    let d = r.design;
+    let d = &r.design;
     let t = r.trial;
     println!("PERSONAL (N-OF-1) TRIAL REPORT — #{} {:?}", t.id, t.name);
     println!("{}\n", r.notice);

@@ -1,0 +1,128 @@
+//! CSV: one file per record type, with a header naming the columns (docs/csv.md). The
+//! header tells an importer which record type a file holds, so files can be imported in any
+//! order and with any column order; unknown columns are refused rather than ignored, so a
+//! misspelt column never silently drops data.
+
+mod read;
+mod write;
+
+pub use read::{read, resolve_doses, Import};
+pub use write::{write, write_all};
+
+/// The record types, one CSV layout each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Treatments and their regimens (one row per regimen).
+    Treatments,
+    Episodes,
+    Checkins,
+    Doses,
+    Exercise,
+    Events,
+}
+
+impl Kind {
+    /// Import order: treatments before doses, which refer to their regimens.
+    pub const ALL: [Kind; 6] = [
+        Kind::Treatments,
+        Kind::Episodes,
+        Kind::Checkins,
+        Kind::Doses,
+        Kind::Exercise,
+        Kind::Events,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Kind::Treatments => "treatments",
+            Kind::Episodes => "episodes",
+            Kind::Checkins => "checkins",
+            Kind::Doses => "doses",
+            Kind::Exercise => "exercise",
+            Kind::Events => "events",
+        }
+    }
+
+    /// The file name an export of all types uses.
+    pub fn file_name(self) -> String {
+        format!("{}.csv", self.code())
+    }
+
+    /// Every column, in the order exports write them.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::Episodes => &[
+                "started_at",
+                "time_zone",
+                "kind",
+                "family",
+                "regions",
+                "pain",
+                "duration_s",
+                "triggers",
+                "trigger_note",
+                "notes",
+                "recorded_at",
+            ],
+            Kind::Checkins => &[
+                "date",
+                "spasticity_nrs",
+                "pain_nrs",
+                "psfs_frequency",
+                "psfs_severity",
+                "night_wakings",
+                "log_complete",
+                "note",
+            ],
+            Kind::Treatments => &[
+                "treatment",
+                "category",
+                "treatment_notes",
+                "dose",
+                "unit",
+                "route",
+                "schedule",
+                "start",
+                "end",
+            ],
+            Kind::Doses => &["treatment", "regimen_start", "at", "time_zone", "status", "note"],
+            Kind::Exercise => &["at", "time_zone", "type", "minutes", "exertion", "note"],
+            Kind::Events => &[
+                "kind",
+                "date",
+                "until",
+                "mri_region",
+                "lesions_total",
+                "lesions_new",
+                "lesions_enhancing",
+                "name",
+                "summary",
+            ],
+        }
+    }
+
+    /// Columns a file of this type must have; the others may be left out.
+    pub fn required(self) -> &'static [&'static str] {
+        match self {
+            Kind::Episodes => &["started_at", "kind"],
+            Kind::Checkins => &["date"],
+            Kind::Treatments => &["treatment", "category"],
+            Kind::Doses => &["treatment", "regimen_start", "at", "status"],
+            Kind::Exercise => &["at", "type", "minutes", "exertion"],
+            Kind::Events => &["kind", "date"],
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.code().eq_ignore_ascii_case(code.trim()))
+    }
+
+    /// The type whose required columns are all present and which knows every column given.
+    pub fn detect(header: &[&str]) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.required().iter().all(|r| header.contains(r)) && header.iter().all(|h| k.columns().contains(h)))
+    }
+}

@@ -1,0 +1,404 @@
+//! Reading CSV. Every row goes through the domain constructors; a bad row is recorded with
+//! its line number and the rule it broke, and reading goes on, so one pass reports every
+//! problem in the file. Deciding what to write (nothing, or only the good rows) is the
+//! caller's: see [`Import::errors`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use tonus_domain::checkin::CheckInDraft;
+use tonus_domain::input::{parse_date, parse_when};
+use tonus_domain::time::Zone;
+use tonus_domain::{
+    Category, ClinicalEvent, Dose, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, ExerciseType,
+    LocalInstant, MriRegion, Pain, Regimen, Region, Route, Schedule, SpasmKind, Treatment, Trigger, ValidationError,
+};
+use tonus_store::archive::{DoseRef, PatientRecords, RegimenRecords, TreatmentRecords};
+
+use super::Kind;
+use crate::{InteropError, RowError};
+
+/// What one file held: the good records, and every bad row.
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub kind: Kind,
+    /// Data rows read (good and bad).
+    pub rows: u64,
+    pub records: PatientRecords,
+    /// Doses name their regimen by treatment and start day; see [`resolve_doses`].
+    pub doses: Vec<DoseRef>,
+    /// Line of each entry of `doses`, to report one that names no regimen.
+    pub dose_lines: Vec<u64>,
+    pub errors: Vec<RowError>,
+}
+
+impl Import {
+    /// Good records in this file.
+    pub fn good(&self) -> usize {
+        self.records.len() + self.doses.len()
+    }
+}
+
+/// One data row, with cells looked up by column name.
+struct Row<'a> {
+    record: &'a csv::StringRecord,
+    index: &'a HashMap<String, usize>,
+}
+
+impl Row<'_> {
+    /// The trimmed cell, `None` when the column is absent or the cell empty.
+    fn get(&self, col: &str) -> Option<&str> {
+        self.index
+            .get(col)
+            .and_then(|i| self.record.get(*i))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    fn required(&self, col: &str) -> Result<&str, ValidationError> {
+        self.get(col)
+            .ok_or_else(|| ValidationError::new(col, "given (the cell is empty)", "\"\""))
+    }
+
+    fn int(&self, col: &str) -> Result<Option<i64>, ValidationError> {
+        self.get(col)
+            .map(|s| {
+                s.parse::<i64>()
+                    .map_err(|_| ValidationError::new(col, "a whole number", format!("{s:?}")))
+            })
+            .transpose()
+    }
+
+    fn required_int(&self, col: &str) -> Result<i64, ValidationError> {
+        self.int(col)?
+            .ok_or_else(|| ValidationError::new(col, "given (the cell is empty)", "\"\""))
+    }
+
+    fn date(&self, col: &str, zone: &Zone, now: Timestamp) -> Result<Option<Date>, ValidationError> {
+        self.get(col).map(|s| parse_date(col, s, zone, now)).transpose()
+    }
+
+    /// The row's own zone (column `time_zone`), else the patient's.
+    fn zone(&self, patient_zone: &Zone) -> Result<Zone, ValidationError> {
+        self.get("time_zone")
+            .map_or_else(|| Ok(patient_zone.clone()), Zone::parse)
+    }
+
+    /// An instant: RFC 3339 with offset, or local wall time read in the row's zone.
+    fn instant(&self, col: &str, zone: &Zone, now: Timestamp) -> Result<LocalInstant, ValidationError> {
+        let at = parse_when(col, self.required(col)?, zone, now)?;
+        Ok(LocalInstant { at, zone: zone.clone() })
+    }
+
+    fn list<T>(
+        &self,
+        col: &str,
+        parse: impl Fn(&str) -> Result<T, ValidationError>,
+    ) -> Result<Vec<T>, ValidationError> {
+        self.get(col)
+            .map(|s| {
+                s.split([';', ','])
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(&parse)
+                    .collect()
+            })
+            .unwrap_or_else(|| Ok(Vec::new()))
+    }
+}
+
+fn parse_bool(col: &str, s: Option<&str>) -> Result<bool, ValidationError> {
+    match s.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "no" | "0" | "n") => Ok(false),
+        Some("true" | "yes" | "1" | "y") => Ok(true),
+        Some(other) => Err(ValidationError::new(col, "true or false", format!("{other:?}"))),
+    }
+}
+
+/// Reads a whole CSV file. The header decides the record type; `zone` is the patient's (for
+/// rows without a `time_zone` and for "today"); `now` bounds "not in the future".
+pub fn read<R: Read>(input: R, zone: &Zone, now: Timestamp) -> Result<Import, InteropError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let header = reader
+        .headers()
+        .map_err(|source| InteropError::Csv {
+            context: "header",
+            source,
+        })?
+        .clone();
+    let names: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let kind = Kind::detect(&refs).ok_or_else(|| InteropError::UnknownHeader {
+        found: header.iter().collect::<Vec<_>>().join(","),
+        expected: Kind::ALL
+            .iter()
+            .map(|k| format!("{} ({})", k.code(), k.required().join(",")))
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
+    let index: HashMap<String, usize> = names.into_iter().enumerate().map(|(i, n)| (n, i)).collect();
+    let mut out = Import {
+        kind,
+        rows: 0,
+        records: PatientRecords::default(),
+        doses: Vec::new(),
+        dose_lines: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut treatments = TreatmentGroups::default();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                out.rows += 1;
+                let line = e.position().map_or(line, |p| p.line());
+                out.errors.push(RowError {
+                    line,
+                    error: ValidationError::new("row", "a well-formed CSV record", e),
+                });
+                continue;
+            }
+        }
+        out.rows += 1;
+        let line = record.position().map_or(line, |p| p.line());
+        let row = Row {
+            record: &record,
+            index: &index,
+        };
+        let result = match kind {
+            Kind::Episodes => episode(&row, zone, now).map(|e| out.records.episodes.push(e)),
+            Kind::Checkins => checkin(&row, zone, now).map(|c| out.records.checkins.push(c)),
+            Kind::Exercise => exercise(&row, zone, now).map(|s| out.records.exercise.push(s)),
+            Kind::Events => event(&row, zone, now).map(|e| out.records.events.push(e)),
+            Kind::Doses => dose(&row, zone, now).map(|d| {
+                out.doses.push(d);
+                out.dose_lines.push(line);
+            }),
+            Kind::Treatments => treatment_row(&row, zone, now).and_then(|(t, r)| treatments.add(t, r)),
+        };
+        if let Err(error) = result {
+            out.errors.push(RowError { line, error });
+        }
+    }
+    out.records.treatments = treatments.into_records();
+    Ok(out)
+}
+
+fn episode(row: &Row, zone: &Zone, now: Timestamp) -> Result<Episode, ValidationError> {
+    let zone = row.zone(zone)?;
+    let started = row.instant("started_at", &zone, now)?;
+    // The episode's own rule bounds the start by the entry time; an import also bounds both
+    // by now, so a typo in the year cannot put an episode (or its entry) in the future.
+    let started = LocalInstant::past("started_at", started.at, started.zone, now)?;
+    // Another app's export may not say when an entry was made; the start is the honest
+    // guess (it does not mark the entry as back-filled).
+    let recorded = match row.get("recorded_at") {
+        Some(s) => {
+            LocalInstant::past(
+                "recorded_at",
+                parse_when("recorded_at", s, &zone, now)?,
+                zone.clone(),
+                now,
+            )?
+            .at
+        }
+        None => started.at,
+    };
+    Episode::new(
+        started,
+        SpasmKind::parse(row.required("kind")?)?,
+        row.list("regions", Region::parse)?,
+        row.int("pain")?.map(Pain::new).transpose()?,
+        row.int("duration_s")?,
+        row.list("triggers", Trigger::parse)?,
+        row.get("trigger_note"),
+        row.get("notes"),
+        recorded,
+    )
+}
+
+fn checkin(row: &Row, zone: &Zone, now: Timestamp) -> Result<tonus_domain::CheckIn, ValidationError> {
+    let date = parse_date("date", row.required("date")?, zone, now)?;
+    CheckInDraft {
+        spasticity_nrs: row.int("spasticity_nrs")?,
+        pain_nrs: row.int("pain_nrs")?,
+        psfs_frequency: row.int("psfs_frequency")?,
+        psfs_severity: row.int("psfs_severity")?,
+        night_wakings: row.int("night_wakings")?,
+        log_complete: parse_bool("log_complete", row.get("log_complete"))?,
+        note: row.get("note").map(str::to_string),
+    }
+    .validate(date, zone, now)
+}
+
+fn exercise(row: &Row, zone: &Zone, now: Timestamp) -> Result<ExerciseSession, ValidationError> {
+    let zone = row.zone(zone)?;
+    ExerciseSession::new(
+        row.instant("at", &zone, now)?,
+        ExerciseType::parse(row.required("type")?)?,
+        row.required_int("minutes")?,
+        row.required_int("exertion")?,
+        row.get("note"),
+        now,
+    )
+}
+
+fn event(row: &Row, zone: &Zone, now: Timestamp) -> Result<ClinicalEvent, ValidationError> {
+    let kind = match row.required("kind")?.to_ascii_lowercase().as_str() {
+        "mri" => EventKind::mri(
+            MriRegion::parse(row.required("mri_region")?)?,
+            row.int("lesions_total")?,
+            row.int("lesions_new")?,
+            row.int("lesions_enhancing")?,
+        )?,
+        "relapse" => EventKind::Relapse,
+        "infection" => EventKind::Infection,
+        "diagnosis" => EventKind::Diagnosis,
+        "other" => EventKind::other(row.get("name").unwrap_or_default())?,
+        other => {
+            return Err(ValidationError::new(
+                "kind",
+                "one of mri, relapse, infection, diagnosis, other",
+                format!("{other:?}"),
+            ))
+        }
+    };
+    let on = parse_date("date", row.required("date")?, zone, now)?;
+    ClinicalEvent::new(kind, on, row.date("until", zone, now)?, row.get("summary"), zone, now)
+}
+
+fn dose(row: &Row, zone: &Zone, now: Timestamp) -> Result<DoseRef, ValidationError> {
+    let treatment = row.required("treatment")?.to_string();
+    let regimen_start = parse_date("regimen_start", row.required("regimen_start")?, zone, now)?;
+    let zone = row.zone(zone)?;
+    let dose = DoseLog::new(
+        row.instant("at", &zone, now)?,
+        DoseStatus::parse(row.required("status")?)?,
+        row.get("note"),
+        now,
+    )?;
+    Ok(DoseRef {
+        treatment,
+        regimen_start,
+        dose,
+    })
+}
+
+fn treatment_row(row: &Row, zone: &Zone, now: Timestamp) -> Result<(Treatment, Option<Regimen>), ValidationError> {
+    let category = Category::parse(row.required("category")?)?;
+    let treatment = Treatment::new(row.required("treatment")?, category, row.get("treatment_notes"))?;
+    let start = row.date("start", zone, now)?;
+    let schedule = row.get("schedule");
+    let regimen_cells = ["dose", "unit", "route", "schedule", "end"];
+    let Some(start) = start else {
+        if let Some(col) = regimen_cells.iter().find(|c| row.get(c).is_some()) {
+            return Err(ValidationError::new(
+                "start",
+                format!("given when the regimen column {col} is"),
+                "\"\"",
+            ));
+        }
+        return Ok((treatment, None));
+    };
+    let schedule =
+        Schedule::parse(schedule.ok_or_else(|| ValidationError::new("schedule", "given when start is", "\"\""))?)?;
+    let amount = row
+        .get("dose")
+        .map(|s| {
+            s.parse::<f64>()
+                .map_err(|_| ValidationError::new("dose", "a number", format!("{s:?}")))
+        })
+        .transpose()?;
+    let dose: Option<Dose> = Dose::from_parts(amount, row.get("unit"))?;
+    let regimen = Regimen::new(
+        category,
+        dose,
+        row.get("route").map(Route::parse).transpose()?,
+        schedule,
+        start,
+        row.date("end", zone, now)?,
+    )?;
+    Ok((treatment, Some(regimen)))
+}
+
+/// Rows of the treatments file grouped by treatment, in first-seen order.
+#[derive(Default)]
+struct TreatmentGroups {
+    order: Vec<TreatmentRecords>,
+    by_name: BTreeMap<String, usize>,
+}
+
+impl TreatmentGroups {
+    fn add(&mut self, t: Treatment, r: Option<Regimen>) -> Result<(), ValidationError> {
+        let key = t.name().to_lowercase();
+        let i = match self.by_name.get(&key) {
+            Some(i) => {
+                let first = &self.order[*i].treatment;
+                if first.category() != t.category() || first.notes() != t.notes() {
+                    return Err(ValidationError::new(
+                        "category",
+                        format!(
+                            "the same on every row of treatment {:?} (first row: {}, notes {:?})",
+                            first.name(),
+                            first.category(),
+                            first.notes().unwrap_or_default()
+                        ),
+                        format!("{}, notes {:?}", t.category(), t.notes().unwrap_or_default()),
+                    ));
+                }
+                *i
+            }
+            None => {
+                self.order.push(TreatmentRecords {
+                    treatment: t,
+                    regimens: Vec::new(),
+                });
+                self.by_name.insert(key, self.order.len() - 1);
+                self.order.len() - 1
+            }
+        };
+        if let Some(r) = r {
+            self.order[i].regimens.push(RegimenRecords {
+                regimen: r,
+                doses: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
+    fn into_records(self) -> Vec<TreatmentRecords> {
+        self.order
+    }
+}
+
+/// Moves every dose whose regimen is not among `known` (treatment name, start day) into the
+/// errors, so a dose row naming a missing regimen is reported with its line, not later as a
+/// database error. `known` should hold the stored regimens and those being imported.
+pub fn resolve_doses(import: &mut Import, known: &BTreeSet<(String, Date)>) {
+    let doses = std::mem::take(&mut import.doses);
+    let lines = std::mem::take(&mut import.dose_lines);
+    for (d, line) in doses.into_iter().zip(lines) {
+        if known.contains(&(d.treatment.trim().to_lowercase(), d.regimen_start)) {
+            import.doses.push(d);
+            import.dose_lines.push(line);
+        } else {
+            import.errors.push(RowError {
+                line,
+                error: ValidationError::new(
+                    "regimen_start",
+                    format!(
+                        "the start day of a regimen of {:?} (stored or in the treatments file)",
+                        d.treatment
+                    ),
+                    d.regimen_start,
+                ),
+            });
+        }
+    }
+    import.errors.sort_by_key(|e| e.line);
+}

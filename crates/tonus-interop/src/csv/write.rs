@@ -1,0 +1,192 @@
+//! Writing CSV. Instants are written as RFC 3339 local time with the UTC offset (readable in
+//! a spreadsheet, exact when read back) next to the IANA zone; lists use `;` inside a cell.
+
+use std::io::Write;
+
+use tonus_domain::{EventKind, LocalInstant};
+use tonus_store::archive::PatientRecords;
+
+use super::Kind;
+use crate::InteropError;
+
+fn instant(li: &LocalInstant) -> String {
+    let z = li.zoned();
+    z.timestamp().display_with_offset(z.offset()).to_string()
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn list<T: Copy + Into<&'static str>>(items: &[T]) -> String {
+    items.iter().map(|i| (*i).into()).collect::<Vec<&str>>().join(";")
+}
+
+fn csv_err(source: csv::Error) -> InteropError {
+    InteropError::Csv {
+        context: "write",
+        source,
+    }
+}
+
+/// Writes the records of one type with a header; returns the number of data rows.
+pub fn write<W: Write>(kind: Kind, out: W, records: &PatientRecords) -> Result<u64, InteropError> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(kind.columns()).map_err(csv_err)?;
+    let mut rows = 0u64;
+    let mut row = |w: &mut csv::Writer<W>, fields: &[&str]| -> Result<(), InteropError> {
+        rows += 1;
+        w.write_record(fields).map_err(csv_err)
+    };
+    match kind {
+        Kind::Episodes => {
+            for e in &records.episodes {
+                let recorded = LocalInstant {
+                    at: e.recorded_at(),
+                    zone: e.started_at().zone.clone(),
+                };
+                row(
+                    &mut w,
+                    &[
+                        &instant(e.started_at()),
+                        e.started_at().zone.name(),
+                        e.kind().code(),
+                        e.family().code(),
+                        &list(e.regions()),
+                        &opt(e.pain().map(|p| p.value())),
+                        &opt(e.duration_s()),
+                        &list(e.triggers()),
+                        e.trigger_note().unwrap_or_default(),
+                        e.notes().unwrap_or_default(),
+                        &instant(&recorded),
+                    ],
+                )?;
+            }
+        }
+        Kind::Checkins => {
+            for c in &records.checkins {
+                row(
+                    &mut w,
+                    &[
+                        &c.date().to_string(),
+                        &opt(c.spasticity_nrs()),
+                        &opt(c.pain_nrs()),
+                        &opt(c.psfs_frequency().map(|v| v.value())),
+                        &opt(c.psfs_severity().map(|v| v.value())),
+                        &opt(c.night_wakings()),
+                        if c.log_complete() { "true" } else { "false" },
+                        c.note().unwrap_or_default(),
+                    ],
+                )?;
+            }
+        }
+        Kind::Treatments => {
+            for t in &records.treatments {
+                let (name, category, notes) = (t.treatment.name(), t.treatment.category().code(), t.treatment.notes());
+                if t.regimens.is_empty() {
+                    row(
+                        &mut w,
+                        &[name, category, notes.unwrap_or_default(), "", "", "", "", "", ""],
+                    )?;
+                }
+                for r in &t.regimens {
+                    let g = &r.regimen;
+                    row(
+                        &mut w,
+                        &[
+                            name,
+                            category,
+                            notes.unwrap_or_default(),
+                            &opt(g.dose().map(|d| d.amount())),
+                            g.dose().map(|d| d.unit().code()).unwrap_or_default(),
+                            g.route().map(|r| r.code()).unwrap_or_default(),
+                            &g.schedule().code(),
+                            &g.start().to_string(),
+                            &opt(g.end()),
+                        ],
+                    )?;
+                }
+            }
+        }
+        Kind::Doses => {
+            for t in &records.treatments {
+                for r in &t.regimens {
+                    let start = r.regimen.start().to_string();
+                    for d in &r.doses {
+                        row(
+                            &mut w,
+                            &[
+                                t.treatment.name(),
+                                &start,
+                                &instant(d.at()),
+                                d.at().zone.name(),
+                                d.status().code(),
+                                d.note().unwrap_or_default(),
+                            ],
+                        )?;
+                    }
+                }
+            }
+        }
+        Kind::Exercise => {
+            for s in &records.exercise {
+                row(
+                    &mut w,
+                    &[
+                        &instant(s.at()),
+                        s.at().zone.name(),
+                        s.exercise_type().code(),
+                        &s.minutes().to_string(),
+                        &s.exertion().to_string(),
+                        s.note().unwrap_or_default(),
+                    ],
+                )?;
+            }
+        }
+        Kind::Events => {
+            for e in &records.events {
+                let (mut region, mut total, mut new, mut enh, mut name) = ("", None, None, None, "");
+                match e.kind() {
+                    EventKind::Mri {
+                        region: r,
+                        lesions_total,
+                        lesions_new,
+                        lesions_enhancing,
+                    } => {
+                        region = r.code();
+                        (total, new, enh) = (*lesions_total, *lesions_new, *lesions_enhancing);
+                    }
+                    EventKind::Other { name: n } => name = n,
+                    _ => {}
+                }
+                row(
+                    &mut w,
+                    &[
+                        e.kind().code(),
+                        &e.on().to_string(),
+                        &opt(e.until()),
+                        region,
+                        &opt(total),
+                        &opt(new),
+                        &opt(enh),
+                        name,
+                        e.summary().unwrap_or_default(),
+                    ],
+                )?;
+            }
+        }
+    }
+    w.flush().map_err(|source| InteropError::Io { what: "CSV", source })?;
+    Ok(rows)
+}
+
+/// Writes every type, calling `open` for each file's writer; returns rows per type.
+pub fn write_all<W: Write>(
+    records: &PatientRecords,
+    mut open: impl FnMut(Kind) -> Result<W, InteropError>,
+) -> Result<Vec<(Kind, u64)>, InteropError> {
+    Kind::ALL
+        .into_iter()
+        .map(|k| Ok((k, write(k, open(k)?, records)?)))
+        .collect()
+}

@@ -1,0 +1,451 @@
+//! FHIR R4 Bundle → domain records, through the domain constructors. Reads what
+//! [`super::export_bundle`] writes; resources it does not recognise (another system's
+//! Observations, say) are skipped and counted, never guessed at.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use serde_json::Value;
+use tonus_domain::checkin::CheckInDraft;
+use tonus_domain::time::Zone;
+use tonus_domain::{
+    Category, ClinicalEvent, Dose, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, ExerciseType,
+    LocalInstant, MriRegion, Pain, Regimen, Region, Route, Schedule, SpasmKind, Treatment, Trigger, Unit,
+    ValidationError,
+};
+use tonus_store::archive::{PatientRecords, RegimenRecords, TreatmentRecords};
+
+use super::{cs, ext, obs, BASE, LOINC, LOINC_PAIN, SCT_MS, SNOMED};
+use crate::InteropError;
+
+/// What a bundle held.
+#[derive(Debug, Clone)]
+pub struct FhirImport {
+    /// The Tonus patient handle, when the Patient carries one.
+    pub handle: Option<String>,
+    pub zone: Option<Zone>,
+    pub records: PatientRecords,
+    /// Resources that are not Tonus records and were left out.
+    pub skipped: usize,
+}
+
+/// A resource with its place in the bundle, for error messages.
+struct Res<'a> {
+    at: String,
+    r: &'a Value,
+}
+
+type R<T> = Result<T, InteropError>;
+
+impl<'a> Res<'a> {
+    fn missing(&self, what: &str) -> InteropError {
+        InteropError::Fhir(format!("{}: {what} is missing or malformed", self.at))
+    }
+
+    fn invalid(&self, e: ValidationError) -> InteropError {
+        InteropError::invalid(self.at.clone(), e)
+    }
+
+    fn str(&self, pointer: &str) -> Option<&'a str> {
+        self.r.pointer(pointer).and_then(Value::as_str)
+    }
+
+    fn req(&self, pointer: &str) -> R<&'a str> {
+        self.str(pointer).ok_or_else(|| self.missing(pointer))
+    }
+
+    fn extension(&self, name: &str) -> Option<&'a Value> {
+        let url = ext(name);
+        self.r
+            .get("extension")?
+            .as_array()?
+            .iter()
+            .find(|e| e.get("url").and_then(Value::as_str) == Some(url.as_str()))
+    }
+
+    fn ext_str(&self, name: &str) -> Option<&'a str> {
+        self.extension(name)
+            .and_then(|e| e.get("valueString").or_else(|| e.get("valueCode")))
+            .and_then(Value::as_str)
+    }
+
+    fn zone(&self, default: &Zone) -> R<Zone> {
+        self.ext_str("time-zone")
+            .map_or_else(|| Ok(default.clone()), |z| Zone::parse(z).map_err(|e| self.invalid(e)))
+    }
+
+    fn note(&self) -> Option<&'a str> {
+        self.str("/note/0/text")
+    }
+
+    fn instant(&self, pointer: &str, zone: &Zone) -> R<LocalInstant> {
+        let text = self.req(pointer)?;
+        let at: Timestamp = text.parse().map_err(|_| {
+            self.invalid(ValidationError::new(
+                pointer,
+                "a FHIR dateTime with time and offset",
+                format!("{text:?}"),
+            ))
+        })?;
+        Ok(LocalInstant { at, zone: zone.clone() })
+    }
+
+    fn date(&self, pointer: &str) -> R<Date> {
+        let text = self.req(pointer)?;
+        text.get(..10)
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| self.invalid(ValidationError::new(pointer, "a date YYYY-MM-DD", format!("{text:?}"))))
+    }
+
+    fn components(&self) -> &'a [Value] {
+        self.r
+            .get("component")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Components whose code has `code` in `system`.
+    fn component_values(&self, system: &str, code: &str) -> Vec<&'a Value> {
+        self.components()
+            .iter()
+            .filter(|c| code_in(c.get("code"), system) == Some(code))
+            .collect()
+    }
+
+    fn int_component(&self, system: &str, code: &str) -> Option<i64> {
+        self.component_values(system, code)
+            .first()
+            .and_then(|c| c.get("valueInteger"))
+            .and_then(Value::as_i64)
+    }
+}
+
+/// The code of the first coding of `concept` in `system`.
+fn code_in<'a>(concept: Option<&'a Value>, system: &str) -> Option<&'a str> {
+    concept?
+        .get("coding")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("system").and_then(Value::as_str) == Some(system))?
+        .get("code")?
+        .as_str()
+}
+
+fn episode(res: &Res, zone: &Zone) -> R<Episode> {
+    let zone = res.zone(zone)?;
+    let started = res.instant("/effectivePeriod/start", &zone)?;
+    let duration = match res.str("/effectivePeriod/end") {
+        Some(_) => {
+            Some((res.instant("/effectivePeriod/end", &zone)?.at.as_millisecond() - started.at.as_millisecond()) / 1000)
+        }
+        None => None,
+    };
+    let kind = code_in(res.r.get("code"), &cs("spasm-kind")).ok_or_else(|| res.missing("code (spasm kind)"))?;
+    let codes = |code: &str, system: &str| -> Vec<&str> {
+        res.component_values(&cs("observation"), code)
+            .into_iter()
+            .filter_map(|c| code_in(c.get("valueCodeableConcept"), system))
+            .collect()
+    };
+    let build = || -> Result<Episode, ValidationError> {
+        let recorded = match res.str("/issued") {
+            Some(t) => t
+                .parse()
+                .map_err(|_| ValidationError::new("issued", "a FHIR instant", format!("{t:?}")))?,
+            None => started.at,
+        };
+        Episode::new(
+            started.clone(),
+            SpasmKind::parse(kind)?,
+            codes(obs::REGION, &cs("body-region"))
+                .into_iter()
+                .map(Region::parse)
+                .collect::<Result<_, _>>()?,
+            res.int_component(LOINC, LOINC_PAIN).map(Pain::new).transpose()?,
+            duration,
+            codes(obs::TRIGGER, &cs("trigger"))
+                .into_iter()
+                .map(Trigger::parse)
+                .collect::<Result<_, _>>()?,
+            res.ext_str("trigger-note"),
+            res.note(),
+            recorded,
+        )
+    };
+    build().map_err(|e| res.invalid(e))
+}
+
+fn checkin(res: &Res, zone: &Zone, now: Timestamp) -> R<tonus_domain::CheckIn> {
+    let date = res.date("/effectiveDateTime")?;
+    let t = |code| res.int_component(&cs("observation"), code);
+    let log_complete = res
+        .component_values(&cs("observation"), obs::LOG_COMPLETE)
+        .first()
+        .and_then(|c| c.get("valueBoolean"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    CheckInDraft {
+        spasticity_nrs: t(obs::SPASTICITY),
+        pain_nrs: res.int_component(LOINC, LOINC_PAIN),
+        psfs_frequency: t(obs::PSFS_FREQUENCY),
+        psfs_severity: t(obs::PSFS_SEVERITY),
+        night_wakings: t(obs::NIGHT_WAKINGS),
+        log_complete,
+        note: res.note().map(str::to_string),
+    }
+    .validate(date, zone, now)
+    .map_err(|e| res.invalid(e))
+}
+
+fn exercise(res: &Res, zone: &Zone, now: Timestamp) -> R<ExerciseSession> {
+    let zone = res.zone(zone)?;
+    let at = res.instant("/effectiveDateTime", &zone)?;
+    let o = cs("observation");
+    let kind = res
+        .component_values(&o, obs::EXERCISE_TYPE)
+        .first()
+        .and_then(|c| code_in(c.get("valueCodeableConcept"), &cs("exercise-type")))
+        .ok_or_else(|| res.missing("component exercise-type"))?;
+    let minutes = res
+        .component_values(&o, obs::MINUTES)
+        .first()
+        .and_then(|c| c.pointer("/valueQuantity/value"))
+        .and_then(Value::as_i64)
+        .ok_or_else(|| res.missing("component exercise-minutes"))?;
+    let exertion = res
+        .int_component(&o, obs::EXERTION)
+        .ok_or_else(|| res.missing("component perceived-exertion"))?;
+    ExerciseType::parse(kind)
+        .and_then(|k| ExerciseSession::new(at, k, minutes, exertion, res.note(), now))
+        .map_err(|e| res.invalid(e))
+}
+
+fn event(res: &Res, code: &str, zone: &Zone, now: Timestamp) -> R<ClinicalEvent> {
+    let (on, until) = if res.r.get("effectivePeriod").is_some() {
+        let until = match res.str("/effectivePeriod/end") {
+            Some(_) => Some(res.date("/effectivePeriod/end")?),
+            None => None,
+        };
+        (res.date("/effectivePeriod/start")?, until)
+    } else {
+        (res.date("/effectiveDateTime")?, None)
+    };
+    let o = cs("observation");
+    let build = || -> Result<ClinicalEvent, ValidationError> {
+        let kind = match code {
+            "mri" => EventKind::mri(
+                MriRegion::parse(code_in(res.r.get("bodySite"), &cs("mri-region")).unwrap_or_default())?,
+                res.int_component(&o, obs::LESIONS_TOTAL),
+                res.int_component(&o, obs::LESIONS_NEW),
+                res.int_component(&o, obs::LESIONS_ENHANCING),
+            )?,
+            "relapse" => EventKind::Relapse,
+            "infection" => EventKind::Infection,
+            "diagnosis" => EventKind::Diagnosis,
+            "other" => EventKind::other(res.str("/valueString").unwrap_or_default())?,
+            other => {
+                return Err(ValidationError::new(
+                    "event kind",
+                    "mri, relapse, infection, diagnosis or other",
+                    other,
+                ))
+            }
+        };
+        ClinicalEvent::new(kind, on, until, res.note(), zone, now)
+    };
+    build().map_err(|e| res.invalid(e))
+}
+
+fn schedule(res: &Res) -> R<Schedule> {
+    if let Some(text) = res.str("/dosage/0/text") {
+        if let Ok(s) = Schedule::parse(text) {
+            return Ok(s);
+        }
+    }
+    if res.r.pointer("/dosage/0/asNeededBoolean").and_then(Value::as_bool) == Some(true) {
+        return Ok(Schedule::AsNeeded);
+    }
+    let rep = res
+        .r
+        .pointer("/dosage/0/timing/repeat")
+        .ok_or_else(|| res.missing("dosage timing"))?;
+    let n = |k: &str| rep.get(k).and_then(Value::as_u64);
+    let code = match (
+        n("frequency"),
+        n("period"),
+        rep.get("periodUnit").and_then(Value::as_str),
+    ) {
+        (Some(f), Some(1), Some("d")) => format!("{f}x-daily"),
+        (Some(1), Some(p), Some("d")) => format!("every-{p}-days"),
+        (Some(1), Some(p), Some("wk")) => format!("every-{p}-weeks"),
+        _ => return Err(res.missing("a dosage timing Tonus can express")),
+    };
+    Schedule::parse(&code).map_err(|e| res.invalid(e))
+}
+
+fn statement(res: &Res) -> R<(Treatment, Option<Regimen>)> {
+    let name = res.req("/medicationCodeableConcept/text")?;
+    let category = code_in(res.r.get("category"), &cs("treatment-category")).unwrap_or("drug");
+    let category = Category::parse(category).map_err(|e| res.invalid(e))?;
+    let treatment = Treatment::new(name, category, res.note()).map_err(|e| res.invalid(e))?;
+    if res.r.get("effectivePeriod").is_none() {
+        return Ok((treatment, None));
+    }
+    let start = res.date("/effectivePeriod/start")?;
+    let end = match res.str("/effectivePeriod/end") {
+        Some(_) => Some(res.date("/effectivePeriod/end")?),
+        None => None,
+    };
+    let schedule = schedule(res)?;
+    let build = || -> Result<Regimen, ValidationError> {
+        let route = code_in(res.r.pointer("/dosage/0/route"), &cs("route"))
+            .map(Route::parse)
+            .transpose()?;
+        let dose = match res.r.pointer("/dosage/0/doseAndRate/0/doseQuantity") {
+            Some(q) => Some(Dose::new(
+                q.get("value").and_then(Value::as_f64).unwrap_or(f64::NAN),
+                Unit::parse(q.get("code").and_then(Value::as_str).unwrap_or_default())?,
+            )?),
+            None => None,
+        };
+        Regimen::new(category, dose, route, schedule, start, end)
+    };
+    Ok((treatment, Some(build().map_err(|e| res.invalid(e))?)))
+}
+
+fn administration(res: &Res, zone: &Zone, now: Timestamp) -> R<DoseLog> {
+    let zone = res.zone(zone)?;
+    let at = res.instant("/effectiveDateTime", &zone)?;
+    let status = match (res.ext_str("dose-status"), res.str("/status")) {
+        (Some(code), _) => DoseStatus::parse(code).map_err(|e| res.invalid(e))?,
+        (None, Some("not-done")) => DoseStatus::Missed,
+        _ => DoseStatus::Taken,
+    };
+    DoseLog::new(at, status, res.note(), now).map_err(|e| res.invalid(e))
+}
+
+/// Reads a Bundle; `now` bounds "not in the future" as for any other input.
+pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, InteropError> {
+    if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+        return Err(InteropError::Fhir("the file is not a FHIR Bundle".into()));
+    }
+    let entries: Vec<Res> = bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let r = e.get("resource")?;
+            let t = r.get("resourceType").and_then(Value::as_str).unwrap_or("?");
+            Some(Res {
+                at: format!("entry[{i}] {t}"),
+                r,
+            })
+        })
+        .collect();
+    let full_urls: Vec<Option<&str>> = bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .filter(|e| e.get("resource").is_some())
+        .map(|e| e.get("fullUrl").and_then(Value::as_str))
+        .collect();
+    let kind = |r: &Res| {
+        r.r.get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+
+    let mut out = FhirImport {
+        handle: None,
+        zone: None,
+        records: PatientRecords::default(),
+        skipped: 0,
+    };
+    if let Some(p) = entries.iter().find(|r| kind(r) == "Patient") {
+        let handle_system = format!("{BASE}/patient-handle");
+        out.handle =
+            p.r.get("identifier")
+                .and_then(Value::as_array)
+                .and_then(|ids| {
+                    ids.iter()
+                        .find(|i| i.get("system").and_then(Value::as_str) == Some(handle_system.as_str()))
+                })
+                .and_then(|i| i.get("value"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        out.zone = p
+            .ext_str("time-zone")
+            .map(Zone::parse)
+            .transpose()
+            .map_err(|e| p.invalid(e))?;
+    }
+    let zone = out.zone.clone().unwrap_or_else(Zone::utc);
+
+    // Treatments and regimens first: doses point at their regimen's statement.
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut regimen_at: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (res, url) in entries.iter().zip(&full_urls) {
+        if kind(res) != "MedicationStatement" {
+            continue;
+        }
+        let (t, r) = statement(res)?;
+        let key = t.name().to_lowercase();
+        let ti = *by_name.entry(key).or_insert_with(|| {
+            out.records.treatments.push(TreatmentRecords {
+                treatment: t,
+                regimens: Vec::new(),
+            });
+            out.records.treatments.len() - 1
+        });
+        if let Some(regimen) = r {
+            let regimens = &mut out.records.treatments[ti].regimens;
+            regimens.push(RegimenRecords {
+                regimen,
+                doses: Vec::new(),
+            });
+            if let Some(u) = url {
+                regimen_at.insert(u, (ti, regimens.len() - 1));
+            }
+        }
+    }
+    for res in &entries {
+        match kind(res).as_str() {
+            "Patient" | "MedicationStatement" => {}
+            "MedicationAdministration" => {
+                let target = res.req("/supportingInformation/0/reference")?;
+                let (ti, ri) = *regimen_at
+                    .get(target)
+                    .ok_or_else(|| res.missing("supportingInformation naming a MedicationStatement of this bundle"))?;
+                let d = administration(res, &zone, now)?;
+                out.records.treatments[ti].regimens[ri].doses.push(d);
+            }
+            "Observation" => {
+                let code = res.r.get("code");
+                if code_in(code, &cs("spasm-kind")).is_some() {
+                    out.records.episodes.push(episode(res, &zone)?);
+                } else if let Some(k) = code_in(code, &cs("event-kind")) {
+                    out.records.events.push(event(res, k, &zone, now)?);
+                } else {
+                    match code_in(code, &cs("observation")) {
+                        Some(obs::CHECKIN) => out.records.checkins.push(checkin(res, &zone, now)?),
+                        Some(obs::EXERCISE) => out.records.exercise.push(exercise(res, &zone, now)?),
+                        _ => out.skipped += 1,
+                    }
+                }
+            }
+            "Condition" if code_in(res.r.get("code"), SNOMED) == Some(SCT_MS) => {
+                let on = res.date("/recordedDate")?;
+                let e = ClinicalEvent::new(EventKind::Diagnosis, on, None, res.note(), &zone, now)
+                    .map_err(|e| res.invalid(e))?;
+                out.records.events.push(e);
+            }
+            _ => out.skipped += 1,
+        }
+    }
+    Ok(out)
+}

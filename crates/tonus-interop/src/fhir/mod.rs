@@ -1,0 +1,82 @@
+//! FHIR R4: a `collection` Bundle of one patient's records, and the way back in.
+//!
+//! Standard codes are used where one exists and fits (all checked against published
+//! terminology; see docs/fhir.md): SNOMED CT for multiple sclerosis (24700007), spasm
+//! (45352006), cramp (55300003) and routes; LOINC 72514-3 for pain 0–10; UCUM units.
+//! Everything else carries a Tonus code system, so the importer reads back exactly what
+//! was exported (`import_bundle(export_bundle(x)) == x` for every record Tonus holds).
+//!
+//! Statuses are honest about where the data comes from: patient-reported observations are
+//! `preliminary` (nobody has verified them and the patient may still edit them), not
+//! `final`; a missed dose is a MedicationAdministration with status `not-done`.
+
+mod export;
+mod import;
+
+pub use export::export_bundle;
+pub use import::{import_bundle, FhirImport};
+
+/// Base of Tonus's own code systems and extensions. A placeholder under example.org
+/// (reserved for documentation) until the project owns a canonical URL; change it here only.
+pub const BASE: &str = "https://tonus.example.org/fhir";
+
+pub const SNOMED: &str = "http://snomed.info/sct";
+pub const LOINC: &str = "http://loinc.org";
+pub const UCUM: &str = "http://unitsofmeasure.org";
+pub const OBS_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+pub const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+pub const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
+
+/// SNOMED CT multiple sclerosis (disorder).
+pub const SCT_MS: &str = "24700007";
+/// SNOMED CT spasm (finding): every involuntary-movement kind and sustained stiffness.
+pub const SCT_SPASM: &str = "45352006";
+/// SNOMED CT cramp (finding).
+pub const SCT_CRAMP: &str = "55300003";
+/// LOINC pain severity, 0–10 verbal numeric rating, reported.
+pub const LOINC_PAIN: &str = "72514-3";
+
+/// A Tonus code system, e.g. `cs("spasm-kind")`.
+pub fn cs(name: &str) -> String {
+    format!("{BASE}/CodeSystem/{name}")
+}
+
+/// A Tonus extension URL, e.g. `ext("time-zone")`.
+pub fn ext(name: &str) -> String {
+    format!("{BASE}/StructureDefinition/{name}")
+}
+
+/// Codes of the `observation` code system: what a Tonus observation or component is.
+pub mod obs {
+    pub const EPISODE: &str = "spasm-episode";
+    pub const REGION: &str = "body-region";
+    pub const TRIGGER: &str = "trigger";
+    pub const CHECKIN: &str = "daily-checkin";
+    pub const SPASTICITY: &str = "spasticity-nrs";
+    pub const PSFS_FREQUENCY: &str = "psfs-frequency";
+    pub const PSFS_SEVERITY: &str = "psfs-severity";
+    pub const NIGHT_WAKINGS: &str = "night-wakings";
+    pub const LOG_COMPLETE: &str = "log-complete";
+    pub const EXERCISE: &str = "exercise-session";
+    pub const EXERCISE_TYPE: &str = "exercise-type";
+    pub const MINUTES: &str = "exercise-minutes";
+    pub const EXERTION: &str = "perceived-exertion";
+    pub const LESIONS_TOTAL: &str = "lesions-total";
+    pub const LESIONS_NEW: &str = "lesions-new";
+    pub const LESIONS_ENHANCING: &str = "lesions-enhancing";
+}
+
+/// SNOMED CT route of administration codes (qualifier values).
+pub fn route_snomed(route: tonus_domain::Route) -> (&'static str, &'static str) {
+    use tonus_domain::Route::*;
+    match route {
+        Oral => ("26643006", "Oral route"),
+        Subcutaneous => ("34206005", "Subcutaneous route"),
+        Intramuscular => ("78421000", "Intramuscular route"),
+        Intravenous => ("47625008", "Intravenous route"),
+        Intrathecal => ("72607000", "Intrathecal route"),
+        Oromucosal => ("372473007", "Oromucosal use"),
+        Transdermal => ("45890007", "Transdermal route"),
+        Topical => ("6064005", "Topical route"),
+    }
+}

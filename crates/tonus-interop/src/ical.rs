@@ -1,0 +1,370 @@
+//! iCalendar (RFC 5545) reminders: recurring events for scheduled doses, injections and
+//! infusions (RRULE from the regimen's schedule), the daily check-in, and all-day events for
+//! trial period changes. Pure: the caller passes "now" and writes the text wherever it goes.
+//!
+//! Times are the patient's wall-clock times (`TZID=` their IANA zone, with a generated
+//! VTIMEZONE as RFC 5545 §3.6.5 requires), so an 08:00 dose stays at 08:00 across DST; a
+//! patient in UTC gets plain UTC times. UIDs are derived from the content that identifies
+//! each reminder (never from database ids), so re-exporting updates events in a calendar
+//! app instead of duplicating them.
+//!
+//! A secret, revocable subscription URL serving this text is web work for later
+//! (tonus-server); it should call [`calendar`] unchanged.
+
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::{Offset, TimeZone};
+use jiff::{Span, Timestamp};
+use tonus_domain::time::Zone;
+use tonus_domain::{Route, Schedule};
+use tonus_store::archive::TreatmentRecords;
+
+/// Everything a calendar is made from.
+pub struct CalendarInput<'a> {
+    pub patient: &'a str,
+    pub zone: &'a Zone,
+    pub treatments: &'a [TreatmentRecords],
+    /// Local time of the daily check-in reminder; `None` leaves it out.
+    pub checkin_at: Option<Time>,
+    /// Trial period changes (or any dated milestone) as (day, label).
+    pub period_changes: &'a [(Date, String)],
+    /// The patient's today: regimens that ended before it get no reminders.
+    pub today: Date,
+    /// DTSTAMP of every event.
+    pub stamp: Timestamp,
+}
+
+/// How many years of time-zone transitions the VTIMEZONE lists after today.
+const ZONE_YEARS_AHEAD: i64 = 10;
+
+/// Hours of the day for `n` doses a day: spread evenly from 08:00 to 20:00.
+pub fn dose_hours(n: u8) -> Vec<i8> {
+    match n {
+        0 | 1 => vec![8],
+        n => (0..n)
+            .map(|i| (8.0 + 12.0 * f64::from(i) / f64::from(n - 1)).round() as i8)
+            .collect(),
+    }
+}
+
+/// FNV-1a: a stable 64-bit hash (std's hasher is randomised per process, and UIDs must not
+/// change between exports).
+fn fnv(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0x1f)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Escapes a TEXT value (RFC 5545 §3.3.11).
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Appends one content line, folded at 75 octets (never inside a UTF-8 character) and
+/// ended with CRLF (RFC 5545 §3.1).
+fn line(out: &mut String, content: &str) {
+    let mut width = 0;
+    for c in content.chars() {
+        let n = c.len_utf8();
+        if width + n > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += n;
+    }
+    out.push_str("\r\n");
+}
+
+fn utc_stamp(ts: Timestamp) -> String {
+    ts.strftime("%Y%m%dT%H%M%SZ").to_string()
+}
+
+fn local(dt: DateTime) -> String {
+    dt.strftime("%Y%m%dT%H%M%S").to_string()
+}
+
+fn offset_text(o: Offset) -> String {
+    let s = o.seconds();
+    let sign = if s < 0 { '-' } else { '+' };
+    let a = s.abs();
+    if a % 60 == 0 {
+        format!("{sign}{:02}{:02}", a / 3600, a / 60 % 60)
+    } else {
+        format!("{sign}{:02}{:02}{:02}", a / 3600, a / 60 % 60, a % 60)
+    }
+}
+
+/// How an event's times are written: in the patient's zone, or in UTC.
+struct Clock<'a> {
+    zone: &'a Zone,
+    tz: TimeZone,
+    utc: bool,
+}
+
+impl Clock<'_> {
+    /// `DTSTART` for a local date and time.
+    fn dtstart(&self, dt: DateTime) -> String {
+        if self.utc {
+            format!("DTSTART:{}Z", local(dt))
+        } else {
+            format!("DTSTART;TZID={}:{}", self.zone.name(), local(dt))
+        }
+    }
+
+    /// RRULE `UNTIL` must be UTC when DTSTART has a TZID (RFC 5545 §3.3.10): the end of
+    /// the regimen's last local day.
+    fn until(&self, last_day: Date) -> String {
+        let end = last_day
+            .to_datetime(Time::constant(23, 59, 59, 0))
+            .to_zoned(self.tz.clone())
+            .map(|z| z.timestamp())
+            .unwrap_or(Timestamp::MAX);
+        utc_stamp(end)
+    }
+}
+
+fn vtimezone(out: &mut String, zone: &Zone, tz: &TimeZone, from: Date, to: Date) {
+    let start = from
+        .to_zoned(tz.clone())
+        .map(|z| z.timestamp())
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let end = to.to_zoned(tz.clone()).map(|z| z.timestamp()).unwrap_or(Timestamp::MAX);
+    line(out, "BEGIN:VTIMEZONE");
+    line(out, &format!("TZID:{}", zone.name()));
+    let first = tz.to_offset_info(start);
+    let mut prev = first.offset();
+    // The offset in force at the start of the range, as a component of its own.
+    let kind = if first.dst().is_dst() { "DAYLIGHT" } else { "STANDARD" };
+    line(out, &format!("BEGIN:{kind}"));
+    line(
+        out,
+        &format!("DTSTART:{}", local(start.to_zoned(tz.clone()).datetime())),
+    );
+    line(out, &format!("TZOFFSETFROM:{}", offset_text(prev)));
+    line(out, &format!("TZOFFSETTO:{}", offset_text(prev)));
+    line(out, &format!("TZNAME:{}", text(first.abbreviation())));
+    line(out, &format!("END:{kind}"));
+    for t in tz.following(start) {
+        if t.timestamp() > end {
+            break;
+        }
+        let kind = if t.dst().is_dst() { "DAYLIGHT" } else { "STANDARD" };
+        line(out, &format!("BEGIN:{kind}"));
+        // DTSTART of an observance is the local time just before it, in the old offset.
+        line(out, &format!("DTSTART:{}", local(prev.to_datetime(t.timestamp()))));
+        line(out, &format!("TZOFFSETFROM:{}", offset_text(prev)));
+        line(out, &format!("TZOFFSETTO:{}", offset_text(t.offset())));
+        line(out, &format!("TZNAME:{}", text(t.abbreviation())));
+        line(out, &format!("END:{kind}"));
+        prev = t.offset();
+    }
+    line(out, "END:VTIMEZONE");
+}
+
+/// The verb a reminder starts with: injections and infusions are named as such.
+fn action(route: Option<Route>) -> &'static str {
+    match route {
+        Some(Route::Subcutaneous | Route::Intramuscular) => "Injection",
+        Some(Route::Intravenous) => "Infusion",
+        Some(Route::Intrathecal) => "Pump",
+        _ => "Take",
+    }
+}
+
+/// The whole calendar as text (CRLF line endings, folded lines).
+pub fn calendar(input: &CalendarInput) -> String {
+    let tz = input.zone.tz();
+    let clock = Clock {
+        zone: input.zone,
+        tz: tz.clone(),
+        utc: input.zone.name() == "UTC",
+    };
+    let stamp = format!("DTSTAMP:{}", utc_stamp(input.stamp));
+    let mut events = String::new();
+    let mut earliest = input.today;
+
+    for t in input.treatments {
+        for r in &t.regimens {
+            let g = &r.regimen;
+            if g.end().is_some_and(|e| e < input.today) {
+                continue; // Finished: nothing left to remind of.
+            }
+            let (rule, hours): (String, Vec<i8>) = match g.schedule() {
+                Schedule::AsNeeded => continue,
+                Schedule::TimesPerDay(n) => {
+                    let hours = dose_hours(n);
+                    let list: Vec<String> = hours.iter().map(i8::to_string).collect();
+                    (format!("FREQ=DAILY;BYHOUR={};BYMINUTE=0", list.join(",")), hours)
+                }
+                Schedule::EveryDays(n) => (format!("FREQ=DAILY;INTERVAL={n}"), vec![9]),
+                Schedule::EveryWeeks(n) => (format!("FREQ=WEEKLY;INTERVAL={n}"), vec![9]),
+            };
+            let rule = match g.end() {
+                Some(end) => format!("RRULE:{rule};UNTIL={}", clock.until(end)),
+                None => format!("RRULE:{rule}"),
+            };
+            earliest = earliest.min(g.start());
+            let dose = g
+                .dose()
+                .map(|d| format!(" {} {}", d.amount(), d.unit().label()))
+                .unwrap_or_default();
+            let route = g.route().map(|r| format!(" ({})", r.label())).unwrap_or_default();
+            let summary = format!("{}: {}{dose}{route}", action(g.route()), t.treatment.name());
+            let uid = fnv(&[
+                input.patient,
+                "regimen",
+                &t.treatment.name().to_lowercase(),
+                &g.start().to_string(),
+                &g.schedule().code(),
+                &dose,
+                &route,
+            ]);
+            line(&mut events, "BEGIN:VEVENT");
+            line(&mut events, &format!("UID:tonus-dose-{uid}@tonus.invalid"));
+            line(&mut events, &stamp);
+            line(
+                &mut events,
+                &clock.dtstart(g.start().to_datetime(Time::constant(hours[0], 0, 0, 0))),
+            );
+            line(&mut events, "DURATION:PT15M");
+            line(&mut events, &rule);
+            line(&mut events, &format!("SUMMARY:{}", text(&summary)));
+            line(
+                &mut events,
+                &format!(
+                    "DESCRIPTION:{}",
+                    text(&format!(
+                        "{} ({}). Log it in Tonus: tonus dose taken \"{}\"",
+                        t.treatment.name(),
+                        g.schedule().code(),
+                        t.treatment.name()
+                    ))
+                ),
+            );
+            line(&mut events, "CATEGORIES:Tonus,Medication");
+            alarm(&mut events, &summary);
+            line(&mut events, "END:VEVENT");
+        }
+    }
+
+    if let Some(at) = input.checkin_at {
+        let uid = fnv(&[input.patient, "checkin"]);
+        line(&mut events, "BEGIN:VEVENT");
+        line(&mut events, &format!("UID:tonus-checkin-{uid}@tonus.invalid"));
+        line(&mut events, &stamp);
+        line(&mut events, &clock.dtstart(input.today.to_datetime(at)));
+        line(&mut events, "DURATION:PT5M");
+        line(&mut events, "RRULE:FREQ=DAILY");
+        line(&mut events, "SUMMARY:Tonus daily check-in");
+        line(
+            &mut events,
+            &format!(
+                "DESCRIPTION:{}",
+                text("Spasticity and pain (0-10), spasm frequency, night wakings, and confirm today's log: tonus checkin")
+            ),
+        );
+        line(&mut events, "CATEGORIES:Tonus");
+        alarm(&mut events, "Tonus daily check-in");
+        line(&mut events, "END:VEVENT");
+    }
+
+    for (day, label) in input.period_changes {
+        let uid = fnv(&[input.patient, "period", &day.to_string(), label]);
+        let next = day.checked_add(Span::new().days(1)).unwrap_or(*day);
+        line(&mut events, "BEGIN:VEVENT");
+        line(&mut events, &format!("UID:tonus-period-{uid}@tonus.invalid"));
+        line(&mut events, &stamp);
+        line(&mut events, &format!("DTSTART;VALUE=DATE:{}", day.strftime("%Y%m%d")));
+        line(&mut events, &format!("DTEND;VALUE=DATE:{}", next.strftime("%Y%m%d")));
+        line(&mut events, &format!("SUMMARY:{}", text(label)));
+        line(&mut events, "TRANSP:TRANSPARENT");
+        line(&mut events, "CATEGORIES:Tonus,Trial");
+        line(&mut events, "END:VEVENT");
+    }
+
+    let mut out = String::new();
+    line(&mut out, "BEGIN:VCALENDAR");
+    line(&mut out, "VERSION:2.0");
+    line(
+        &mut out,
+        &format!("PRODID:-//Tonus//Tonus {}//EN", env!("CARGO_PKG_VERSION")),
+    );
+    line(&mut out, "CALSCALE:GREGORIAN");
+    line(&mut out, "METHOD:PUBLISH");
+    line(
+        &mut out,
+        &format!("X-WR-CALNAME:{}", text(&format!("Tonus reminders ({})", input.patient))),
+    );
+    line(&mut out, &format!("X-WR-TIMEZONE:{}", input.zone.name()));
+    if !clock.utc {
+        let from = earliest.yesterday().unwrap_or(earliest);
+        let to = input
+            .today
+            .checked_add(Span::new().years(ZONE_YEARS_AHEAD))
+            .unwrap_or(input.today);
+        vtimezone(&mut out, input.zone, &tz, from, to);
+    }
+    out.push_str(&events);
+    line(&mut out, "END:VCALENDAR");
+    out
+}
+
+fn alarm(out: &mut String, summary: &str) {
+    line(out, "BEGIN:VALARM");
+    line(out, "ACTION:DISPLAY");
+    line(out, "TRIGGER:PT0M");
+    line(out, &format!("DESCRIPTION:{}", text(summary)));
+    line(out, "END:VALARM");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_at_75_octets_without_splitting_characters() {
+        let mut out = String::new();
+        let long = format!("SUMMARY:{}", "é".repeat(60));
+        line(&mut out, &long);
+        for l in out.split("\r\n").filter(|l| !l.is_empty()) {
+            assert!(l.len() <= 75, "{} octets: {l}", l.len());
+        }
+        let unfolded = out.replace("\r\n ", "");
+        assert_eq!(unfolded.trim_end(), long);
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(text("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+    }
+
+    #[test]
+    fn dose_hours_spread_over_the_day() {
+        assert_eq!(dose_hours(1), vec![8]);
+        assert_eq!(dose_hours(2), vec![8, 20]);
+        assert_eq!(dose_hours(3), vec![8, 14, 20]);
+        assert_eq!(dose_hours(12).len(), 12);
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(offset_text(Offset::constant(1)), "+0100");
+        assert_eq!(offset_text(Offset::from_seconds(-(3 * 3600 + 1800)).unwrap()), "-0330");
+    }
+}

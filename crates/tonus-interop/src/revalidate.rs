@@ -1,0 +1,141 @@
+//! Values that arrive already shaped as domain types (serde from an archive) skipped the
+//! domain constructors; these functions rebuild each one through its constructor so a
+//! hand-edited or damaged file cannot smuggle in a value the CLI would have refused.
+
+use jiff::Timestamp;
+use tonus_domain::checkin::CheckInDraft;
+use tonus_domain::time::Zone;
+use tonus_domain::{
+    CheckIn, ClinicalEvent, Dose, DoseLog, Episode, EventKind, ExerciseSession, Regimen, Schedule, Treatment,
+    ValidationError,
+};
+use tonus_store::archive::{PatientRecords, RegimenRecords, TreatmentRecords};
+
+use crate::InteropError;
+
+pub(crate) fn episode(e: &Episode) -> Result<Episode, ValidationError> {
+    Episode::new(
+        e.started_at().clone(),
+        e.kind(),
+        e.regions().to_vec(),
+        e.pain(),
+        e.duration_s().map(i64::from),
+        e.triggers().to_vec(),
+        e.trigger_note(),
+        e.notes(),
+        e.recorded_at(),
+    )
+}
+
+pub(crate) fn checkin(c: &CheckIn, zone: &Zone, now: Timestamp) -> Result<CheckIn, ValidationError> {
+    CheckInDraft {
+        spasticity_nrs: c.spasticity_nrs().map(i64::from),
+        pain_nrs: c.pain_nrs().map(i64::from),
+        psfs_frequency: c.psfs_frequency().map(|v| i64::from(v.value())),
+        psfs_severity: c.psfs_severity().map(|v| i64::from(v.value())),
+        night_wakings: c.night_wakings().map(i64::from),
+        log_complete: c.log_complete(),
+        note: c.note().map(str::to_string),
+    }
+    .validate(c.date(), zone, now)
+}
+
+pub(crate) fn exercise(s: &ExerciseSession, now: Timestamp) -> Result<ExerciseSession, ValidationError> {
+    ExerciseSession::new(
+        s.at().clone(),
+        s.exercise_type(),
+        i64::from(s.minutes()),
+        i64::from(s.exertion()),
+        s.note(),
+        now,
+    )
+}
+
+pub(crate) fn event_kind(k: &EventKind) -> Result<EventKind, ValidationError> {
+    Ok(match k {
+        EventKind::Mri {
+            region,
+            lesions_total,
+            lesions_new,
+            lesions_enhancing,
+        } => EventKind::mri(
+            *region,
+            lesions_total.map(i64::from),
+            lesions_new.map(i64::from),
+            lesions_enhancing.map(i64::from),
+        )?,
+        EventKind::Other { name } => EventKind::other(name)?,
+        other => other.clone(),
+    })
+}
+
+pub(crate) fn event(e: &ClinicalEvent, zone: &Zone, now: Timestamp) -> Result<ClinicalEvent, ValidationError> {
+    ClinicalEvent::new(event_kind(e.kind())?, e.on(), e.until(), e.summary(), zone, now)
+}
+
+pub(crate) fn dose(d: &DoseLog, now: Timestamp) -> Result<DoseLog, ValidationError> {
+    DoseLog::new(d.at().clone(), d.status(), d.note(), now)
+}
+
+pub(crate) fn treatment(t: &Treatment) -> Result<Treatment, ValidationError> {
+    Treatment::new(t.name(), t.category(), t.notes())
+}
+
+pub(crate) fn regimen(t: &Treatment, r: &Regimen) -> Result<Regimen, ValidationError> {
+    let dose = r.dose().map(|d| Dose::new(d.amount(), d.unit())).transpose()?;
+    Regimen::new(
+        t.category(),
+        dose,
+        r.route(),
+        Schedule::parse(&r.schedule().code())?,
+        r.start(),
+        r.end(),
+    )
+}
+
+/// Rebuilds every record; the error names where the bad value sits (`prefix.episodes[3]`).
+pub(crate) fn records(
+    prefix: &str,
+    r: &PatientRecords,
+    zone: &Zone,
+    now: Timestamp,
+) -> Result<PatientRecords, InteropError> {
+    fn at<'a>(prefix: &'a str, what: &'a str, i: usize) -> impl Fn(ValidationError) -> InteropError + 'a {
+        move |e| InteropError::invalid(format!("{prefix}{what}[{i}]"), e)
+    }
+    let mut out = PatientRecords::default();
+    for (i, t) in r.treatments.iter().enumerate() {
+        let treatment = treatment(&t.treatment).map_err(at(prefix, "treatments", i))?;
+        let mut regimens = Vec::with_capacity(t.regimens.len());
+        for (j, rr) in t.regimens.iter().enumerate() {
+            let where_ = |e| InteropError::invalid(format!("{prefix}treatments[{i}].regimens[{j}]"), e);
+            let regimen = regimen(&treatment, &rr.regimen).map_err(where_)?;
+            let doses = rr
+                .doses
+                .iter()
+                .enumerate()
+                .map(|(k, d)| {
+                    dose(d, now).map_err(|e| {
+                        InteropError::invalid(format!("{prefix}treatments[{i}].regimens[{j}].doses[{k}]"), e)
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            regimens.push(RegimenRecords { regimen, doses });
+        }
+        out.treatments.push(TreatmentRecords { treatment, regimens });
+    }
+    for (i, e) in r.episodes.iter().enumerate() {
+        out.episodes.push(episode(e).map_err(at(prefix, "episodes", i))?);
+    }
+    for (i, c) in r.checkins.iter().enumerate() {
+        out.checkins
+            .push(checkin(c, zone, now).map_err(at(prefix, "checkins", i))?);
+    }
+    for (i, s) in r.exercise.iter().enumerate() {
+        out.exercise.push(exercise(s, now).map_err(at(prefix, "exercise", i))?);
+    }
+    for (i, e) in r.events.iter().enumerate() {
+        out.events.push(event(e, zone, now).map_err(at(prefix, "events", i))?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,261 @@
+//! Shared test helpers: a fresh SQLite file always, a fresh PostgreSQL schema when
+//! `TONUS_TEST_POSTGRES_URL` is set, and simulated patients (tonus_stats::sim) turned into
+//! domain records, with extra records that exercise every field, vocabulary and awkward
+//! text (commas, quotes, new lines, non-ASCII) an export has to carry.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jiff::civil::{Date, Time};
+use jiff::{Span, Timestamp};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tonus_domain::checkin::CheckInDraft;
+use tonus_domain::time::Zone;
+use tonus_domain::*;
+use tonus_stats::sim::{simulate, Family as SimFamily, SimConfig};
+use tonus_store::archive::{PatientRecords, RegimenRecords, TreatmentRecords};
+use tonus_store::Store;
+
+pub struct TestStore {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub async fn sqlite() -> TestStore {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("tonus.db");
+    let store = Store::open_sqlite(&path).await.expect("open sqlite");
+    TestStore {
+        store,
+        url: path.display().to_string(),
+        _dir: Some(dir),
+    }
+}
+
+pub async fn postgres() -> Option<TestStore> {
+    let url = std::env::var("TONUS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let schema = format!(
+        "interop_{}_{}_{}",
+        std::process::id(),
+        Timestamp::now().as_microsecond(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let store = Store::open_postgres(&url, Some(&schema)).await.expect("open postgres");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(TestStore {
+        store,
+        url: format!("{url}{sep}options=-c%20search_path%3D{schema}"),
+        _dir: None,
+    })
+}
+
+/// Every backend this run can reach.
+pub async fn all() -> Vec<TestStore> {
+    let mut v = vec![sqlite().await];
+    if let Some(pg) = postgres().await {
+        v.push(pg);
+    }
+    v
+}
+
+pub const ZONES: &[&str] = &[
+    "Europe/London",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "UTC",
+];
+
+const NOTES: &[&str] = &[
+    "plain",
+    "with, comma",
+    "with \"quotes\" and; semicolon",
+    "two\nlines",
+    "non-ASCII: crampe à la jambe, 痙攣",
+    "back\\slash",
+];
+
+fn local(zone: &Zone, day: Date, minute: u16) -> Timestamp {
+    let time = Time::new((minute / 60).min(23) as i8, (minute % 60) as i8, 0, 0).unwrap();
+    day.to_datetime(time).to_zoned(zone.tz()).unwrap().timestamp()
+}
+
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
+    *items.choose(rng).unwrap()
+}
+
+fn maybe_note(rng: &mut ChaCha8Rng) -> Option<&'static str> {
+    rng.gen_bool(0.3).then(|| pick(rng, NOTES))
+}
+
+/// A simulated patient of `days` days ending yesterday, with every record type.
+pub fn simulated(seed: u64, days: u32, now: Timestamp) -> (Zone, PatientRecords) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let zone = Zone::parse(pick(&mut rng, ZONES)).unwrap();
+    let sim = simulate(&SimConfig {
+        days,
+        seed,
+        ..SimConfig::default()
+    });
+    let yesterday = tonus_domain::time::today(&zone, now).yesterday().unwrap();
+    let first = yesterday.checked_sub(Span::new().days(i64::from(days) - 1)).unwrap();
+    let day_of = |i: u32| first.checked_add(Span::new().days(i64::from(i))).unwrap();
+    let mut r = PatientRecords::default();
+    for d in &sim.days {
+        let day = day_of(d.day);
+        for e in &d.episodes {
+            let at = local(&zone, day, e.minute_of_day) + Span::new().milliseconds(rng.gen_range(0..1000));
+            // A few entries made while travelling, in another zone.
+            let ez = if rng.gen_bool(0.05) {
+                Zone::parse(pick(&mut rng, ZONES)).unwrap()
+            } else {
+                zone.clone()
+            };
+            let kind = match e.family {
+                SimFamily::InvoluntaryMovement => pick(&mut rng, &SpasmKind::ALL[..5]),
+                SimFamily::Stiffness => pick(&mut rng, &SpasmKind::ALL[5..]),
+            };
+            let regions: Vec<Region> = (0..rng.gen_range(0..3)).map(|_| pick(&mut rng, Region::ALL)).collect();
+            let triggers: Vec<Trigger> = (0..rng.gen_range(0..3)).map(|_| pick(&mut rng, Trigger::ALL)).collect();
+            // Entered up to ~11 hours later, but never after now (an import refuses that).
+            let recorded = (at + Span::new().seconds(rng.gen_range(0..40_000))).min(now);
+            r.episodes.push(
+                Episode::new(
+                    LocalInstant { at, zone: ez },
+                    kind,
+                    regions,
+                    rng.gen_bool(0.9).then(|| Pain::new(i64::from(e.pain)).unwrap()),
+                    rng.gen_bool(0.8).then_some(i64::from(e.duration_s)),
+                    triggers,
+                    maybe_note(&mut rng),
+                    maybe_note(&mut rng),
+                    recorded,
+                )
+                .unwrap(),
+            );
+        }
+        if let Some(c) = &d.checkin {
+            r.checkins.push(
+                CheckInDraft {
+                    spasticity_nrs: rng.gen_bool(0.9).then_some(i64::from(c.spasticity_nrs)),
+                    pain_nrs: Some(i64::from(c.pain_nrs)),
+                    psfs_frequency: Some(i64::from(c.psfs_frequency)),
+                    psfs_severity: c.psfs_severity.map(i64::from),
+                    night_wakings: Some(i64::from(c.night_wakings)),
+                    log_complete: d.confirmed,
+                    note: maybe_note(&mut rng).map(str::to_string),
+                }
+                .validate(day, &zone, now)
+                .unwrap(),
+            );
+        }
+        if let Some(x) = &d.exercise {
+            let at = local(&zone, day, rng.gen_range(9 * 60..19 * 60));
+            r.exercise.push(
+                ExerciseSession::new(
+                    LocalInstant { at, zone: zone.clone() },
+                    pick(&mut rng, ExerciseType::ALL),
+                    i64::from(x.minutes.clamp(1, 600)),
+                    i64::from(x.exertion.min(10)),
+                    maybe_note(&mut rng),
+                    now,
+                )
+                .unwrap(),
+            );
+        }
+    }
+    // Treatments: one per category, routes and schedules drawn from every value.
+    let schedules = [
+        Schedule::TimesPerDay(1),
+        Schedule::TimesPerDay(3),
+        Schedule::EveryDays(2),
+        Schedule::EveryWeeks(4),
+        Schedule::AsNeeded,
+    ];
+    for (i, category) in Category::ALL.iter().enumerate() {
+        let treatment = Treatment::new(
+            &format!("Treatment {i}, \"{}\"", category.code()),
+            *category,
+            maybe_note(&mut rng),
+        )
+        .unwrap();
+        let mut regimens = Vec::new();
+        for k in 0..rng.gen_range(0..3) {
+            let start = day_of(rng.gen_range(0..days / 2) + k * (days / 2));
+            let end = rng
+                .gen_bool(0.5)
+                .then(|| start.checked_add(Span::new().days(rng.gen_range(0..20))).unwrap());
+            let dose = (category.needs_dose() || rng.gen_bool(0.5))
+                .then(|| Dose::new(rng.gen_range(1..5000) as f64 / 7.0, pick(&mut rng, Unit::ALL)).unwrap());
+            let regimen = Regimen::new(
+                *category,
+                dose,
+                rng.gen_bool(0.8).then(|| pick(&mut rng, Route::ALL)),
+                pick(&mut rng, &schedules),
+                start,
+                end,
+            )
+            .unwrap();
+            let mut doses = Vec::new();
+            let mut day = start;
+            while day <= end.unwrap_or(yesterday).min(yesterday) {
+                let at = local(&zone, day, rng.gen_range(7 * 60..22 * 60));
+                doses.push(
+                    DoseLog::new(
+                        LocalInstant { at, zone: zone.clone() },
+                        pick(&mut rng, DoseStatus::ALL),
+                        maybe_note(&mut rng),
+                        now,
+                    )
+                    .unwrap(),
+                );
+                day = day.tomorrow().unwrap();
+            }
+            regimens.push(RegimenRecords { regimen, doses });
+        }
+        r.treatments.push(TreatmentRecords { treatment, regimens });
+    }
+    let events = [
+        EventKind::Diagnosis,
+        EventKind::Relapse,
+        EventKind::Infection,
+        EventKind::mri(MriRegion::Brain, Some(12), Some(2), Some(1)).unwrap(),
+        EventKind::mri(MriRegion::ThoracicCord, None, Some(0), None).unwrap(),
+        EventKind::other("moved to a hot climate; \"Seville\"").unwrap(),
+    ];
+    for kind in events {
+        let on = day_of(rng.gen_range(0..days));
+        let until = matches!(
+            kind,
+            EventKind::Relapse | EventKind::Infection | EventKind::Other { .. }
+        )
+        .then(|| {
+            rng.gen_bool(0.5)
+                .then(|| on.checked_add(Span::new().days(rng.gen_range(0..30))).unwrap())
+        })
+        .flatten();
+        r.events
+            .push(ClinicalEvent::new(kind, on, until, maybe_note(&mut rng), &zone, now).unwrap());
+    }
+    (zone, r)
+}
+
+/// Compares two patients' records type by type, so a failure names what differs.
+pub fn assert_same(a: &PatientRecords, b: &PatientRecords) {
+    assert_eq!(a.treatments, b.treatments, "treatments differ");
+    assert_eq!(a.episodes.len(), b.episodes.len(), "episode count differs");
+    for (x, y) in a.episodes.iter().zip(&b.episodes) {
+        assert_eq!(x, y);
+    }
+    assert_eq!(a.checkins, b.checkins, "check-ins differ");
+    assert_eq!(a.exercise, b.exercise, "exercise differs");
+    assert_eq!(a.events, b.events, "events differ");
+}

@@ -1,0 +1,615 @@
+//! What the clinician report says, computed from domain records (pure). The result is plain
+//! serialisable data that the PDF template reads, and whose charts the web UI can show too.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use serde::Serialize;
+use tonus_domain::time::Zone;
+use tonus_domain::{
+    Category, CheckIn, ClinicalEvent, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, Family, Regimen,
+};
+
+use crate::charts::{bar_chart, daily_chart, Band, Marker, Series};
+
+/// Report sections, in the order they appear. The one-page summary always comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    Summary,
+    Treatments,
+    Counts,
+    Scores,
+    Regions,
+    Night,
+    Events,
+    Exercise,
+    Trials,
+}
+
+impl Section {
+    pub const ALL: [Section; 9] = [
+        Section::Summary,
+        Section::Treatments,
+        Section::Counts,
+        Section::Scores,
+        Section::Regions,
+        Section::Night,
+        Section::Events,
+        Section::Exercise,
+        Section::Trials,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Section::Summary => "summary",
+            Section::Treatments => "treatments",
+            Section::Counts => "counts",
+            Section::Scores => "scores",
+            Section::Regions => "regions",
+            Section::Night => "night",
+            Section::Events => "events",
+            Section::Exercise => "exercise",
+            Section::Trials => "trials",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, tonus_domain::ValidationError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|x| x.code() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| {
+                let codes: Vec<&str> = Self::ALL.iter().map(|x| x.code()).collect();
+                tonus_domain::ValidationError::new(
+                    "sections",
+                    format!("a list of {}", codes.join(", ")),
+                    format!("{s:?}"),
+                )
+            })
+    }
+}
+
+/// A regimen with what it belongs to.
+#[derive(Debug, Clone)]
+pub struct RegimenInput {
+    pub id: i64,
+    pub treatment: String,
+    pub category: Category,
+    pub regimen: Regimen,
+}
+
+/// A trial's result lines, prepared by the caller from the statistics crate.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialSummary {
+    pub name: String,
+    pub design: String,
+    pub lines: Vec<String>,
+}
+
+pub struct ReportInput<'a> {
+    pub patient: &'a str,
+    pub zone: &'a Zone,
+    pub from: Date,
+    pub to: Date,
+    pub generated: Timestamp,
+    pub episodes: &'a [Episode],
+    pub checkins: &'a [CheckIn],
+    pub regimens: &'a [RegimenInput],
+    /// (regimen id, dose)
+    pub doses: &'a [(i64, DoseLog)],
+    pub exercise: &'a [ExerciseSession],
+    pub events: &'a [ClinicalEvent],
+    pub trials: &'a [TrialSummary],
+    pub sections: &'a [Section],
+    pub gentle_limit: u8,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub days: usize,
+    pub confirmed_days: usize,
+    pub involuntary_total: usize,
+    pub stiffness_total: usize,
+    /// Means per confirmed day; `None` when no day was confirmed.
+    pub involuntary_per_day: Option<f64>,
+    pub stiffness_per_day: Option<f64>,
+    pub mean_episode_pain: Option<f64>,
+    pub mean_spasticity_nrs: Option<f64>,
+    pub mean_pain_nrs: Option<f64>,
+    pub night_share_pct: Option<f64>,
+    pub active_treatments: Vec<String>,
+    pub last_mri: Option<String>,
+    pub relapses: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TreatmentRow {
+    pub name: String,
+    pub category: String,
+    pub dose: String,
+    pub route: String,
+    pub schedule: String,
+    pub from: String,
+    pub to: String,
+    pub adherence: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventRow {
+    pub date: String,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NightStats {
+    pub episodes: usize,
+    pub night_episodes: usize,
+    pub mean_night_wakings: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExerciseStats {
+    pub sessions: usize,
+    pub minutes: u32,
+    pub mean_exertion: Option<f64>,
+    pub above_limit: usize,
+    pub gentle_limit: u8,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReportData {
+    pub patient: String,
+    pub zone: String,
+    pub from: String,
+    pub to: String,
+    pub generated: String,
+    pub sections: Vec<&'static str>,
+    pub notice: &'static str,
+    pub summary: Summary,
+    pub treatments: Vec<TreatmentRow>,
+    pub charts: BTreeMap<&'static str, String>,
+    pub regions: Vec<(String, usize)>,
+    pub night: NightStats,
+    pub events: Vec<EventRow>,
+    pub exercise: ExerciseStats,
+    pub trials: Vec<TrialSummary>,
+}
+
+pub const NOTICE: &str = "Self-reported data. Episodes, check-ins, doses and exercise were entered by the \
+patient; days the patient did not confirm are shown as unknown, never as zero. Figures describe this \
+patient's records with their uncertainty and are not medical advice.";
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (s, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| s / n as f64)
+}
+
+fn is_night(e: &Episode) -> bool {
+    let h = e.started_at().zoned().hour();
+    !(6..22).contains(&h)
+}
+
+fn dates(from: Date, to: Date) -> Vec<Date> {
+    let mut v = Vec::new();
+    let mut d = from;
+    while d <= to {
+        v.push(d);
+        match d.tomorrow() {
+            Ok(n) => d = n,
+            Err(_) => break,
+        }
+    }
+    v
+}
+
+fn event_text(e: &ClinicalEvent) -> String {
+    let what = match e.kind() {
+        EventKind::Mri {
+            region,
+            lesions_total,
+            lesions_new,
+            lesions_enhancing,
+        } => {
+            let n = |v: &Option<u32>| v.map_or("?".to_string(), |v| v.to_string());
+            format!(
+                "MRI {}: {} lesions, {} new, {} gadolinium-enhancing",
+                region.label(),
+                n(lesions_total),
+                n(lesions_new),
+                n(lesions_enhancing)
+            )
+        }
+        EventKind::Relapse => "Relapse".to_string(),
+        EventKind::Infection => "Infection".to_string(),
+        EventKind::Diagnosis => "MS diagnosis".to_string(),
+        EventKind::Other { name } => name.clone(),
+    };
+    let until = e.until().map_or(String::new(), |u| format!(" (until {u})"));
+    let summary = e.summary().map_or(String::new(), |s| format!(" — {s}"));
+    format!("{what}{until}{summary}")
+}
+
+fn marker_color(k: &EventKind) -> &'static str {
+    match k {
+        EventKind::Mri { .. } => "#1f5fbf",
+        EventKind::Relapse => "#c0392b",
+        EventKind::Infection => "#d68910",
+        EventKind::Diagnosis => "#222222",
+        EventKind::Other { .. } => "#7f7f7f",
+    }
+}
+
+/// Computes the report.
+pub fn build(input: &ReportInput) -> ReportData {
+    let (from, to) = (input.from, input.to);
+    let in_range = |d: Date| d >= from && d <= to;
+    let episodes: Vec<&Episode> = input
+        .episodes
+        .iter()
+        .filter(|e| in_range(e.started_at().local_date()))
+        .collect();
+    let checkins: BTreeMap<Date, &CheckIn> = input
+        .checkins
+        .iter()
+        .filter(|c| in_range(c.date()))
+        .map(|c| (c.date(), c))
+        .collect();
+    let confirmed: BTreeSet<Date> = checkins
+        .values()
+        .filter(|c| c.log_complete())
+        .map(|c| c.date())
+        .collect();
+    let all_days = dates(from, to);
+    let unknown: Vec<Date> = all_days.iter().copied().filter(|d| !confirmed.contains(d)).collect();
+
+    let mut per_day: BTreeMap<Date, [usize; 2]> = BTreeMap::new();
+    for e in &episodes {
+        per_day.entry(e.started_at().local_date()).or_default()[e.family() as usize] += 1;
+    }
+    let count_on = |d: &Date, f: Family| per_day.get(d).map_or(0, |c| c[f as usize]);
+    let family_total = |f: Family| episodes.iter().filter(|e| e.family() == f).count();
+    let per_confirmed_day = |f: Family| mean(confirmed.iter().map(|d| count_on(d, f) as f64));
+
+    let events: Vec<&ClinicalEvent> = input
+        .events
+        .iter()
+        .filter(|e| e.on() <= to && e.until().is_none_or(|u| u >= from) || in_range(e.on()))
+        .collect();
+    let last_mri = input
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind(), EventKind::Mri { .. }) && e.on() <= to)
+        .max_by_key(|e| e.on())
+        .map(|e| format!("{}: {}", e.on(), event_text(e)));
+
+    let active: Vec<String> = input
+        .regimens
+        .iter()
+        .filter(|r| r.regimen.active_on(to))
+        .map(|r| {
+            let dose = r.regimen.dose().map_or(String::new(), |d| format!(" {d}"));
+            format!("{}{dose} {}", r.treatment, r.regimen.schedule())
+        })
+        .collect();
+
+    let summary = Summary {
+        days: all_days.len(),
+        confirmed_days: confirmed.len(),
+        involuntary_total: family_total(Family::InvoluntaryMovement),
+        stiffness_total: family_total(Family::Stiffness),
+        involuntary_per_day: per_confirmed_day(Family::InvoluntaryMovement),
+        stiffness_per_day: per_confirmed_day(Family::Stiffness),
+        mean_episode_pain: mean(episodes.iter().filter_map(|e| e.pain()).map(|p| f64::from(p.value()))),
+        mean_spasticity_nrs: mean(checkins.values().filter_map(|c| c.spasticity_nrs()).map(f64::from)),
+        mean_pain_nrs: mean(checkins.values().filter_map(|c| c.pain_nrs()).map(f64::from)),
+        night_share_pct: (!episodes.is_empty())
+            .then(|| 100.0 * episodes.iter().filter(|e| is_night(e)).count() as f64 / episodes.len() as f64),
+        active_treatments: active,
+        last_mri,
+        relapses: events.iter().filter(|e| matches!(e.kind(), EventKind::Relapse)).count(),
+    };
+
+    let treatments: Vec<TreatmentRow> = input
+        .regimens
+        .iter()
+        .filter(|r| r.regimen.start() <= to && r.regimen.end().is_none_or(|e| e >= from))
+        .map(|r| {
+            let reg = &r.regimen;
+            let start = reg.start().max(from);
+            let end = reg.end().unwrap_or(to).min(to);
+            let planned = reg
+                .schedule()
+                .doses_per_day()
+                .map(|p| p * ((end - start).get_days() + 1) as f64);
+            let logged: Vec<&DoseLog> = input
+                .doses
+                .iter()
+                .filter(|(rid, d)| *rid == r.id && in_range(d.at().local_date()))
+                .map(|(_, d)| d)
+                .collect();
+            let taken = logged.iter().filter(|d| d.status() != DoseStatus::Missed).count();
+            let missed = logged.len() - taken;
+            let adherence = match planned {
+                Some(p) if p >= 1.0 && !logged.is_empty() => {
+                    format!(
+                        "{taken} of {p:.0} planned doses logged as taken ({:.0} %), {missed} missed",
+                        100.0 * taken as f64 / p
+                    )
+                }
+                _ if logged.is_empty() => "no doses logged".to_string(),
+                _ => format!("{taken} taken, {missed} missed"),
+            };
+            TreatmentRow {
+                name: r.treatment.clone(),
+                category: r.category.label().to_string(),
+                dose: reg.dose().map_or("–".to_string(), |d| d.to_string()),
+                route: reg.route().map_or("–".to_string(), |x| x.label().to_string()),
+                schedule: reg.schedule().to_string(),
+                from: reg.start().to_string(),
+                to: reg.end().map_or("ongoing".to_string(), |e| e.to_string()),
+                adherence,
+            }
+        })
+        .collect();
+
+    let bands: Vec<Band> = input
+        .regimens
+        .iter()
+        .filter(|r| r.category != Category::Exercise)
+        .map(|r| Band {
+            from: r.regimen.start(),
+            to: r.regimen.end().unwrap_or(to),
+            label: format!(
+                "{}{}",
+                r.treatment,
+                r.regimen.dose().map_or(String::new(), |d| format!(" {d}"))
+            ),
+        })
+        .collect();
+    let markers: Vec<Marker> = events
+        .iter()
+        .map(|e| Marker {
+            on: e.on(),
+            label: event_text(e).chars().take(40).collect(),
+            color: marker_color(e.kind()),
+        })
+        .collect();
+
+    let daily = |name: &str, color: &'static str, f: &dyn Fn(&Date) -> Option<f64>| Series {
+        name: name.to_string(),
+        color,
+        points: all_days.iter().map(|d| (*d, f(d))).collect(),
+    };
+    let known = |d: &Date| confirmed.contains(d);
+    let mut charts = BTreeMap::new();
+    charts.insert(
+        "counts",
+        daily_chart(
+            "Episodes per day (confirmed days only)",
+            from,
+            to,
+            &[
+                daily("involuntary movement", "#1f77b4", &|d| {
+                    known(d).then(|| count_on(d, Family::InvoluntaryMovement) as f64)
+                }),
+                daily("stiffness", "#d62728", &|d| {
+                    known(d).then(|| count_on(d, Family::Stiffness) as f64)
+                }),
+            ],
+            None,
+            &bands,
+            &markers,
+            &unknown,
+        ),
+    );
+    let score = |f: &dyn Fn(&CheckIn) -> Option<u8>, d: &Date| checkins.get(d).and_then(|c| f(c)).map(f64::from);
+    charts.insert(
+        "scores",
+        daily_chart(
+            "Spasticity and pain, 0–10 (daily check-in)",
+            from,
+            to,
+            &[
+                daily("spasticity NRS", "#8e44ad", &|d| score(&|c| c.spasticity_nrs(), d)),
+                daily("pain NRS", "#e67e22", &|d| score(&|c| c.pain_nrs(), d)),
+            ],
+            Some(10.0),
+            &bands,
+            &markers,
+            &[],
+        ),
+    );
+    charts.insert(
+        "psfs",
+        daily_chart(
+            "Penn Spasm Frequency Scale: frequency 0–4 and severity 1–3",
+            from,
+            to,
+            &[
+                daily("PSFS frequency", "#16a085", &|d| {
+                    score(&|c| c.psfs_frequency().map(|f| f.value()), d)
+                }),
+                daily("PSFS severity", "#7f8c8d", &|d| {
+                    score(&|c| c.psfs_severity().map(|s| s.value()), d)
+                }),
+            ],
+            Some(4.0),
+            &bands,
+            &markers,
+            &[],
+        ),
+    );
+
+    let mut region_counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for e in &episodes {
+        for r in e.regions() {
+            *region_counts.entry(r.label()).or_default() += 1;
+        }
+    }
+    let mut regions: Vec<(String, usize)> = region_counts.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    regions.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    charts.insert(
+        "regions",
+        bar_chart(
+            "Episodes by body region",
+            &regions.iter().map(|(k, v)| (k.clone(), *v as f64)).collect::<Vec<_>>(),
+            "#2e86c1",
+        ),
+    );
+    let mut by_hour = [0usize; 24];
+    for e in &episodes {
+        by_hour[e.started_at().zoned().hour() as usize] += 1;
+    }
+    charts.insert(
+        "night",
+        bar_chart(
+            "Episodes by hour of the day (night is 22:00–06:00)",
+            &by_hour
+                .iter()
+                .enumerate()
+                .map(|(h, n)| (format!("{h:02}:00"), *n as f64))
+                .collect::<Vec<_>>(),
+            "#34495e",
+        ),
+    );
+    let mut load: BTreeMap<Date, f64> = BTreeMap::new();
+    for s in input.exercise.iter().filter(|s| in_range(s.at().local_date())) {
+        *load.entry(s.at().local_date()).or_default() += f64::from(s.load());
+    }
+    charts.insert(
+        "exercise",
+        daily_chart(
+            "Exercise load per day (minutes × exertion)",
+            from,
+            to,
+            &[daily("load", "#27ae60", &|d| Some(load.get(d).copied().unwrap_or(0.0)))],
+            None,
+            &[],
+            &markers,
+            &[],
+        ),
+    );
+
+    let sessions: Vec<&ExerciseSession> = input
+        .exercise
+        .iter()
+        .filter(|s| in_range(s.at().local_date()))
+        .collect();
+    let sections: Vec<&'static str> = {
+        let mut s: Vec<Section> = input.sections.to_vec();
+        if !s.contains(&Section::Summary) {
+            s.push(Section::Summary);
+        }
+        s.sort();
+        s.dedup();
+        s.into_iter().map(Section::code).collect()
+    };
+    ReportData {
+        patient: input.patient.to_string(),
+        zone: input.zone.name().to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+        generated: input
+            .generated
+            .to_zoned(input.zone.tz())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        sections,
+        notice: NOTICE,
+        summary,
+        treatments,
+        charts,
+        regions,
+        night: NightStats {
+            episodes: episodes.len(),
+            night_episodes: episodes.iter().filter(|e| is_night(e)).count(),
+            mean_night_wakings: mean(checkins.values().filter_map(|c| c.night_wakings()).map(f64::from)),
+        },
+        events: events
+            .iter()
+            .map(|e| EventRow {
+                date: e.on().to_string(),
+                text: event_text(e),
+            })
+            .collect(),
+        exercise: ExerciseStats {
+            sessions: sessions.len(),
+            minutes: sessions.iter().map(|s| u32::from(s.minutes())).sum(),
+            mean_exertion: mean(sessions.iter().map(|s| f64::from(s.exertion()))),
+            above_limit: sessions.iter().filter(|s| s.beyond_gentle(input.gentle_limit)).count(),
+            gentle_limit: input.gentle_limit,
+        },
+        trials: input.trials.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonus_domain::checkin::CheckInDraft;
+    use tonus_domain::episode::EpisodeDraft;
+    use tonus_domain::LocalInstant;
+
+    #[test]
+    fn means_use_confirmed_days_only_and_sections_are_ordered() {
+        let zone = Zone::utc();
+        let now: Timestamp = "2026-11-20T12:00:00Z".parse().unwrap();
+        let ep = |when: &str, kind: &str| {
+            EpisodeDraft {
+                kind: kind.into(),
+                regions: vec!["left-calf".into()],
+                pain: Some(4),
+                ..Default::default()
+            }
+            .validate(
+                LocalInstant {
+                    at: when.parse().unwrap(),
+                    zone: zone.clone(),
+                },
+                now,
+            )
+            .unwrap()
+        };
+        // Day 1 confirmed with 2 twitches; day 2 unconfirmed with 5 (must not count).
+        let episodes = vec![
+            ep("2026-11-01T10:00:00Z", "twitch"),
+            ep("2026-11-01T23:30:00Z", "twitch"),
+            ep("2026-11-02T10:00:00Z", "twitch"),
+            ep("2026-11-02T11:00:00Z", "twitch"),
+            ep("2026-11-02T12:00:00Z", "cramp"),
+        ];
+        let checkins = vec![CheckInDraft {
+            log_complete: true,
+            spasticity_nrs: Some(6),
+            ..Default::default()
+        }
+        .validate("2026-11-01".parse().unwrap(), &zone, now)
+        .unwrap()];
+        let data = build(&ReportInput {
+            patient: "p",
+            zone: &zone,
+            from: "2026-11-01".parse().unwrap(),
+            to: "2026-11-02".parse().unwrap(),
+            generated: now,
+            episodes: &episodes,
+            checkins: &checkins,
+            regimens: &[],
+            doses: &[],
+            exercise: &[],
+            events: &[],
+            trials: &[],
+            sections: &[Section::Regions, Section::Counts],
+            gentle_limit: 4,
+        });
+        assert_eq!(data.summary.confirmed_days, 1);
+        assert_eq!(data.summary.involuntary_per_day, Some(2.0));
+        assert_eq!(data.summary.stiffness_per_day, Some(0.0));
+        assert_eq!(data.summary.involuntary_total, 4);
+        assert_eq!(data.summary.night_share_pct, Some(20.0));
+        assert_eq!(data.sections, vec!["summary", "counts", "regions"]);
+        assert_eq!(data.regions, vec![("left calf".to_string(), 5)]);
+        let pdf = crate::render_pdf(&data).unwrap();
+        assert!(pdf.starts_with(b"%PDF"));
+    }
+}

@@ -1,0 +1,8 @@
+//! Tonus reports: SVG charts (shared with the web UI) and the clinician report as PDF.
+
+pub mod charts;
+pub mod data;
+pub mod pdf;
+
+pub use data::{build, ReportData, ReportInput, Section, TrialSummary};
+pub use pdf::{render_pdf, ReportError};

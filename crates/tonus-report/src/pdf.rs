@@ -1,0 +1,36 @@
+//! The clinician report as PDF: typst, used as a library, with fonts compiled into the binary
+//! and no package or network access.
+
+use typst::foundations::{Dict, IntoValue};
+use typst_as_lib::TypstEngine;
+
+use crate::data::ReportData;
+
+static TEMPLATE: &str = include_str!("../templates/report.typ");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("could not prepare the report data: {0}")]
+    Data(#[from] serde_json::Error),
+    #[error("could not lay out the report: {0}")]
+    Layout(String),
+    #[error("could not write the PDF: {0}")]
+    Pdf(String),
+}
+
+/// Renders the report to PDF bytes. Slow-ish (tens to hundreds of ms): call it off the async
+/// executor (`spawn_blocking`) in a server.
+pub fn render_pdf(data: &ReportData) -> Result<Vec<u8>, ReportError> {
+    let json = serde_json::to_string(data)?;
+    let engine = TypstEngine::builder()
+        .main_file(TEMPLATE)
+        .fonts(typst_assets::fonts())
+        .build();
+    let mut inputs = Dict::new();
+    inputs.insert("data".into(), json.into_value());
+    let doc = engine
+        .compile_with_input(inputs)
+        .output
+        .map_err(|e| ReportError::Layout(format!("{e:?}")))?;
+    typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| ReportError::Pdf(format!("{e:?}")))
+}

@@ -1,0 +1,333 @@
+//! Who is asking. One middleware resolves the session cookie or bearer token once per
+//! request, applies the idle and absolute limits, enforces CSRF on unsafe methods, and leaves
+//! the result in the request's extensions for the extractors below.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use tonus_domain::Patient;
+use tonus_store::{Role, User};
+
+use crate::config::ms;
+use crate::error::{AppError, AppResult};
+use crate::security::{constant_time_eq, random_hex, sha256_hex};
+use crate::state::AppState;
+
+/// `__Host-` makes browsers refuse the cookie unless it is Secure, has Path=/ and no Domain,
+/// so a sibling sub-domain cannot plant or read it.
+pub const SESSION_COOKIE: &str = "__Host-tonus-session";
+/// Double-submit token for forms shown before sign-in (login, set-up, sign-up).
+pub const CSRF_COOKIE: &str = "__Host-tonus-csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+pub const CSRF_FIELD: &str = "csrf";
+/// Largest form body the CSRF check buffers.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Refreshing last-seen at most this often keeps reads from turning into writes.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    Session { id: i64, csrf: String },
+    Token,
+}
+
+/// A signed-in user and how they proved it.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub user: User,
+    pub via: Via,
+}
+
+/// The caller's address as the socket saw it. Behind a reverse proxy this is the proxy;
+/// trusting forwarded headers needs configuration (a later session).
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+/// The CSRF token forms on this page must carry.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub fn session_cookie(token: &str, max_age_s: i64) -> String {
+    format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age_s}")
+}
+
+pub fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+fn csrf_cookie(token: &str) -> String {
+    format!("{CSRF_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict")
+}
+
+fn is_safe(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Resolves the caller, checks CSRF, and runs the handler.
+pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match resolve(&state, req).await {
+        Ok((req, set_cookies)) => {
+            let mut res = next.run(req).await;
+            for c in set_cookies {
+                if let Ok(v) = HeaderValue::from_str(&c) {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            res
+        }
+        Err((e, set_cookies)) => {
+            let mut res = e.into_response();
+            for c in set_cookies {
+                if let Ok(v) = HeaderValue::from_str(&c) {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            res
+        }
+    }
+}
+
+type Resolved = Result<(Request, Vec<String>), (AppError, Vec<String>)>;
+
+async fn resolve(state: &AppState, mut req: Request) -> Resolved {
+    let mut set_cookies = Vec::new();
+    let address = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_string());
+    req.extensions_mut().insert(ClientAddr(address));
+    let now = Timestamp::now().as_millisecond();
+
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    let mut auth = None;
+    if let Some(token) = bearer {
+        // A wrong token is an error, not an anonymous request: scripts should fail loudly.
+        match state.store.user_by_api_token(&sha256_hex(&token), now).await {
+            Ok(Some(user)) if !user.disabled => auth = Some(Auth { user, via: Via::Token }),
+            Ok(_) => return Err((AppError::SignInRequired, set_cookies)),
+            Err(e) => return Err((e.into(), set_cookies)),
+        }
+    } else if let Some(token) = cookie(req.headers(), SESSION_COOKIE).map(str::to_string) {
+        match state.store.session_by_token_hash(&sha256_hex(&token)).await {
+            Ok(Some((session, user))) => {
+                let idle_limit = session.last_seen_at_ms + ms(state.config.session_idle);
+                if user.disabled || now >= session.expires_at_ms || now >= idle_limit {
+                    if let Err(e) = state.store.delete_session(user.id, session.id).await {
+                        return Err((e.into(), set_cookies));
+                    }
+                    set_cookies.push(clear_session_cookie());
+                } else {
+                    if now - session.last_seen_at_ms > TOUCH_EVERY_MS {
+                        if let Err(e) = state.store.touch_session(session.id, now).await {
+                            return Err((e.into(), set_cookies));
+                        }
+                    }
+                    auth = Some(Auth {
+                        user,
+                        via: Via::Session {
+                            id: session.id,
+                            csrf: session.csrf_token,
+                        },
+                    });
+                }
+            }
+            Ok(None) => set_cookies.push(clear_session_cookie()),
+            Err(e) => return Err((e.into(), set_cookies)),
+        }
+    }
+
+    // The token forms must carry: the session's own, else a double-submit cookie. An
+    // anonymous API call carries no ambient credential to abuse, so it skips the check and
+    // meets the handler's 401 instead.
+    let anonymous_api = auth.is_none() && req.uri().path().starts_with("/api/");
+    let expected = match &auth {
+        None if anonymous_api => None,
+        Some(Auth {
+            via: Via::Session { csrf, .. },
+            ..
+        }) => Some(csrf.clone()),
+        Some(Auth { via: Via::Token, .. }) => None,
+        None => match cookie(req.headers(), CSRF_COOKIE) {
+            Some(c) if c.len() == 64 => Some(c.to_string()),
+            _ => {
+                let fresh = random_hex(32);
+                set_cookies.push(csrf_cookie(&fresh));
+                // A request without the cookie cannot pass the check below, as intended.
+                if is_safe(req.method()) {
+                    Some(fresh)
+                } else {
+                    return Err((AppError::Csrf, set_cookies));
+                }
+            }
+        },
+    };
+    if let Some(expected) = &expected {
+        req.extensions_mut().insert(CsrfToken(expected.clone()));
+        if !is_safe(req.method()) {
+            let (req2, presented) = match presented_csrf(req).await {
+                Ok(v) => v,
+                Err(e) => return Err((e, set_cookies)),
+            };
+            req = req2;
+            if !presented.is_some_and(|p| constant_time_eq(&p, expected)) {
+                return Err((AppError::Csrf, set_cookies));
+            }
+        }
+    }
+    if let Some(a) = auth {
+        req.extensions_mut().insert(a);
+    }
+    Ok((req, set_cookies))
+}
+
+/// The token from the `X-CSRF-Token` header, or from the `csrf` field of a urlencoded form
+/// (the body is buffered and put back for the handler).
+async fn presented_csrf(req: Request) -> AppResult<(Request, Option<String>)> {
+    if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        let h = h.to_string();
+        return Ok((req, Some(h)));
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((req, None));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
+        AppError::BadRequest(tonus_domain::ValidationError::new(
+            "body",
+            format!("a form of at most {MAX_FORM_BYTES} bytes"),
+            "larger",
+        ))
+    })?;
+    let token = form_urlencoded_pairs(&bytes)
+        .into_iter()
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v);
+    Ok((Request::from_parts(parts, Body::from(bytes)), token))
+}
+
+pub fn form_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).unwrap_or_default()
+}
+
+// ----- extractors -----
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Auth>().cloned().ok_or(AppError::SignInRequired)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ClientAddr>()
+            .cloned()
+            .unwrap_or_else(|| ClientAddr("unknown".to_string())))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Token-authenticated requests have none; they never render forms.
+        Ok(parts
+            .extensions
+            .get::<CsrfToken>()
+            .cloned()
+            .unwrap_or_else(|| CsrfToken(String::new())))
+    }
+}
+
+/// A signed-in patient and the patients row they own.
+#[derive(Debug, Clone)]
+pub struct PatientAuth {
+    pub auth: Auth,
+    pub patient: Patient,
+}
+
+impl FromRequestParts<AppState> for PatientAuth {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        patient_auth(state, auth).await
+    }
+}
+
+/// Checks that `auth` is a patient and loads the patients row they own.
+pub async fn patient_auth(state: &AppState, auth: Auth) -> AppResult<PatientAuth> {
+    let Some(pid) = auth.user.patient_id.filter(|_| auth.user.role == Role::Patient) else {
+        return Err(AppError::Forbidden);
+    };
+    let patient = state.store.patient_by_id(pid).await?.ok_or(AppError::NotFound)?;
+    Ok(PatientAuth { auth, patient })
+}
+
+/// A signed-in clinician.
+#[derive(Debug, Clone)]
+pub struct ClinicianAuth(pub Auth);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClinicianAuth {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        if auth.user.role != Role::Clinician {
+            return Err(AppError::Forbidden);
+        }
+        Ok(Self(auth))
+    }
+}
+
+/// A signed-in administrator.
+#[derive(Debug, Clone)]
+pub struct AdminAuth(pub Auth);
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminAuth {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        if auth.user.role != Role::Admin {
+            return Err(AppError::Forbidden);
+        }
+        Ok(Self(auth))
+    }
+}
+
+/// A clinician's access to one patient, checked against live consent on every request.
+/// Without it the answer is 404, exactly as for a patient that does not exist.
+pub async fn consented_patient(state: &AppState, clinician: &Auth, patient_id: i64) -> AppResult<Patient> {
+    if !state.store.has_consent(clinician.user.id, patient_id).await? {
+        return Err(AppError::NotFound);
+    }
+    state.store.patient_by_id(patient_id).await?.ok_or(AppError::NotFound)
+}

@@ -1,0 +1,41 @@
+//! Server settings. Defaults suit a home or clinic installation; tests shorten the windows.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// A session unused this long is over (the phone left on a table).
+    pub session_idle: Duration,
+    /// A session is over this long after sign-in, however active.
+    pub session_absolute: Duration,
+    /// Whether anyone reaching the server may create a patient account at /signup. Off by
+    /// default: on a self-hosted instance the administrator creates accounts.
+    pub open_registration: bool,
+    /// Window over which failed sign-ins are counted.
+    pub login_window: Duration,
+    pub max_failures_per_account: i64,
+    pub max_failures_per_address: i64,
+    /// How long a consent invitation code stays valid.
+    pub invitation_ttl: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            session_idle: Duration::from_secs(12 * 3600),
+            session_absolute: Duration::from_secs(14 * 24 * 3600),
+            open_registration: false,
+            login_window: Duration::from_secs(15 * 60),
+            max_failures_per_account: 5,
+            max_failures_per_address: 20,
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+pub(crate) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

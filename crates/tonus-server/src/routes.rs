@@ -1,0 +1,119 @@
+//! The route table. Routes are added through [`Table`], which also records each (method,
+//! path) pair, so [`route_list`] is exactly what the router serves: the authorization matrix
+//! test walks it and fails on any route it has no expectation for.
+
+use std::time::Duration;
+
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+use crate::{api, auth, html, pages};
+
+struct Table {
+    router: Router<AppState>,
+    list: Vec<(Method, &'static str)>,
+}
+
+impl Table {
+    fn get<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
+        self.list.push((Method::GET, path));
+        self.router = self.router.route(path, get(h));
+        self
+    }
+    fn post<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
+        self.list.push((Method::POST, path));
+        self.router = self.router.route(path, post(h));
+        self
+    }
+    fn delete<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
+        self.list.push((Method::DELETE, path));
+        self.router = self.router.route(path, delete(h));
+        self
+    }
+}
+
+fn table() -> Table {
+    Table {
+        router: Router::new(),
+        list: Vec::new(),
+    }
+    // Pages: anyone.
+    .get("/", pages::home)
+    .get("/assets/app.css", pages::stylesheet)
+    .get("/setup", pages::setup_form)
+    .post("/setup", pages::setup)
+    .get("/login", pages::login_form)
+    .post("/login", pages::login)
+    .get("/signup", pages::signup_form)
+    .post("/signup", pages::signup)
+    // Pages: any signed-in user.
+    .post("/logout", pages::logout)
+    .get("/sessions", pages::sessions)
+    .post("/sessions/end-all", pages::end_all_sessions)
+    .post("/sessions/{id}/end", pages::end_session)
+    // Pages: patients.
+    .post("/episodes", pages::quick_log)
+    .get("/episodes/{id}/delete", pages::delete_episode_confirm)
+    .post("/episodes/{id}/delete", pages::delete_episode)
+    .get("/checkin", pages::checkin_form)
+    .post("/checkin", pages::checkin)
+    .get("/sharing", pages::sharing)
+    .post("/sharing/invitations", pages::create_invitation)
+    .post("/sharing/grant", pages::grant_by_handle)
+    .post("/sharing/{id}/revoke", pages::revoke_consent)
+    .get("/activity", pages::activity)
+    .get("/tokens", pages::tokens)
+    .post("/tokens", pages::create_token)
+    .post("/tokens/{id}/revoke", pages::revoke_token)
+    // Pages: clinicians.
+    .get("/clinician", pages::clinician_home)
+    .post("/clinician/redeem", pages::redeem)
+    .get("/clinician/patients/{patient_id}", pages::clinician_patient)
+    // Pages: administrators.
+    .get("/admin", pages::admin_home)
+    .post("/admin/users", pages::admin_create_user)
+    // JSON API.
+    .get("/api/openapi.json", api::openapi_json)
+    .get("/api/me", api::me)
+    .get("/api/episodes", api::list_episodes)
+    .post("/api/episodes", api::create_episode)
+    .get("/api/episodes/{id}", api::get_episode)
+    .delete("/api/episodes/{id}", api::delete_episode)
+    .post("/api/checkins", api::create_checkin)
+    .get("/api/tokens", api::list_tokens)
+    .post("/api/tokens", api::create_token)
+    .delete("/api/tokens/{id}", api::revoke_token)
+    .get("/api/consents", api::list_consents)
+    .post("/api/consents/{id}/revoke", api::revoke_consent)
+    .get("/api/audit", api::own_audit)
+    .get("/api/clinician/patients", api::clinician_patients)
+    .get("/api/clinician/patients/{patient_id}/episodes", api::clinician_episodes)
+}
+
+/// Every (method, path template) the application serves.
+pub fn route_list() -> Vec<(Method, &'static str)> {
+    table().list
+}
+
+/// The application with its layers. Order (outermost first): trace, timeout, body limit,
+/// security headers and HTML error pages, then caller resolution and CSRF.
+pub fn app(state: AppState) -> Router {
+    table()
+        .router
+        .fallback(html::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware))
+        .layer(axum::middleware::from_fn(html::middleware))
+        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

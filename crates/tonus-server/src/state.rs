@@ -1,0 +1,47 @@
+//! Shared state of every request: the store and the settings.
+
+use std::sync::Arc;
+
+use tonus_store::{AuditEvent, Store};
+
+use crate::config::Config;
+use crate::error::AppResult;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<Store>, config: Config) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+        }
+    }
+
+    /// Appends an audit event; failing to audit fails the request, since an unaudited
+    /// clinician view or consent change must not happen silently.
+    pub async fn audit(
+        &self,
+        actor: (Option<i64>, &str),
+        patient_id: Option<i64>,
+        action: &str,
+        address: &str,
+        detail: &str,
+    ) -> AppResult<()> {
+        self.store
+            .append_audit(&AuditEvent {
+                at_ms: jiff::Timestamp::now().as_millisecond(),
+                actor_id: actor.0,
+                actor: actor.1.to_string(),
+                patient_id,
+                action: action.to_string(),
+                address: address.to_string(),
+                detail: detail.to_string(),
+            })
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,380 @@
+//! Authorization matrix: every route the router serves × every role (anonymous, patient,
+//! clinician, administrator) × the relation to the data (own / another patient's; consented,
+//! unconsented, revoked). A route without an entry here fails the test, so a new route cannot
+//! ship without someone deciding who may call it.
+
+mod common;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use tonus_domain::episode::EpisodeDraft;
+use tonus_domain::time::LocalInstant;
+use tonus_store::{NewSession, Store};
+
+/// What a request may observe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum O {
+    /// Reached the handler: 2xx, a redirect other than to sign-in, or 400/409/422 for the
+    /// deliberately empty body.
+    Ok,
+    /// Sent to sign in: 401 (API, or a rejected sign-in) or a redirect to /login.
+    Login,
+    Forbidden,
+    NotFound,
+    /// `{id}` routes: Ok with the caller's own record, NotFound with another patient's.
+    Own,
+    /// `{patient_id}` routes: Ok while consent is live, NotFound when never given or revoked.
+    Consent,
+    /// Sign-out routes: a redirect to /login, after which the browser is really signed out.
+    SignedOut,
+}
+use O::*;
+
+const ROLES: [&str; 4] = ["anonymous", "patient", "clinician", "admin"];
+
+/// (method, path, [anonymous, patient, clinician, admin], needs a fresh session).
+const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
+    ("GET", "/", [Login, Ok, Ok, Ok], false),
+    ("GET", "/assets/app.css", [Ok, Ok, Ok, Ok], false),
+    ("GET", "/setup", [NotFound, NotFound, NotFound, NotFound], false),
+    ("POST", "/setup", [NotFound, NotFound, NotFound, NotFound], false),
+    ("GET", "/login", [Ok, Ok, Ok, Ok], false),
+    ("POST", "/login", [Login, Login, Login, Login], false),
+    ("GET", "/signup", [Ok, Ok, Ok, Ok], false),
+    ("POST", "/signup", [Ok, Ok, Ok, Ok], false),
+    ("POST", "/logout", [Login, SignedOut, SignedOut, SignedOut], true),
+    ("GET", "/sessions", [Login, Ok, Ok, Ok], false),
+    (
+        "POST",
+        "/sessions/end-all",
+        [Login, SignedOut, SignedOut, SignedOut],
+        true,
+    ),
+    ("POST", "/sessions/{id}/end", [Login, Own, Own, Own], false),
+    ("POST", "/episodes", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "GET",
+        "/episodes/{id}/delete",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "POST",
+        "/episodes/{id}/delete",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    ("GET", "/checkin", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/checkin", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/sharing", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/sharing/invitations", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/sharing/grant", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "POST",
+        "/sharing/{id}/revoke",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    ("GET", "/activity", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/tokens", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/tokens", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/tokens/{id}/revoke", [Login, Own, Forbidden, Forbidden], false),
+    ("GET", "/clinician", [Login, Forbidden, Ok, Forbidden], false),
+    ("POST", "/clinician/redeem", [Login, Forbidden, Ok, Forbidden], false),
+    (
+        "GET",
+        "/clinician/patients/{patient_id}",
+        [Login, Forbidden, Consent, Forbidden],
+        false,
+    ),
+    ("GET", "/admin", [Login, Forbidden, Forbidden, Ok], false),
+    ("POST", "/admin/users", [Login, Forbidden, Forbidden, Ok], false),
+    ("GET", "/api/openapi.json", [Ok, Ok, Ok, Ok], false),
+    ("GET", "/api/me", [Login, Ok, Ok, Ok], false),
+    ("GET", "/api/episodes", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/api/episodes", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/episodes/{id}", [Login, Own, Forbidden, Forbidden], false),
+    (
+        "DELETE",
+        "/api/episodes/{id}",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    ("POST", "/api/checkins", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/tokens", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/api/tokens", [Login, Ok, Forbidden, Forbidden], false),
+    ("DELETE", "/api/tokens/{id}", [Login, Own, Forbidden, Forbidden], false),
+    ("GET", "/api/consents", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "POST",
+        "/api/consents/{id}/revoke",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    ("GET", "/api/audit", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "GET",
+        "/api/clinician/patients",
+        [Login, Forbidden, Ok, Forbidden],
+        false,
+    ),
+    (
+        "GET",
+        "/api/clinician/patients/{patient_id}/episodes",
+        [Login, Forbidden, Consent, Forbidden],
+        false,
+    ),
+];
+
+fn classify(status: StatusCode, location: &str) -> O {
+    match status.as_u16() {
+        401 => Login,
+        403 => Forbidden,
+        404 => NotFound,
+        303 | 302 | 307 if location == "/login" => Login,
+        _ => Ok,
+    }
+}
+
+struct World {
+    users: [Option<String>; 4],
+    anne: i64,
+    paul: i64,
+    rita: i64,
+    ursula: i64,
+}
+
+async fn episode_for(store: &Store, patient_id: i64) -> i64 {
+    let p = store.patient_by_id(patient_id).await.unwrap().unwrap();
+    let now = jiff::Timestamp::now();
+    let e = EpisodeDraft {
+        kind: "cramp".into(),
+        ..Default::default()
+    }
+    .validate(
+        LocalInstant {
+            at: now,
+            zone: p.zone.clone(),
+        },
+        now,
+    )
+    .unwrap();
+    store.insert_episode(&p, &e).await.unwrap()
+}
+
+async fn user_id(store: &Store, name: &str) -> i64 {
+    store.user_by_username(name).await.unwrap().unwrap().id
+}
+
+/// A record of the kind `path` acts on, owned by `owner` (a user name), made fresh because
+/// the request may delete or revoke it.
+async fn fresh_id(s: &Server, w: &World, path: &str, owner: &str) -> i64 {
+    let store = &s.store;
+    let now = jiff::Timestamp::now().as_millisecond();
+    let uid = user_id(store, owner).await;
+    if path.starts_with("/sessions/") {
+        let hash = format!("{:064x}", now as u128 * 1000 + rand_suffix());
+        return store
+            .create_session(&NewSession {
+                user_id: uid,
+                token_hash: &hash,
+                csrf_token: "x",
+                now_ms: now,
+                expires_at_ms: now + 3_600_000,
+                address: "test",
+                user_agent: "test",
+            })
+            .await
+            .unwrap();
+    }
+    if path.contains("/tokens/") {
+        let hash = format!("{:064x}", now as u128 * 1000 + rand_suffix());
+        return store.create_api_token(uid, "matrix", &hash, now).await.unwrap();
+    }
+    let pid = store
+        .user_by_username(owner)
+        .await
+        .unwrap()
+        .unwrap()
+        .patient_id
+        .unwrap();
+    if path.contains("/episodes/") {
+        return episode_for(store, pid).await;
+    }
+    if path.contains("/sharing/") || path.contains("/consents/") {
+        let doc = user_id(store, "doc").await;
+        if let Some(id) = store.grant_consent(pid, doc, "test", now).await.unwrap() {
+            return id;
+        }
+        return store
+            .consents_of_patient(pid)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.revoked_at_ms.is_none())
+            .unwrap()
+            .id;
+    }
+    let _ = w;
+    panic!("no fixture for {path}")
+}
+
+fn rand_suffix() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    u128::from(N.fetch_add(1, Ordering::Relaxed))
+}
+
+async fn send(c: &Client, method: &str, path: &str) -> (StatusCode, String) {
+    let m = Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = c.http.request(m.clone(), c.url(path)).header("x-csrf-token", c.csrf());
+    if m != Method::GET {
+        req = if path.starts_with("/api/") {
+            req.header("content-type", "application/json").body("{}")
+        } else {
+            req.form(&[("csrf", c.csrf())])
+        };
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    (status, location(&r))
+}
+
+#[tokio::test]
+async fn every_route_has_an_entry_and_every_entry_holds() {
+    let config = tonus_server::Config {
+        max_failures_per_account: 1000,
+        max_failures_per_address: 1000,
+        ..test_config()
+    };
+    for s in servers_with(config).await {
+        let admin_setup = s.setup_admin().await;
+        for (name, role) in [
+            ("anne", "patient"),
+            ("paul", "patient"),
+            ("rita", "patient"),
+            ("ursula", "patient"),
+            ("doc", "clinician"),
+        ] {
+            s.add_user(&admin_setup, name, role).await;
+        }
+        let w = World {
+            users: [None, Some("anne".into()), Some("doc".into()), Some("admin".into())],
+            anne: s.patient_id("anne").await,
+            paul: s.patient_id("paul").await,
+            rita: s.patient_id("rita").await,
+            ursula: s.patient_id("ursula").await,
+        };
+        let doc = user_id(&s.store, "doc").await;
+        let now = jiff::Timestamp::now().as_millisecond();
+        s.store.grant_consent(w.paul, doc, "test", now).await.unwrap();
+        let rc = s.store.grant_consent(w.rita, doc, "test", now).await.unwrap().unwrap();
+        s.store.revoke_consent(w.rita, rc, now).await.unwrap();
+        episode_for(&s.store, w.anne).await;
+        episode_for(&s.store, w.paul).await;
+
+        let anon = s.client();
+        anon.refresh_csrf("/login").await;
+        let mut clients = vec![anon];
+        for u in w.users.iter().flatten() {
+            clients.push(s.login(u).await);
+        }
+
+        let routes = tonus_server::route_list();
+        let mut failures = Vec::new();
+        for (method, path) in &routes {
+            if !MATRIX.iter().any(|(m, p, _, _)| *m == method.as_str() && p == path) {
+                failures.push(format!("{method} {path}: no entry in the authorization matrix"));
+            }
+        }
+        for (m, p, _, _) in MATRIX {
+            if !routes.iter().any(|(rm, rp)| rm.as_str() == *m && rp == p) {
+                failures.push(format!("{m} {p}: in the matrix but not served"));
+            }
+        }
+
+        // Safe methods first, so nothing they look at has been deleted yet; sign-outs last.
+        let mut rows: Vec<_> = MATRIX.iter().collect();
+        rows.sort_by_key(|(m, _, _, fresh)| (*fresh, *m != "GET"));
+        for (method, path, expected, fresh) in rows {
+            for (ri, role) in ROLES.iter().enumerate() {
+                let fresh_client;
+                let client = match (&w.users[ri], fresh) {
+                    (Some(u), true) => {
+                        fresh_client = s.login(u).await;
+                        &fresh_client
+                    }
+                    _ => &clients[ri],
+                };
+                // The cases this (route, role) is tried in: (label, concrete path, expectation).
+                let mut cases = Vec::new();
+                let exp = expected[ri];
+                if path.contains("{patient_id}") {
+                    for (label, pid, consent_ok) in [
+                        ("consented", w.paul, true),
+                        ("unconsented", w.ursula, false),
+                        ("revoked", w.rita, false),
+                    ] {
+                        let want = match exp {
+                            Consent if consent_ok => Ok,
+                            Consent => NotFound,
+                            other => other,
+                        };
+                        cases.push((label, path.replace("{patient_id}", &pid.to_string()), want));
+                    }
+                } else if path.contains("{id}") {
+                    let own_owner = w.users[ri].clone().unwrap_or_else(|| "anne".to_string());
+                    let own_owner = if exp == Own || path.starts_with("/sessions/") {
+                        own_owner
+                    } else {
+                        "anne".to_string()
+                    };
+                    let own = fresh_id(&s, &w, path, &own_owner).await;
+                    // Another patient's grant: Paul's live one, so a wrongly honoured revoke
+                    // would show in the consent assertion after the loop.
+                    let other_owner = if path.contains("/sharing/") || path.contains("/consents/") {
+                        "paul"
+                    } else {
+                        "ursula"
+                    };
+                    let other = fresh_id(&s, &w, path, other_owner).await;
+                    let (want_own, want_other) = if exp == Own { (Ok, NotFound) } else { (exp, exp) };
+                    cases.push(("own", path.replace("{id}", &own.to_string()), want_own));
+                    cases.push((
+                        "another patient's",
+                        path.replace("{id}", &other.to_string()),
+                        want_other,
+                    ));
+                } else {
+                    cases.push(("-", path.to_string(), exp));
+                }
+                for (label, concrete, want) in cases {
+                    let (status, loc) = send(client, method, &concrete).await;
+                    let mut got = classify(status, &loc);
+                    if want == SignedOut && got == Login && location(&client.get("/").await) == "/login" {
+                        got = SignedOut;
+                    }
+                    if got != want {
+                        failures.push(format!(
+                            "[{}] {method} {path} as {role} ({label}): expected {want:?}, got {got:?} ({status}, location {loc:?})",
+                            s.backend
+                        ));
+                    }
+                }
+                // "Sign out everywhere" also ended the role's main session.
+                if let (Some(u), true) = (&w.users[ri], fresh) {
+                    clients[ri] = s.login(u).await;
+                }
+            }
+        }
+        // Revoked and unconsented stayed that way; the consented patient still is.
+        assert!(s.store.has_consent(doc, w.paul).await.unwrap());
+        assert!(!s.store.has_consent(doc, w.rita).await.unwrap());
+        assert!(
+            failures.is_empty(),
+            "{} failures:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+}

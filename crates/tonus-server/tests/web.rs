@@ -1,0 +1,612 @@
+//! End-to-end behaviour of the web application over real HTTP, on every reachable backend.
+
+mod common;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn first_start_sign_up_sign_in_sign_out_and_sessions() {
+    for s in servers().await {
+        let _admin = s.setup_admin().await;
+        // Set-up is offered only while there are no accounts.
+        let (status, _) = s.client().page("/setup").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{}", s.backend);
+
+        let anne = s.client();
+        anne.refresh_csrf("/signup").await;
+        let r = anne
+            .post_form(
+                "/signup",
+                &[
+                    ("username", "anne"),
+                    ("password", PASSWORD),
+                    ("time_zone", "Europe/Paris"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+        assert!(cookie.starts_with("__Host-tonus-session="), "{cookie}");
+        for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+        }
+        let (status, home) = anne.page("/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(home.contains("What happened?"));
+        let user = s.store.user_by_username("anne").await.unwrap().unwrap();
+        assert_eq!(user.role, tonus_store::Role::Patient);
+        assert!(user.patient_id.is_some(), "a patient account owns a patients row");
+
+        // Sign out: the session is gone server-side, not only the cookie.
+        anne.refresh_csrf("/sessions").await;
+        let r = anne.post_form("/logout", &[]).await;
+        assert_eq!(location(&r), "/login");
+        let r = anne.get("/").await;
+        assert_eq!(location(&r), "/login");
+
+        // Wrong password: 401 with one message for every failure.
+        let c = s.client();
+        c.refresh_csrf("/login").await;
+        let r = c
+            .post_form("/login", &[("username", "anne"), ("password", "not the password!")])
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.text().await.unwrap().contains("do not match"));
+        let r = c
+            .post_form("/login", &[("username", "nobody"), ("password", "not the password!")])
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+        // Two browsers; the sessions page lists both; "sign out everywhere" ends both.
+        let phone = s.login("anne").await;
+        let laptop = s.login("anne").await;
+        let (_, page) = laptop.page("/sessions").await;
+        assert_eq!(page.matches("/end\"").count(), 2, "{page}");
+        assert!(page.contains("this browser"));
+        let r = laptop.post_form("/sessions/end-all", &[]).await;
+        assert_eq!(location(&r), "/login");
+        assert_eq!(location(&phone.get("/").await), "/login");
+        assert_eq!(location(&laptop.get("/").await), "/login");
+        assert!(s.store.list_sessions(user.id).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle() {
+    let config = tonus_server::Config {
+        session_idle: std::time::Duration::from_millis(1500),
+        ..test_config()
+    };
+    let s = sqlite(config).await;
+    let _admin = s.setup_admin().await;
+    let c = s.login("admin").await;
+    assert_eq!(c.get("/admin").await.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    let r = c.get("/admin").await;
+    assert_eq!(location(&r), "/login");
+}
+
+#[tokio::test]
+async fn password_rules_are_enforced_and_nothing_is_created() {
+    for s in servers().await {
+        let c = s.client();
+        c.refresh_csrf("/signup").await;
+        for (pw, rule) in [
+            ("short pw", "at least 12 characters"),
+            ("password1234", "not a common password"),
+            ("Password1234!", "not a common password"),
+            ("zzzzzzzzzzzzzz", "not a common password"),
+            ("bob-the-patient-1", "containing the user name"),
+        ] {
+            let r = c
+                .post_form(
+                    "/signup",
+                    &[("username", "bob"), ("password", pw), ("time_zone", "UTC")],
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{pw}");
+            let html = r.text().await.unwrap();
+            assert!(html.contains(rule), "{pw}: {html}");
+            assert!(html.contains("id=\"password-error\""), "message next to the field");
+            assert!(html.contains("value=\"bob\""), "what was typed is kept");
+        }
+        let r = c
+            .post_form(
+                "/signup",
+                &[("username", "Bad Name!"), ("password", PASSWORD), ("time_zone", "UTC")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("username-error"));
+        assert!(s.store.list_users().await.unwrap().is_empty());
+        assert!(s.store.list_patients().await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn csrf_is_required_on_every_unsafe_request() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let anne = s.login("anne").await;
+        // No token, a wrong token, another session's token.
+        let r = anne.post_form_raw("/episodes", &[("kind", "cramp")]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = anne
+            .post_form_raw("/episodes", &[("kind", "cramp"), ("csrf", &"0".repeat(64))])
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = anne
+            .post_form_raw("/episodes", &[("kind", "cramp"), ("csrf", &admin.csrf())])
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        // JSON with the session cookie but without the header.
+        let r = anne
+            .http
+            .post(anne.url("/api/episodes"))
+            .json(&json!({"kind": "cramp"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "csrf");
+        // Sign-in without the double-submit cookie.
+        let fresh = s.client();
+        let r = fresh
+            .post_form_raw("/login", &[("username", "anne"), ("password", PASSWORD), ("csrf", "x")])
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let p = s
+            .store
+            .patient_by_id(s.patient_id("anne").await)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(s.store.list_episodes(&p, None, None).await.unwrap().is_empty());
+        // With the right token it works.
+        let r = anne.post_form("/episodes", &[("kind", "cramp")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(s.store.list_episodes(&p, None, None).await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn sign_in_is_rate_limited_per_account_and_per_address() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let c = s.client();
+        c.refresh_csrf("/login").await;
+        for _ in 0..3 {
+            let r = c
+                .post_form("/login", &[("username", "anne"), ("password", "wrong password!")])
+                .await;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        }
+        // Locked: even the right password is refused for now.
+        let r = c
+            .post_form("/login", &[("username", "anne"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        // Per address: many names from one address.
+        for i in 0..5 {
+            let name = format!("ghost{i}");
+            let r = c
+                .post_form("/login", &[("username", &name), ("password", "wrong password!")])
+                .await;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        }
+        let r = c
+            .post_form("/login", &[("username", "admin"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let log = s.store.list_audit(None, 100).await.unwrap();
+        assert!(log.iter().any(|r| r.action == "signin.failed" && r.actor == "anne"));
+        assert!(log.iter().any(|r| r.action == "signin.throttled"));
+    }
+}
+
+#[tokio::test]
+async fn consent_grant_view_revoke() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        s.add_user(&admin, "paul", "patient").await;
+        s.add_user(&admin, "dr.martin@clinic", "clinician").await;
+        let anne = s.login("anne").await;
+        let r = anne
+            .post_form("/episodes", &[("kind", "clonus"), ("region", "left-foot")])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let doc = s.login("dr.martin@clinic").await;
+        let anne_id = s.patient_id("anne").await;
+        let paul_id = s.patient_id("paul").await;
+
+        // Before consent: 404, never the data.
+        for path in [
+            format!("/clinician/patients/{anne_id}"),
+            format!("/api/clinician/patients/{anne_id}/episodes"),
+        ] {
+            assert_eq!(doc.get(&path).await.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+
+        // Invitation code, redeemed once.
+        let r = anne.post_form("/sharing/invitations", &[]).await;
+        let html = r.text().await.unwrap();
+        let code = text_between(&html, "<strong class=\"code\">", "</strong>").unwrap();
+        let r = doc
+            .post_form("/clinician/redeem", &[("code", &code.to_lowercase())])
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("anne"));
+        let r = doc.post_form("/clinician/redeem", &[("code", &code)]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "single use");
+
+        let (status, page) = doc.page(&format!("/clinician/patients/{anne_id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("clonus"));
+        let r = doc.get(&format!("/api/clinician/patients/{anne_id}/episodes")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let eps: Value = r.json().await.unwrap();
+        assert_eq!(eps[0]["kind"], "clonus");
+        // Paul never consented.
+        assert_eq!(
+            doc.get(&format!("/clinician/patients/{paul_id}")).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            doc.get("/clinician/patients/999999").await.status(),
+            StatusCode::NOT_FOUND
+        );
+
+        // The patient sees who has access and who viewed.
+        let (_, sharing) = anne.page("/sharing").await;
+        assert!(sharing.contains("dr.martin@clinic"));
+        let (_, activity) = anne.page("/activity").await;
+        assert!(activity.contains("clinician.view"), "{activity}");
+
+        // Revocation takes effect on the very next request.
+        let consents = s.store.consents_of_patient(anne_id).await.unwrap();
+        let r = anne
+            .post_form(&format!("/sharing/{}/revoke", consents[0].id), &[])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            doc.get(&format!("/clinician/patients/{anne_id}")).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        let r = doc.get(&format!("/api/clinician/patients/{anne_id}/episodes")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "not_found");
+        assert!(body.get("kind").is_none());
+
+        // Grant by handle works too; revoking someone else's grant is 404.
+        let r = anne
+            .post_form("/sharing/grant", &[("clinician", "dr.martin@clinic")])
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            doc.get(&format!("/clinician/patients/{anne_id}")).await.status(),
+            StatusCode::OK
+        );
+        let live = s.store.consents_of_patient(anne_id).await.unwrap();
+        let paul = s.login("paul").await;
+        let r = paul.post_form(&format!("/sharing/{}/revoke", live[0].id), &[]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+        let actions: Vec<String> = s
+            .store
+            .list_audit(Some(anne_id), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
+        for a in [
+            "consent.invite",
+            "consent.grant",
+            "clinician.view",
+            "consent.revoke",
+            "signin",
+        ] {
+            assert!(actions.iter().any(|x| x == a), "{a} missing from {actions:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn audit_chain_verifies_and_detects_tampering() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let _ = s.login("anne").await;
+        let c = s.client();
+        c.refresh_csrf("/login").await;
+        let _ = c
+            .post_form("/login", &[("username", "anne"), ("password", "wrong password!")])
+            .await;
+        let v = s.store.verify_audit().await.unwrap();
+        assert!(v.first_bad.is_none(), "{v:?}");
+        assert!(v.rows >= 5, "{v:?}");
+
+        // The table refuses updates and deletes outright…
+        assert!(s
+            .raw_sql("UPDATE audit_log SET actor = 'x' WHERE id = 2")
+            .await
+            .is_err());
+        assert!(s.raw_sql("DELETE FROM audit_log WHERE id = 2").await.is_err());
+        // …and someone who removes that guard is still caught by the chain.
+        let drop = if s.backend == "sqlite" {
+            "DROP TRIGGER audit_log_no_update"
+        } else {
+            "DROP TRIGGER audit_log_no_update ON audit_log"
+        };
+        s.raw_sql(drop).await.unwrap();
+        s.raw_sql("UPDATE audit_log SET address = '10.0.0.1' WHERE id = 3")
+            .await
+            .unwrap();
+        let v = s.store.verify_audit().await.unwrap();
+        assert_eq!(v.first_bad.as_ref().map(|b| b.0), Some(3), "{v:?}");
+    }
+}
+
+#[tokio::test]
+async fn quick_log_by_form_remembers_and_marks_backfill() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let anne = s.login("anne").await;
+        let pid = s.patient_id("anne").await;
+        let patient = s.store.patient_by_id(pid).await.unwrap().unwrap();
+
+        // Two taps: a kind, then save.
+        let r = anne
+            .post_form(
+                "/episodes",
+                &[
+                    ("kind", "cramp"),
+                    ("region", "left-calf"),
+                    ("region", "right-calf"),
+                    ("pain", "6"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&r), "/?saved=1");
+        let (_, home) = anne.page("/?saved=1").await;
+        assert!(home.contains("Saved."));
+        assert!(home.contains("remembered from last time"));
+        assert!(home.contains("value=\"left-calf\" checked"), "region remembered");
+        assert!(home.contains("value=\"6\" selected"), "pain remembered");
+
+        // Later entries are marked back-filled.
+        let r = anne
+            .post_form("/episodes", &[("kind", "twitch"), ("when", "yesterday 22:40")])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, home) = anne.page("/").await;
+        assert!(home.contains("back-filled"));
+
+        // Bad input: 422, message next to the field, what was typed kept, nothing stored.
+        let before = s.store.list_episodes(&patient, None, None).await.unwrap().len();
+        let r = anne
+            .post_form(
+                "/episodes",
+                &[("kind", "jerk"), ("pain", "11"), ("notes", "after the bath")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("id=\"pain-error\""), "{html}");
+        assert!(html.contains("after the bath"));
+        assert!(html.contains("value=\"jerk\" checked"));
+        let r = anne.post_form("/episodes", &[("pain", "3")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("id=\"kind-error\""));
+        assert_eq!(s.store.list_episodes(&patient, None, None).await.unwrap().len(), before);
+
+        // Delete asks first.
+        let id = s.store.list_episodes(&patient, None, None).await.unwrap()[0].id;
+        let (status, confirm) = anne.page(&format!("/episodes/{id}/delete")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(confirm.contains("Yes, delete it"));
+        let r = anne.post_form(&format!("/episodes/{id}/delete"), &[]).await;
+        assert_eq!(location(&r), "/?deleted=1");
+        assert_eq!(
+            s.store.list_episodes(&patient, None, None).await.unwrap().len(),
+            before - 1
+        );
+
+        // Daily check-in: one form; bad PSFS combination rejected and kept.
+        let r = anne
+            .post_form(
+                "/checkin",
+                &[
+                    ("date", "today"),
+                    ("psfs_frequency", "0"),
+                    ("psfs_severity", "2"),
+                    ("note", "tired"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("psfs_severity-error"), "{html}");
+        assert!(html.contains("tired"));
+        assert!(s.store.list_checkins(&patient, None, None).await.unwrap().is_empty());
+        let r = anne
+            .post_form(
+                "/checkin",
+                &[
+                    ("spasticity_nrs", "4"),
+                    ("psfs_frequency", "2"),
+                    ("psfs_severity", "1"),
+                    ("log_complete", "on"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let c = s.store.list_checkins(&patient, None, None).await.unwrap();
+        assert_eq!(c.len(), 1);
+        assert!(c[0].value.log_complete());
+    }
+}
+
+#[tokio::test]
+async fn api_with_personal_access_token() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let anne = s.login("anne").await;
+        let patient = s
+            .store
+            .patient_by_id(s.patient_id("anne").await)
+            .await
+            .unwrap()
+            .unwrap();
+
+        let r = anne.post_form("/tokens", &[("name", "my script")]).await;
+        let html = r.text().await.unwrap();
+        let token = text_between(&html, "<code class=\"code\">", "</code>").unwrap();
+        assert!(token.starts_with("tonus_"));
+        let api = TokenClient::new(&s.base, &token);
+
+        let r = api.send(Method::GET, "/api/me", None).await;
+        let me: Value = r.json().await.unwrap();
+        assert_eq!(me["username"], "anne");
+
+        let r = api
+            .send(
+                Method::POST,
+                "/api/episodes",
+                Some(r#"{"kind":"flexor-spasm","regions":["left-thigh"],"pain":4}"#),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let created: Value = r.json().await.unwrap();
+        assert_eq!(created["family"], "involuntary-movement");
+        assert_eq!(created["backfilled"], false);
+        let id = created["id"].as_i64().unwrap();
+
+        let r = api
+            .send(
+                Method::POST,
+                "/api/episodes",
+                Some(r#"{"kind":"cramp","started_at":"2020-01-01T03:00:00Z"}"#),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.json::<Value>().await.unwrap()["backfilled"], true);
+
+        // 422 names field and rule; 400 for unreadable JSON; nothing stored either way.
+        let before = s.store.list_episodes(&patient, None, None).await.unwrap().len();
+        for (body, field, status) in [
+            (r#"{"kind":"cramp","pain":11}"#, "pain", 422),
+            (r#"{"kind":"elbow-spasm"}"#, "kind", 422),
+            (r#"{"kind":"cramp","regions":["left-elbow"]}"#, "region", 422),
+            (r#"{"kind":"cramp","pain":"six"}"#, "pain", 422),
+            (r#"{"pain":3}"#, "kind", 422),
+            (r#"{"kind":"cramp","colour":"red"}"#, "colour", 422),
+            (r#"[1, 2]"#, "body", 422),
+            (
+                r#"{"kind":"cramp","started_at":"2999-01-01T00:00:00Z"}"#,
+                "started_at",
+                422,
+            ),
+            (r#"{"kind": "#, "body", 400),
+        ] {
+            let r = api.send(Method::POST, "/api/episodes", Some(body)).await;
+            assert_eq!(r.status().as_u16(), status, "{body}");
+            let e: Value = r.json().await.unwrap();
+            assert_eq!(e["field"], field, "{body}: {e}");
+            assert!(
+                e["rule"].is_string() && e["value"].is_string() && e["message"].is_string(),
+                "{e}"
+            );
+        }
+        assert_eq!(s.store.list_episodes(&patient, None, None).await.unwrap().len(), before);
+
+        let r = api.send(Method::GET, "/api/episodes", None).await;
+        assert_eq!(r.json::<Value>().await.unwrap().as_array().unwrap().len(), 2);
+        let r = api.send(Method::GET, &format!("/api/episodes/{id}"), None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+
+        let r = api
+            .send(
+                Method::POST,
+                "/api/checkins",
+                Some(r#"{"date":"today","pain_nrs":3,"log_complete":true}"#),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let r = api
+            .send(Method::POST, "/api/checkins", Some(r#"{"spasticity_nrs":12}"#))
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.json::<Value>().await.unwrap()["field"], "spasticity_nrs");
+
+        let r = api.send(Method::DELETE, &format!("/api/episodes/{id}"), None).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        let r = api.send(Method::DELETE, &format!("/api/episodes/{id}"), None).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+        // Revoked tokens stop working at once; unknown tokens are 401.
+        let tokens = s
+            .store
+            .list_api_tokens(s.store.user_by_username("anne").await.unwrap().unwrap().id)
+            .await
+            .unwrap();
+        let r = anne.post_form(&format!("/tokens/{}/revoke", tokens[0].id), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            api.send(Method::GET, "/api/episodes", None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let other = TokenClient::new(&s.base, "tonus_nope");
+        assert_eq!(
+            other.send(Method::GET, "/api/me", None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+
+        // The browser session can use the API with its CSRF header.
+        let r = anne
+            .json(Method::POST, "/api/episodes", Some(json!({"kind": "jerk"})))
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_lists_the_api() {
+    let s = sqlite(test_config()).await;
+    let r = s.client().get("/api/openapi.json").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let doc: Value = r.json().await.unwrap();
+    // An anonymous script gets 401, not a CSRF complaint: it has no ambient credential.
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/episodes", s.base))
+        .json(&json!({"kind": "cramp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    for p in [
+        "/api/episodes",
+        "/api/episodes/{id}",
+        "/api/checkins",
+        "/api/tokens",
+        "/api/clinician/patients/{patient_id}/episodes",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "{p} missing");
+    }
+    // Every /api route the router serves is documented (except the document itself).
+    for (_, path) in tonus_server::route_list() {
+        if path.starts_with("/api/") && path != "/api/openapi.json" {
+            assert!(doc["paths"].get(path).is_some(), "{path} undocumented");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `tonus report`: gathers the patient's records for a date range, computes the report with
+//! `tonus-report`, and writes the PDF (and optionally the charts as SVG).
+
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use tonus_domain::input::parse_date;
+use tonus_domain::ValidationError;
+use tonus_report::data::RegimenInput;
+use tonus_report::{build, render_pdf, ReportInput, Section};
+
+use crate::cli::ReportArgs;
+use crate::context::Ctx;
+
+fn values<T>(v: Vec<tonus_store::Stored<T>>) -> Vec<T> {
+    v.into_iter().map(|x| x.value).collect()
+}
+
+pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
+    let patient = ctx.patient().await?;
+    let from = parse_date("from", &a.from, &patient.zone, ctx.now)?;
+    let to = parse_date("to", &a.to, &patient.zone, ctx.now)?;
+    if to < from {
+        return Err(ValidationError::new("to", format!("on or after --from ({from})"), to).into());
+    }
+    if (to - from).get_days() > 3660 {
+        return Err(ValidationError::new("from", "at most 10 years before --to", from).into());
+    }
+    if a.gentle_limit > 10 {
+        return Err(ValidationError::new("gentle_limit", "an integer 0–10", a.gentle_limit).into());
+    }
+    let sections: Vec<Section> = if a.sections.is_empty() {
+        Section::ALL.to_vec()
+    } else {
+        a.sections.iter().map(|s| Section::parse(s)).collect::<Result<_, _>>()?
+    };
+    let started = Instant::now();
+    let s = &ctx.store;
+    let episodes = values(s.list_episodes(&patient, Some(from), Some(to)).await?);
+    let checkins = values(s.list_checkins(&patient, Some(from), Some(to)).await?);
+    let exercise = values(s.list_exercise(&patient, Some(from), Some(to)).await?);
+    let events = values(s.list_events(&patient, None, Some(to)).await?);
+    let treatments = s.list_treatments(&patient).await?;
+    let regimens: Vec<RegimenInput> = s
+        .list_regimens(&patient)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            let category = treatments.iter().find(|t| t.id == r.treatment_id)?.value.category();
+            Some(RegimenInput {
+                id: r.id,
+                treatment: r.treatment_name,
+                category,
+                regimen: r.value,
+            })
+        })
+        .collect();
+    let doses: Vec<(i64, tonus_domain::DoseLog)> = s
+        .list_doses(&patient, Some(from), Some(to))
+        .await?
+        .into_iter()
+        .map(|(rid, d)| (rid, d.value))
+        .collect();
+    let trials = super::trial::summaries(ctx, &patient, from, to).await?;
+    let data = build(&ReportInput {
+        patient: &patient.handle,
+        zone: &patient.zone,
+        from,
+        to,
+        generated: ctx.now,
+        episodes: &episodes,
+        checkins: &checkins,
+        regimens: &regimens,
+        doses: &doses,
+        exercise: &exercise,
+        events: &events,
+        trials: &trials,
+        sections: &sections,
+        gentle_limit: a.gentle_limit,
+    });
+    if let Some(dir) = &a.svg_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (name, svg) in &data.charts {
+            let path = dir.join(format!("{name}.svg"));
+            std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    // Layout is CPU-bound; keep it off the async workers.
+    let pdf = tokio::task::spawn_blocking(move || render_pdf(&data))
+        .await
+        .context("report task")??;
+    // Write to a temporary file first so a crash never leaves half a PDF under the real name.
+    let tmp = a.out.with_extension("pdf.partial");
+    std::fs::write(&tmp, &pdf).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &a.out).with_context(|| format!("moving the report to {}", a.out.display()))?;
+    super::report(
+        ctx,
+        &format!(
+            "Wrote {} ({} KiB, {} to {}, {} episodes) in {:.1} s.",
+            a.out.display(),
+            pdf.len() / 1024,
+            from,
+            to,
+            episodes.len(),
+            started.elapsed().as_secs_f64()
+        ),
+        &serde_json::json!({
+            "out": a.out, "bytes": pdf.len(), "from": from, "to": to, "episodes": episodes.len(),
+            "sections": sections.iter().map(|s| s.code()).collect::<Vec<_>>(),
+            "seconds": started.elapsed().as_secs_f64(),
+        }),
+    )
+}

@@ -1,0 +1,230 @@
+//! Import, export, backup, restore and account deletion through the real `tonus` binary, on
+//! SQLite files and (when `TONUS_TEST_POSTGRES_URL` is set) PostgreSQL schemas.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Db {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn sqlite_db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("tonus.db").display().to_string();
+    Db { url, _dir: Some(dir) }
+}
+
+async fn postgres_db(tag: &str) -> Option<Db> {
+    let base = std::env::var("TONUS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let schema = format!(
+        "cli_interop_{tag}_{}_{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_microsecond()
+    );
+    tonus_store::Store::open_postgres(&base, Some(&schema))
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(Db {
+        url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+        _dir: None,
+    })
+}
+
+fn tonus(db: &Db, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tonus"))
+        .args(args)
+        .env("TONUS_DATABASE_URL", &db.url)
+        .env("TZ", "Europe/Paris")
+        .env_remove("TONUS_PATIENT")
+        .output()
+        .expect("run tonus")
+}
+
+fn ok(db: &Db, args: &[&str]) -> String {
+    let out = tonus(db, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The patients of an archive export, without the parts that differ between exports.
+fn archive_patients(db: &Db, patient: &str) -> Value {
+    let text = ok(db, &["--patient", patient, "export", "archive", "-q"]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["patients"].clone()
+}
+
+fn demo(db: &Db) {
+    ok(
+        db,
+        &["demo", "--days", "40", "--seed", "9", "--tz", "Europe/Paris", "-q"],
+    );
+}
+
+#[test]
+fn bad_csv_rows_are_all_listed_and_nothing_is_written() {
+    let db = sqlite_db();
+    ok(&db, &["patient", "add", "me", "--tz", "Europe/Paris"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("episodes.csv");
+    std::fs::write(
+        &file,
+        "started_at,kind,regions,pain\n\
+         2026-01-10 08:00,twitch,left-calf,3\n\
+         2026-01-10 09:00,cramp,left-calf,12\n\
+         2026-01-10 10:00,jerk,left-calf,1\n\
+         2026-01-10 11:00,wobble,,\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let out = tonus(&db, &["import", "csv", f]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{f}:line 3: pain must be an integer 0–10, got 12")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{f}:line 5: kind must be one of")), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(ok(&db, &["list", "--json", "--from", "2026-01-01"]).trim(), "[]");
+
+    let out = tonus(&db, &["import", "csv", "--skip-invalid", "--json", f]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["written"], 2);
+    let lines: Vec<i64> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![3, 5]);
+    let listed: Value = serde_json::from_str(&ok(&db, &["list", "--json", "--from", "2026-01-01"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+}
+
+fn csv_round_trip(src: &Db, dst: &Db) {
+    demo(src);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("csv");
+    ok(src, &["export", "csv", "--out-dir", out.to_str().unwrap(), "-q"]);
+    ok(dst, &["patient", "add", "demo", "--tz", "Europe/Paris"]);
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort(); // Any order: the importer puts treatments before doses.
+    let mut args = vec!["import", "csv", "-q"];
+    args.extend(files.iter().map(String::as_str));
+    ok(dst, &args);
+    assert_eq!(archive_patients(src, "demo"), archive_patients(dst, "demo"));
+}
+
+#[test]
+fn csv_export_then_import_gives_the_same_records() {
+    csv_round_trip(&sqlite_db(), &sqlite_db());
+}
+
+#[tokio::test]
+async fn csv_round_trip_on_postgres() {
+    if let Some(pg) = postgres_db("csv").await {
+        tokio::task::spawn_blocking(move || csv_round_trip(&pg, &sqlite_db()))
+            .await
+            .unwrap();
+    }
+}
+
+fn backup_and_restore(src: &Db, format: &str, dir: &Path) {
+    demo(src);
+    let file = dir.join(format!("backup.{format}"));
+    let f = file.to_str().unwrap();
+    ok(src, &["backup", "--out", f, "--format", format]);
+    // Never overwrite a backup.
+    assert_eq!(
+        tonus(src, &["backup", "--out", f, "--format", format]).status.code(),
+        Some(2)
+    );
+    let dst = sqlite_db();
+    ok(&dst, &["restore", "--from", f]);
+    assert_eq!(archive_patients(src, "demo"), archive_patients(&dst, "demo"));
+    // Restoring over an existing patient needs --replace.
+    let again = tonus(&dst, &["restore", "--from", f]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    ok(&dst, &["log", "spasm", "--kind", "cramp", "--patient", "demo"]);
+    ok(&dst, &["restore", "--from", f, "--replace"]);
+    assert_eq!(archive_patients(src, "demo"), archive_patients(&dst, "demo"));
+}
+
+#[test]
+fn sqlite_backup_restores_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    backup_and_restore(&sqlite_db(), "sqlite", dir.path());
+}
+
+#[test]
+fn archive_backup_restores_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    backup_and_restore(&sqlite_db(), "archive", dir.path());
+}
+
+#[tokio::test]
+async fn postgres_backs_up_to_an_archive() {
+    if let Some(pg) = postgres_db("backup").await {
+        tokio::task::spawn_blocking(move || {
+            let dir = tempfile::tempdir().unwrap();
+            let out = tonus(
+                &pg,
+                &[
+                    "backup",
+                    "--out",
+                    dir.path().join("x.db").to_str().unwrap(),
+                    "--format",
+                    "sqlite",
+                ],
+            );
+            assert_eq!(out.status.code(), Some(2), "an SQLite copy of PostgreSQL is refused");
+            backup_and_restore(&pg, "archive", dir.path());
+        })
+        .await
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_patient_can_delete_their_account() {
+    let db = sqlite_db();
+    demo(&db);
+    ok(&db, &["patient", "add", "other", "--tz", "UTC"]);
+    let refused = tonus(&db, &["patient", "delete", "demo"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "without --yes and no terminal, nothing is deleted"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    ok(&db, &["patient", "delete", "demo", "--yes"]);
+    let patients: Value = serde_json::from_str(&ok(&db, &["patient", "list", "--json"])).unwrap();
+    let names: Vec<&str> = patients
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["handle"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["other"]);
+}

@@ -1,0 +1,156 @@
+//! The clinician report as a person gets it: a real PDF from the real binary, opened with
+//! poppler (pdftotext, pdfinfo) and rendered to PNG pages kept under artifacts/report/.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tonus(db: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tonus"))
+        .args(args)
+        .env("TONUS_DATABASE_URL", db)
+        .env_remove("TONUS_PATIENT")
+        .output()
+        .expect("run tonus")
+}
+
+fn run_ok(db: &str, args: &[&str]) -> String {
+    let out = tonus(db, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn tool(name: &str, args: &[&str]) -> String {
+    let out = Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} is needed for this test (Debian poppler-utils): {e}"));
+    assert!(
+        out.status.success(),
+        "{name} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../artifacts/report");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_year_report_opens_with_every_section_and_renders_to_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    run_ok(&db, &["demo", "--days", "365", "--seed", "4"]);
+    run_ok(
+        &db,
+        &[
+            "trial",
+            "plan",
+            "--name",
+            "baclofen-trial",
+            "--arm",
+            "none",
+            "--arm",
+            "Baclofen",
+            "--start",
+            "-120",
+            "--seed",
+            "2",
+        ],
+    );
+    let pdf = dir.path().join("report.pdf");
+    let svg = dir.path().join("svg");
+    let pdf_s = pdf.display().to_string();
+    run_ok(
+        &db,
+        &[
+            "report",
+            "--from",
+            "-364",
+            "--out",
+            &pdf_s,
+            "--svg-dir",
+            &svg.display().to_string(),
+        ],
+    );
+
+    let info = tool("pdfinfo", &[&pdf_s]);
+    let pages: usize = info.lines().find(|l| l.starts_with("Pages:")).unwrap()[6..]
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((5..=12).contains(&pages), "{pages} pages");
+
+    let text = tool("pdftotext", &["-layout", &pdf_s, "-"]);
+    for section in [
+        "Summary for a short appointment",
+        "Treatments and doses",
+        "Daily episodes per spasm family",
+        "Spasticity, pain and the Penn Spasm Frequency Scale",
+        "Body regions",
+        "Night episodes",
+        "MRI, relapses and other clinical events",
+        "Exercise load",
+        "Personal (n-of-1) trials",
+        "baclofen-trial",
+        "Self-reported data",
+        "not medical advice",
+        "Baclofen",
+    ] {
+        assert!(text.contains(section), "PDF text lacks {section:?}");
+    }
+    // The summary page comes first and fits on one page.
+    let first_page = text.split('\u{c}').next().unwrap();
+    assert!(first_page.contains("Summary for a short appointment") && first_page.contains("per confirmed day"));
+
+    for chart in ["counts", "scores", "psfs", "regions", "night", "exercise"] {
+        let s = std::fs::read_to_string(svg.join(format!("{chart}.svg"))).unwrap();
+        assert!(s.starts_with("<svg") && s.ends_with("</svg>"), "{chart}");
+    }
+
+    let out = artifacts();
+    std::fs::copy(&pdf, out.join("report.pdf")).unwrap();
+    tool(
+        "pdftoppm",
+        &["-r", "70", "-png", &pdf_s, &out.join("page").display().to_string()],
+    );
+    let pngs = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png"))
+        .count();
+    assert!(pngs >= pages, "one PNG per page in {}", out.display());
+}
+
+#[test]
+fn chosen_sections_only_and_bad_input_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    run_ok(&db, &["demo", "--days", "60", "--seed", "5"]);
+    let pdf = dir.path().join("r.pdf").display().to_string();
+    run_ok(&db, &["report", "--from", "-59", "--out", &pdf, "--sections", "counts"]);
+    let text = tool("pdftotext", &[&pdf, "-"]);
+    assert!(
+        text.contains("Summary for a short appointment"),
+        "the summary always comes first"
+    );
+    assert!(text.contains("Daily episodes per spasm family"));
+    assert!(!text.contains("Body regions") && !text.contains("Exercise load"));
+
+    for (args, expected) in [
+        (vec!["report", "--sections", "gossip"], "sections must be a list of"),
+        (
+            vec!["report", "--from", "today", "--to", "-3"],
+            "to must be on or after",
+        ),
+    ] {
+        let out = tonus(&db, &args);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(expected), "{args:?}");
+    }
+}

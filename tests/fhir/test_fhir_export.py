@@ -1,0 +1,175 @@
+"""The FHIR R4 export, checked by an independent validator (fhir.resources) and by our own
+rules: honest statuses, the codes DOMAIN.md names (verified against published terminology),
+references that resolve inside the bundle, and a lossless way back in."""
+
+import json
+
+import pytest
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+TONUS = "https://tonus.example.org/fhir"
+
+# Every standard code Tonus may emit, with the display it must carry.
+KNOWN_SNOMED = {
+    "24700007": "Multiple sclerosis",
+    "45352006": "Spasm",
+    "55300003": "Cramp",
+    "26643006": "Oral route",
+    "34206005": "Subcutaneous route",
+    "78421000": "Intramuscular route",
+    "47625008": "Intravenous route",
+    "72607000": "Intrathecal route",
+    "372473007": "Oromucosal use",
+    "45890007": "Transdermal route",
+    "6064005": "Topical route",
+}
+KNOWN_LOINC = {"72514-3"}
+ROUTES = {"oral": "26643006", "subcutaneous": "34206005", "intramuscular": "78421000",
+          "intravenous": "47625008", "intrathecal": "72607000", "oromucosal": "372473007",
+          "transdermal": "45890007", "topical": "6064005"}
+
+
+@pytest.fixture(scope="module")
+def bundle(demo, tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("fhir") / "bundle.json"
+    demo("export", "fhir", "--out", str(out), "-q")
+    return json.loads(out.read_text())
+
+
+def resources(bundle, kind=None):
+    return [e["resource"] for e in bundle["entry"]
+            if kind is None or e["resource"]["resourceType"] == kind]
+
+
+def codings(concept):
+    return (concept or {}).get("coding", [])
+
+
+def walk_codings(node):
+    if isinstance(node, dict):
+        if "system" in node and "code" in node:
+            yield node
+        for v in node.values():
+            yield from walk_codings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk_codings(v)
+
+
+def test_the_bundle_and_every_resource_validate(bundle):
+    Bundle.model_validate(bundle)
+    assert bundle["type"] == "collection"
+    for r in resources(bundle):
+        get_fhir_model_class(r["resourceType"]).model_validate(r)
+
+
+def test_the_validator_does_catch_a_broken_resource(bundle):
+    broken = dict(resources(bundle, "Observation")[0], effectivePeriod="yesterday")
+    with pytest.raises(Exception):
+        get_fhir_model_class("Observation").model_validate(broken)
+
+
+def test_every_kind_of_record_is_there(bundle):
+    kinds = {r["resourceType"] for r in resources(bundle)}
+    assert {"Patient", "Observation", "Condition", "MedicationStatement",
+            "MedicationAdministration"} <= kinds
+    assert len(resources(bundle, "Patient")) == 1
+
+
+def test_full_urls_are_unique_and_references_resolve(bundle):
+    urls = [e["fullUrl"] for e in bundle["entry"]]
+    assert len(urls) == len(set(urls))
+    refs = [n["reference"] for n in walk_refs(bundle["entry"])]
+    assert refs and all(r in set(urls) for r in refs)
+
+
+def walk_refs(node):
+    if isinstance(node, dict):
+        if "reference" in node:
+            yield node
+        for v in node.values():
+            yield from walk_refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk_refs(v)
+
+
+def test_statuses_are_honest(bundle):
+    for r in resources(bundle, "Observation"):
+        # Self-reported and editable: never presented as verified final results.
+        assert r["status"] == "preliminary", r
+    for r in resources(bundle, "MedicationStatement"):
+        assert r["status"] in {"active", "completed", "intended"}
+    admins = resources(bundle, "MedicationAdministration")
+    for r in admins:
+        status = next(x["valueCode"] for x in r["extension"] if x["url"].endswith("dose-status"))
+        assert r["status"] == ("not-done" if status == "missed" else "completed")
+    assert any(r["status"] == "not-done" for r in admins)
+
+
+def test_standard_codes_are_the_verified_ones(bundle):
+    seen = set()
+    for c in walk_codings(bundle):
+        if c["system"] == SNOMED:
+            assert c["code"] in KNOWN_SNOMED, c
+            assert c["display"] == KNOWN_SNOMED[c["code"]], c
+            seen.add(c["code"])
+        elif c["system"] == LOINC:
+            assert c["code"] in KNOWN_LOINC, c
+        elif c["system"] == UCUM:
+            pass
+        else:
+            assert c["system"].startswith(TONUS) or c["system"].startswith("http://terminology.hl7.org/"), c
+    assert {"24700007", "45352006", "55300003", "26643006", "34206005", "47625008"} <= seen
+
+
+def test_episodes(bundle):
+    episodes = [r for r in resources(bundle, "Observation")
+                if any(c["system"] == f"{TONUS}/CodeSystem/spasm-kind" for c in codings(r["code"]))]
+    assert episodes
+    for r in episodes:
+        kind = next(c["code"] for c in codings(r["code"]) if c["system"].endswith("spasm-kind"))
+        sct = next(c["code"] for c in codings(r["code"]) if c["system"] == SNOMED)
+        assert sct == ("55300003" if kind == "cramp" else "45352006")
+        period = r["effectivePeriod"]
+        assert "start" in period and ("+" in period["start"][10:] or "-" in period["start"][10:] or period["start"].endswith("Z"))
+        if "end" in period:
+            assert period["end"] >= period["start"][:10]
+        for comp in r.get("component", []):
+            if any(c["system"] == LOINC for c in codings(comp["code"])):
+                assert 0 <= comp["valueInteger"] <= 10
+
+
+def test_diagnosis_is_an_ms_condition(bundle):
+    conditions = resources(bundle, "Condition")
+    assert len(conditions) == 1
+    assert codings(conditions[0]["code"])[0]["code"] == "24700007"
+    assert "recordedDate" in conditions[0]
+
+
+def test_routes_and_units(bundle):
+    for r in resources(bundle, "MedicationStatement"):
+        for d in r.get("dosage", []):
+            if "route" in d:
+                tonus = next(c["code"] for c in codings(d["route"]) if c["system"].endswith("/route"))
+                sct = next(c["code"] for c in codings(d["route"]) if c["system"] == SNOMED)
+                assert ROUTES[tonus] == sct
+            for dr in d.get("doseAndRate", []):
+                assert dr["doseQuantity"]["system"] == UCUM
+
+
+def test_the_bundle_reads_back_into_the_same_records(demo, bundle, binary, tmp_path):
+    """Import into an empty database, then compare the two patients' archives."""
+    from conftest import Tonus
+    src = tmp_path / "bundle.json"
+    src.write_text(json.dumps(bundle))
+    other = Tonus(binary, tmp_path / "other.db")
+    other("patient", "add", "demo", "--tz", "Europe/Paris")
+    other("import", "fhir", str(src), "-q")
+    a = json.loads(demo("export", "archive", "-q").stdout)["patients"][0]
+    b = json.loads(other("export", "archive", "-q").stdout)["patients"][0]
+    assert a == b
