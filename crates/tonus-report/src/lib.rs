@@ -2,7 +2,9 @@
 
 pub mod charts;
 pub mod data;
+pub mod gather;
 pub mod pdf;
 
 pub use data::{build, ReportData, ReportInput, Section, TrialSummary};
+pub use gather::gather;
 pub use pdf::{render_pdf, ReportError};

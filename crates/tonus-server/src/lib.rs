@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod exports;
 mod html;
 pub mod openapi;
 pub mod pages;

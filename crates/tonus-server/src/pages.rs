@@ -37,7 +37,7 @@ pub struct Nav {
 }
 
 impl Nav {
-    fn new(auth: Option<&Auth>, csrf: &CsrfToken) -> Self {
+    pub(crate) fn new(auth: Option<&Auth>, csrf: &CsrfToken) -> Self {
         Self {
             username: auth.map(|a| a.user.username.clone()),
             role: auth.map(|a| a.user.role.code().to_string()).unwrap_or_default(),
@@ -121,7 +121,7 @@ fn field_err<'a>(error: &'a Option<FieldError>, field: &str) -> Option<&'a str> 
     error.as_ref().filter(|e| e.field == field).map(|e| e.message.as_str())
 }
 
-fn render(t: &impl Template, status: StatusCode) -> AppResult<Response> {
+pub(crate) fn render(t: &impl Template, status: StatusCode) -> AppResult<Response> {
     Ok((status, Html(t.render()?)).into_response())
 }
 
@@ -1369,6 +1369,7 @@ pub async fn redeem(
 #[template(path = "clinician_patient.html")]
 pub struct ClinicianPatientPage {
     nav: Nav,
+    patient_id: i64,
     handle: String,
     zone: String,
     episodes: Vec<RecentEpisode>,
@@ -1398,6 +1399,7 @@ pub async fn clinician_patient(
     render(
         &ClinicianPatientPage {
             nav: Nav::new(Some(&auth), &csrf),
+            patient_id: patient.id,
             handle: patient.handle.clone(),
             zone: patient.zone.to_string(),
             episodes: episodes.iter().rev().map(|e| recent_row(e, &patient.zone)).collect(),

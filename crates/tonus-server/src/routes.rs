@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::{api, auth, html, pages};
+use crate::{api, auth, exports, html, pages};
 
 struct Table {
     router: Router<AppState>,
@@ -71,10 +71,18 @@ fn table() -> Table {
     .get("/tokens", pages::tokens)
     .post("/tokens", pages::create_token)
     .post("/tokens/{id}/revoke", pages::revoke_token)
+    .get("/report.pdf", exports::own_report)
+    .get("/export/archive.json", exports::own_archive)
+    .get("/calendar", exports::calendar)
+    .post("/calendar/feeds", exports::create_feed)
+    .post("/calendar/feeds/{id}/revoke", exports::revoke_feed)
+    // Calendar apps: the secret in the path is the credential.
+    .get("/feeds/{file}", exports::feed)
     // Pages: clinicians.
     .get("/clinician", pages::clinician_home)
     .post("/clinician/redeem", pages::redeem)
     .get("/clinician/patients/{patient_id}", pages::clinician_patient)
+    .get("/clinician/patients/{patient_id}/report.pdf", exports::clinician_report)
     // Pages: administrators.
     .get("/admin", pages::admin_home)
     .post("/admin/users", pages::admin_create_user)

@@ -79,11 +79,29 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/tokens", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/tokens", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/tokens/{id}/revoke", [Login, Own, Forbidden, Forbidden], false),
+    ("GET", "/report.pdf", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/export/archive.json", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/calendar", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/calendar/feeds", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "POST",
+        "/calendar/feeds/{id}/revoke",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    // The secret in the path is the credential: a wrong one is not found, for everyone.
+    ("GET", "/feeds/{file}", [NotFound, NotFound, NotFound, NotFound], false),
     ("GET", "/clinician", [Login, Forbidden, Ok, Forbidden], false),
     ("POST", "/clinician/redeem", [Login, Forbidden, Ok, Forbidden], false),
     (
         "GET",
         "/clinician/patients/{patient_id}",
+        [Login, Forbidden, Consent, Forbidden],
+        false,
+    ),
+    (
+        "GET",
+        "/clinician/patients/{patient_id}/report.pdf",
         [Login, Forbidden, Consent, Forbidden],
         false,
     ),
@@ -200,6 +218,11 @@ async fn fresh_id(s: &Server, w: &World, path: &str, owner: &str) -> i64 {
         .unwrap();
     if path.contains("/episodes/") {
         return episode_for(store, pid).await;
+    }
+    if path.starts_with("/calendar/feeds/") {
+        let p = store.patient_by_id(pid).await.unwrap().unwrap();
+        let hash = format!("{:064x}", now as u128 * 1000 + rand_suffix());
+        return store.create_calendar_feed(&p, &hash, now).await.unwrap();
     }
     if path.contains("/sharing/") || path.contains("/consents/") {
         let doc = user_id(store, "doc").await;

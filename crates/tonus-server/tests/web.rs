@@ -610,3 +610,87 @@ async fn openapi_document_lists_the_api() {
         }
     }
 }
+
+/// The report, archive and reminder feed a patient downloads, and the report a consented
+/// clinician downloads: real bytes, audited, and gone with consent or revocation.
+#[tokio::test]
+async fn downloads_report_archive_and_revocable_calendar_feed() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        s.add_user(&admin, "doc", "clinician").await;
+        let anne = s.login("anne").await;
+        let pid = s.patient_id("anne").await;
+
+        let r = anne.http.get(anne.url("/report.pdf")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+
+        let r = anne
+            .http
+            .get(anne.url("/report.pdf?from=2026-13-01"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "a bad date names its field");
+
+        let r = anne.http.get(anne.url("/export/archive.json")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert!(v.get("patients").is_some(), "{v}");
+
+        // A feed URL is shown once; it serves iCalendar until revoked.
+        let page = anne
+            .http
+            .post(anne.url("/calendar/feeds"))
+            .form(&[("csrf", anne.csrf())])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let start = page.find("/feeds/").expect("feed address on the page");
+        let url: String = page[start..].chars().take_while(|c| *c != '<').collect();
+        let anon = s.client();
+        let r = anon.http.get(anon.url(&url)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().starts_with("BEGIN:VCALENDAR"));
+        let feed_id = s
+            .store
+            .list_calendar_feeds(&s.store.patient_by_id(pid).await.unwrap().unwrap())
+            .await
+            .unwrap()[0]
+            .id;
+        let r = anne
+            .http
+            .post(anne.url(&format!("/calendar/feeds/{feed_id}/revoke")))
+            .form(&[("csrf", anne.csrf())])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success() || r.status().is_redirection());
+        assert_eq!(
+            anon.http.get(anon.url(&url)).send().await.unwrap().status(),
+            404,
+            "revoked on the next request"
+        );
+
+        // The clinician gets the report only with consent.
+        let doc = s.login("doc").await;
+        let path = format!("/clinician/patients/{pid}/report.pdf");
+        assert_eq!(doc.http.get(doc.url(&path)).send().await.unwrap().status(), 404);
+        let doc_id = s.store.user_by_username("doc").await.unwrap().unwrap().id;
+        s.store
+            .grant_consent(pid, doc_id, "test", jiff::Timestamp::now().as_millisecond())
+            .await
+            .unwrap();
+        let r = doc.http.get(doc.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+        let log = s.store.list_audit(Some(pid), 100).await.unwrap();
+        assert!(log.iter().any(|e| e.action == "clinician.export"));
+        assert!(log.iter().any(|e| e.action == "export"));
+    }
+}

@@ -8,6 +8,7 @@ mod accounts;
 pub mod archive;
 mod connect;
 mod error;
+mod feeds;
 mod repo;
 mod rows;
 mod trials;
@@ -18,6 +19,7 @@ pub use accounts::{
 };
 pub use connect::{default_sqlite_path, Store};
 pub use error::StoreError;
+pub use feeds::CalendarFeed;
 pub use repo::{Batch, StoredRegimen, StoredTreatment};
 pub use rows::Stored;
 pub use trials::StoredTrial;

@@ -6,15 +6,10 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use tonus_domain::input::parse_date;
 use tonus_domain::ValidationError;
-use tonus_report::data::RegimenInput;
-use tonus_report::{build, render_pdf, ReportInput, Section};
+use tonus_report::{gather, render_pdf, Section};
 
 use crate::cli::ReportArgs;
 use crate::context::Ctx;
-
-fn values<T>(v: Vec<tonus_store::Stored<T>>) -> Vec<T> {
-    v.into_iter().map(|x| x.value).collect()
-}
 
 pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
     let patient = ctx.patient().await?;
@@ -35,49 +30,19 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
         a.sections.iter().map(|s| Section::parse(s)).collect::<Result<_, _>>()?
     };
     let started = Instant::now();
-    let s = &ctx.store;
-    let episodes = values(s.list_episodes(&patient, Some(from), Some(to)).await?);
-    let checkins = values(s.list_checkins(&patient, Some(from), Some(to)).await?);
-    let exercise = values(s.list_exercise(&patient, Some(from), Some(to)).await?);
-    let events = values(s.list_events(&patient, None, Some(to)).await?);
-    let treatments = s.list_treatments(&patient).await?;
-    let regimens: Vec<RegimenInput> = s
-        .list_regimens(&patient)
-        .await?
-        .into_iter()
-        .filter_map(|r| {
-            let category = treatments.iter().find(|t| t.id == r.treatment_id)?.value.category();
-            Some(RegimenInput {
-                id: r.id,
-                treatment: r.treatment_name,
-                category,
-                regimen: r.value,
-            })
-        })
-        .collect();
-    let doses: Vec<(i64, tonus_domain::DoseLog)> = s
-        .list_doses(&patient, Some(from), Some(to))
-        .await?
-        .into_iter()
-        .map(|(rid, d)| (rid, d.value))
-        .collect();
     let trials = super::trial::summaries(ctx, &patient, from, to).await?;
-    let data = build(&ReportInput {
-        patient: &patient.handle,
-        zone: &patient.zone,
+    let data = gather(
+        &ctx.store,
+        &patient,
         from,
         to,
-        generated: ctx.now,
-        episodes: &episodes,
-        checkins: &checkins,
-        regimens: &regimens,
-        doses: &doses,
-        exercise: &exercise,
-        events: &events,
-        trials: &trials,
-        sections: &sections,
-        gentle_limit: a.gentle_limit,
-    });
+        ctx.now,
+        &sections,
+        a.gentle_limit,
+        &trials,
+    )
+    .await?;
+    let episodes = data.summary.involuntary_total + data.summary.stiffness_total;
     if let Some(dir) = &a.svg_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (name, svg) in &data.charts {
@@ -101,11 +66,11 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
             pdf.len() / 1024,
             from,
             to,
-            episodes.len(),
+            episodes,
             started.elapsed().as_secs_f64()
         ),
         &serde_json::json!({
-            "out": a.out, "bytes": pdf.len(), "from": from, "to": to, "episodes": episodes.len(),
+            "out": a.out, "bytes": pdf.len(), "from": from, "to": to, "episodes": episodes,
             "sections": sections.iter().map(|s| s.code()).collect::<Vec<_>>(),
             "seconds": started.elapsed().as_secs_f64(),
         }),
