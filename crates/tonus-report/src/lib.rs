@@ -4,6 +4,7 @@ pub mod charts;
 pub mod data;
 pub mod gather;
 pub mod pdf;
+pub mod trials;
 
 pub use data::{build, ReportData, ReportInput, Section, TrialSummary};
 pub use gather::gather;

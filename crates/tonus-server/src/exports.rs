@@ -50,7 +50,13 @@ fn range(q: &RangeQuery, p: &Patient, now: Timestamp) -> AppResult<(jiff::civil:
 async fn report_pdf(state: &AppState, patient: &Patient, q: &RangeQuery) -> AppResult<Response> {
     let now = Timestamp::now();
     let (from, to) = range(q, patient, now)?;
-    let data = tonus_report::gather(&state.store, patient, from, to, now, &Section::ALL, 4, &[]).await?;
+    let trials = tonus_report::trials::summaries(&state.store, patient, from, to, now)
+        .await
+        .map_err(|e| {
+            tracing::error!("report trials: {e}");
+            AppError::Internal
+        })?;
+    let data = tonus_report::gather(&state.store, patient, from, to, now, &Section::ALL, 4, &trials).await?;
     // Layout is CPU-bound: keep it off the request workers.
     let pdf = tokio::task::spawn_blocking(move || tonus_report::render_pdf(&data))
         .await

@@ -30,7 +30,7 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
         a.sections.iter().map(|s| Section::parse(s)).collect::<Result<_, _>>()?
     };
     let started = Instant::now();
-    let trials = super::trial::summaries(ctx, &patient, from, to).await?;
+    let trials = tonus_report::trials::summaries(&ctx.store, &patient, from, to, ctx.now).await?;
     let data = gather(
         &ctx.store,
         &patient,

@@ -2,21 +2,19 @@
 //! models and verdicts all live in `tonus-stats`; this module fetches the patient's records,
 //! lays them on the trial's calendar, and prints the result in the CENT 2015 order.
 
-use std::collections::BTreeMap;
-
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use jiff::civil::Date;
-use jiff::Span;
 use serde::Serialize;
 use tonus_domain::input::parse_date;
-use tonus_domain::{DoseStatus, Patient, ValidationError};
-use tonus_stats::analysis::{analyse_trial_outcomes, compare_ranges, AnalysisOptions, EffectScale, OutcomeAnalysis};
+use tonus_domain::{Patient, ValidationError};
+use tonus_report::trials::{day, design_of, outcome_code, OutcomeResult, TrialError, TrialReport, NOTICE};
+use tonus_stats::analysis::{compare_ranges, AnalysisOptions, EffectScale, OutcomeAnalysis};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
 use tonus_stats::exercise::{load_effect, sessions_above_limit, ExerciseSession as StatSession, GentleLimit};
 use tonus_stats::records::day_records;
 use tonus_stats::verdict::Verdict;
 use tonus_stats::StatsError;
-use tonus_store::{StoredRegimen, StoredTrial};
+use tonus_store::StoredTrial;
 
 use crate::cli::{AnalyseCommand, PlanArgs, TrialCommand};
 use crate::context::{user_error, Ctx};
@@ -24,10 +22,6 @@ use crate::output::print_json;
 
 /// The arm name for "no treatment".
 const NONE_ARM: &str = "none";
-
-const NOTICE: &str = "Self-reported data: episodes, check-ins and doses were entered by the patient, \
-without blinding. These results describe this patient's own data and are not medical advice; \
-discuss any change of treatment with a clinician.";
 
 pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
     let patient = ctx.patient().await?;
@@ -69,6 +63,15 @@ pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
     }
 }
 
+/// Not-started trials and design problems are the user's to fix (exit 2).
+fn trial_error(e: TrialError) -> anyhow::Error {
+    match e {
+        TrialError::NotStarted(msg) => user_error(msg),
+        TrialError::Stats(s) => stats_input(s),
+        other => anyhow::Error::new(other),
+    }
+}
+
 /// Design problems are the user's to fix (exit 2); model failures are reported as results.
 fn stats_input(e: StatsError) -> anyhow::Error {
     match e {
@@ -88,26 +91,11 @@ fn parse_outcome(text: &str) -> Result<Outcome, ValidationError> {
     })
 }
 
-fn outcome_code(o: Outcome) -> String {
-    serde_json::to_value(o)
-        .ok()
-        .and_then(|v| v.as_str().map(|s| s.replace('_', "-")))
-        .unwrap_or_default()
-}
-
 async fn find(ctx: &Ctx, patient: &Patient, key: &str) -> Result<StoredTrial> {
     ctx.store
         .find_trial(patient, key)
         .await?
         .ok_or_else(|| user_error(format!("no trial {key:?}; see `tonus trial list`")))
-}
-
-fn design_of(t: &StoredTrial) -> Result<TrialDesign> {
-    serde_json::from_value(t.design.clone()).with_context(|| format!("reading the design of trial #{}", t.id))
-}
-
-fn day(start: Date, index: u32) -> Result<Date> {
-    Ok(start.checked_add(Span::new().days(i64::from(index)))?)
 }
 
 async fn plan(ctx: &Ctx, patient: &Patient, a: PlanArgs) -> Result<()> {
@@ -254,253 +242,14 @@ fn print_calendar(t: &StoredTrial, design: &TrialDesign, cal: &Calendar) -> Resu
     Ok(())
 }
 
-#[derive(Serialize)]
-struct Adherence {
-    period: u32,
-    arm: String,
-    planned_doses: f64,
-    logged_taken: usize,
-    logged_missed: usize,
-    /// Doses of the other arms' treatments taken during this period.
-    other_arm_doses_taken: usize,
-}
-
-#[derive(Serialize)]
-struct OutcomeResult {
-    outcome: String,
-    label: &'static str,
-    primary: bool,
-    analysis: Option<OutcomeAnalysis>,
-    not_analysed: Option<String>,
-}
-
-#[derive(Serialize)]
-struct TrialReport<'a> {
-    trial: &'a StoredTrial,
-    design: TrialDesign,
-    notice: &'static str,
-    data_until: Date,
-    complete: bool,
-    adherence: Vec<Adherence>,
-    concomitant_treatments: Vec<String>,
-    outcomes: Vec<OutcomeResult>,
-}
-
 async fn report(ctx: &Ctx, patient: &Patient, t: &StoredTrial, time_trend: bool) -> Result<()> {
-    let (rep, cal) = compute(ctx, patient, t, time_trend).await?;
+    let (rep, cal) = tonus_report::trials::compute(&ctx.store, patient, t, ctx.now, time_trend)
+        .await
+        .map_err(trial_error)?;
     if ctx.json {
         return print_json(&rep);
     }
     print_report(&rep, &cal)
-}
-
-async fn compute<'a>(
-    ctx: &Ctx,
-    patient: &Patient,
-    t: &'a StoredTrial,
-    time_trend: bool,
-) -> Result<(TrialReport<'a>, Calendar)> {
-    let design = design_of(t)?;
-    let cal = design.calendar().map_err(stats_input)?;
-    let end = day(t.start_date, cal.total_days.saturating_sub(1))?;
-    let today = tonus_domain::time::today(&patient.zone, ctx.now);
-    if t.start_date > today {
-        return Err(user_error(format!(
-            "trial {:?} starts on {}: there is no data to analyse yet",
-            t.name, t.start_date
-        )));
-    }
-    let until = end.min(today);
-    let s = &ctx.store;
-    let episodes: Vec<_> = s
-        .list_episodes(patient, Some(t.start_date), Some(until))
-        .await?
-        .into_iter()
-        .map(|e| e.value)
-        .collect();
-    let checkins: Vec<_> = s
-        .list_checkins(patient, Some(t.start_date), Some(until))
-        .await?
-        .into_iter()
-        .map(|c| c.value)
-        .collect();
-    let exercise: Vec<_> = s
-        .list_exercise(patient, Some(t.start_date), Some(until))
-        .await?
-        .into_iter()
-        .map(|x| x.value)
-        .collect();
-    let records = day_records(t.start_date, until, &episodes, &checkins, &exercise);
-    let options = AnalysisOptions {
-        time_trend,
-        ..AnalysisOptions::default()
-    };
-    let outcomes: Vec<OutcomeResult> = analyse_trial_outcomes(&design, &records, &options)
-        .into_iter()
-        .map(|(o, r)| OutcomeResult {
-            outcome: outcome_code(o),
-            label: o.label(),
-            primary: o == design.primary_outcome,
-            not_analysed: r.as_ref().err().map(|e| e.to_string()),
-            analysis: r.ok(),
-        })
-        .collect();
-
-    let regimens = s.list_regimens(patient).await?;
-    let doses = s.list_doses(patient, Some(t.start_date), Some(until)).await?;
-    let adherence = adherence(&design, &cal, t.start_date, until, &regimens, &doses)?;
-    let concomitant: Vec<String> = regimens
-        .iter()
-        .filter(|r| !design.arms.contains(&r.treatment_name))
-        .filter(|r| r.value.start() <= until && r.value.end().is_none_or(|e| e >= t.start_date))
-        .map(|r| {
-            format!(
-                "{} {} ({} → {})",
-                r.treatment_name,
-                r.value.dose().map_or(String::new(), |d| d.to_string()),
-                r.value.start(),
-                r.value.end().map_or("ongoing".to_string(), |e| e.to_string())
-            )
-        })
-        .collect();
-    let rep = TrialReport {
-        trial: t,
-        design,
-        notice: NOTICE,
-        data_until: until,
-        complete: until >= end,
-        adherence,
-        concomitant_treatments: concomitant,
-        outcomes,
-    };
-    Ok((rep, cal))
-}
-
-/// One line per outcome and comparison, for the clinician report.
-fn summary_lines(rep: &TrialReport) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut outcomes: Vec<&OutcomeResult> = rep.outcomes.iter().collect();
-    outcomes.sort_by_key(|o| !o.primary);
-    for o in outcomes {
-        let tag = if o.primary { " (primary)" } else { "" };
-        match &o.analysis {
-            None => lines.push(format!("{}{tag}: not enough data yet", o.label)),
-            Some(a) => {
-                for c in &a.comparisons {
-                    let effect = match c.scale {
-                        EffectScale::RateRatio => format!(
-                            "rate ratio {:.2} (95 % interval {:.2} to {:.2})",
-                            c.estimate, c.ci_low, c.ci_high
-                        ),
-                        EffectScale::MeanDifference => format!(
-                            "mean difference {:+.2} (95 % interval {:+.2} to {:+.2})",
-                            c.estimate, c.ci_low, c.ci_high
-                        ),
-                    };
-                    let verdict = match c.verdict {
-                        Verdict::Better => "better".to_string(),
-                        Verdict::Worse => "worse".to_string(),
-                        Verdict::NoClearDifference => "no clear difference".to_string(),
-                        Verdict::NotEnoughData { more_periods_needed } => {
-                            format!("not enough data yet (about {more_periods_needed} more periods)")
-                        }
-                    };
-                    lines.push(format!(
-                        "{}{tag}: {} vs {}: {effect}; {} days analysed — {verdict}",
-                        o.label, c.arm, c.reference, a.days_used
-                    ));
-                }
-            }
-        }
-    }
-    lines
-}
-
-/// Trials that ran during `from..=to` and have started, summarised for the clinician report.
-pub async fn summaries(ctx: &Ctx, patient: &Patient, from: Date, to: Date) -> Result<Vec<tonus_report::TrialSummary>> {
-    let today = tonus_domain::time::today(&patient.zone, ctx.now);
-    let mut out = Vec::new();
-    for t in ctx.store.list_trials(patient).await? {
-        let design = design_of(&t)?;
-        let Ok(cal) = design.calendar() else { continue };
-        let end = day(t.start_date, cal.total_days.saturating_sub(1))?;
-        if t.start_date > today || t.start_date > to || end < from {
-            continue;
-        }
-        let (rep, _) = compute(ctx, patient, &t, false).await?;
-        out.push(tonus_report::TrialSummary {
-            name: t.name.clone(),
-            design: format!(
-                "{}; {} blocks of {}-day periods, {} washout days; {} to {}{}",
-                rep.design.arms.join(" vs "),
-                rep.design.blocks,
-                rep.design.period_days,
-                rep.design.washout_days,
-                t.start_date,
-                rep.data_until,
-                if rep.complete { "" } else { " (interim)" }
-            ),
-            lines: summary_lines(&rep),
-        });
-    }
-    Ok(out)
-}
-
-fn adherence(
-    design: &TrialDesign,
-    cal: &Calendar,
-    start: Date,
-    until: Date,
-    regimens: &[StoredRegimen],
-    doses: &[(i64, tonus_store::Stored<tonus_domain::DoseLog>)],
-) -> Result<Vec<Adherence>> {
-    let treatment_of: BTreeMap<i64, &str> = regimens.iter().map(|r| (r.id, r.treatment_name.as_str())).collect();
-    let mut out = Vec::new();
-    for p in &cal.periods {
-        let from = day(start, p.days.start)?;
-        if from > until {
-            break;
-        }
-        let to = day(start, p.days.end - 1)?.min(until);
-        let arm = design.arms[p.arm].as_str();
-        let mut planned = 0.0;
-        let mut d = from;
-        while d <= to {
-            planned += regimens
-                .iter()
-                .filter(|r| r.treatment_name == arm && r.value.active_on(d))
-                .filter_map(|r| r.value.schedule().doses_per_day())
-                .sum::<f64>();
-            d = d.tomorrow()?;
-        }
-        let in_period = doses.iter().filter(|(_, x)| {
-            let day = x.value.at().local_date();
-            day >= from && day <= to
-        });
-        let (mut taken, mut missed, mut other) = (0, 0, 0);
-        for (rid, x) in in_period {
-            let name = treatment_of.get(rid).copied().unwrap_or("");
-            let was_taken = x.value.status() != DoseStatus::Missed;
-            if name == arm {
-                if was_taken {
-                    taken += 1;
-                } else {
-                    missed += 1;
-                }
-            } else if was_taken && design.arms.iter().any(|a| a == name) {
-                other += 1;
-            }
-        }
-        out.push(Adherence {
-            period: p.index + 1,
-            arm: arm.to_string(),
-            planned_doses: planned,
-            logged_taken: taken,
-            logged_missed: missed,
-            other_arm_doses_taken: other,
-        });
-    }
-    Ok(out)
 }
 
 fn effect_line(a: &OutcomeAnalysis) -> Vec<String> {

@@ -1,0 +1,304 @@
+//! A personal trial's analysis from stored records: the patient's confirmed days laid on the
+//! trial's randomised calendar, every outcome analysed, adherence per period and other
+//! treatments active. Shared by `tonus trial report`, the clinician report and the web app.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use jiff::{Span, Timestamp};
+use serde::Serialize;
+use tonus_domain::{DoseStatus, Patient};
+use tonus_stats::analysis::{analyse_trial_outcomes, AnalysisOptions, EffectScale, OutcomeAnalysis};
+use tonus_stats::design::{Calendar, Outcome, TrialDesign};
+use tonus_stats::records::day_records;
+use tonus_stats::verdict::Verdict;
+use tonus_stats::StatsError;
+use tonus_store::{Store, StoreError, StoredRegimen, StoredTrial};
+
+use crate::data::TrialSummary;
+
+/// Shown with every trial result.
+pub const NOTICE: &str = "Self-reported data: episodes, check-ins and doses were entered by the patient, \
+without blinding. These results describe this patient's own data and are not medical advice; \
+discuss any change of treatment with a clinician.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrialError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Stats(#[from] StatsError),
+    #[error("reading the design of trial #{0}: {1}")]
+    Design(i64, serde_json::Error),
+    #[error("date out of range: {0}")]
+    Date(#[from] jiff::Error),
+    /// The trial has not started: nothing to analyse yet.
+    #[error("{0}")]
+    NotStarted(String),
+}
+
+pub fn design_of(t: &StoredTrial) -> Result<TrialDesign, TrialError> {
+    serde_json::from_value(t.design.clone()).map_err(|e| TrialError::Design(t.id, e))
+}
+
+/// The calendar day of trial day `index`.
+pub fn day(start: Date, index: u32) -> Result<Date, TrialError> {
+    Ok(start.checked_add(Span::new().days(i64::from(index)))?)
+}
+
+/// An outcome's code as typed on the command line (`involuntary-count`).
+pub fn outcome_code(o: Outcome) -> String {
+    serde_json::to_value(o)
+        .ok()
+        .and_then(|v| v.as_str().map(|s| s.replace('_', "-")))
+        .unwrap_or_default()
+}
+
+#[derive(Serialize)]
+pub struct Adherence {
+    pub period: u32,
+    pub arm: String,
+    pub planned_doses: f64,
+    pub logged_taken: usize,
+    pub logged_missed: usize,
+    /// Doses of the other arms' treatments taken during this period.
+    pub other_arm_doses_taken: usize,
+}
+
+#[derive(Serialize)]
+pub struct OutcomeResult {
+    pub outcome: String,
+    pub label: &'static str,
+    pub primary: bool,
+    pub analysis: Option<OutcomeAnalysis>,
+    pub not_analysed: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct TrialReport<'a> {
+    pub trial: &'a StoredTrial,
+    pub design: TrialDesign,
+    pub notice: &'static str,
+    pub data_until: Date,
+    pub complete: bool,
+    pub adherence: Vec<Adherence>,
+    pub concomitant_treatments: Vec<String>,
+    pub outcomes: Vec<OutcomeResult>,
+}
+
+/// Lays the patient's confirmed days on the trial's calendar and analyses every outcome.
+pub async fn compute<'a>(
+    store: &Store,
+    patient: &Patient,
+    t: &'a StoredTrial,
+    now: Timestamp,
+    time_trend: bool,
+) -> Result<(TrialReport<'a>, Calendar), TrialError> {
+    let design = design_of(t)?;
+    let cal = design.calendar()?;
+    let end = day(t.start_date, cal.total_days.saturating_sub(1))?;
+    let today = tonus_domain::time::today(&patient.zone, now);
+    if t.start_date > today {
+        return Err(TrialError::NotStarted(format!(
+            "trial {:?} starts on {}: there is no data to analyse yet",
+            t.name, t.start_date
+        )));
+    }
+    let until = end.min(today);
+    let s = store;
+    let episodes: Vec<_> = s
+        .list_episodes(patient, Some(t.start_date), Some(until))
+        .await?
+        .into_iter()
+        .map(|e| e.value)
+        .collect();
+    let checkins: Vec<_> = s
+        .list_checkins(patient, Some(t.start_date), Some(until))
+        .await?
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
+    let exercise: Vec<_> = s
+        .list_exercise(patient, Some(t.start_date), Some(until))
+        .await?
+        .into_iter()
+        .map(|x| x.value)
+        .collect();
+    let records = day_records(t.start_date, until, &episodes, &checkins, &exercise);
+    let options = AnalysisOptions {
+        time_trend,
+        ..AnalysisOptions::default()
+    };
+    let outcomes: Vec<OutcomeResult> = analyse_trial_outcomes(&design, &records, &options)
+        .into_iter()
+        .map(|(o, r)| OutcomeResult {
+            outcome: outcome_code(o),
+            label: o.label(),
+            primary: o == design.primary_outcome,
+            not_analysed: r.as_ref().err().map(|e| e.to_string()),
+            analysis: r.ok(),
+        })
+        .collect();
+
+    let regimens = s.list_regimens(patient).await?;
+    let doses = s.list_doses(patient, Some(t.start_date), Some(until)).await?;
+    let adherence = adherence(&design, &cal, t.start_date, until, &regimens, &doses)?;
+    let concomitant: Vec<String> = regimens
+        .iter()
+        .filter(|r| !design.arms.contains(&r.treatment_name))
+        .filter(|r| r.value.start() <= until && r.value.end().is_none_or(|e| e >= t.start_date))
+        .map(|r| {
+            format!(
+                "{} {} ({} → {})",
+                r.treatment_name,
+                r.value.dose().map_or(String::new(), |d| d.to_string()),
+                r.value.start(),
+                r.value.end().map_or("ongoing".to_string(), |e| e.to_string())
+            )
+        })
+        .collect();
+    let rep = TrialReport {
+        trial: t,
+        design,
+        notice: NOTICE,
+        data_until: until,
+        complete: until >= end,
+        adherence,
+        concomitant_treatments: concomitant,
+        outcomes,
+    };
+    Ok((rep, cal))
+}
+
+/// One line per outcome and comparison, for the clinician report.
+pub fn summary_lines(rep: &TrialReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut outcomes: Vec<&OutcomeResult> = rep.outcomes.iter().collect();
+    outcomes.sort_by_key(|o| !o.primary);
+    for o in outcomes {
+        let tag = if o.primary { " (primary)" } else { "" };
+        match &o.analysis {
+            None => lines.push(format!("{}{tag}: not enough data yet", o.label)),
+            Some(a) => {
+                for c in &a.comparisons {
+                    let effect = match c.scale {
+                        EffectScale::RateRatio => format!(
+                            "rate ratio {:.2} (95 % interval {:.2} to {:.2})",
+                            c.estimate, c.ci_low, c.ci_high
+                        ),
+                        EffectScale::MeanDifference => format!(
+                            "mean difference {:+.2} (95 % interval {:+.2} to {:+.2})",
+                            c.estimate, c.ci_low, c.ci_high
+                        ),
+                    };
+                    let verdict = match c.verdict {
+                        Verdict::Better => "better".to_string(),
+                        Verdict::Worse => "worse".to_string(),
+                        Verdict::NoClearDifference => "no clear difference".to_string(),
+                        Verdict::NotEnoughData { more_periods_needed } => {
+                            format!("not enough data yet (about {more_periods_needed} more periods)")
+                        }
+                    };
+                    lines.push(format!(
+                        "{}{tag}: {} vs {}: {effect}; {} days analysed — {verdict}",
+                        o.label, c.arm, c.reference, a.days_used
+                    ));
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// Trials that ran during `from..=to` and have started, summarised for the clinician report.
+pub async fn summaries(
+    store: &Store,
+    patient: &Patient,
+    from: Date,
+    to: Date,
+    now: Timestamp,
+) -> Result<Vec<TrialSummary>, TrialError> {
+    let today = tonus_domain::time::today(&patient.zone, now);
+    let mut out = Vec::new();
+    for t in store.list_trials(patient).await? {
+        let design = design_of(&t)?;
+        let Ok(cal) = design.calendar() else { continue };
+        let end = day(t.start_date, cal.total_days.saturating_sub(1))?;
+        if t.start_date > today || t.start_date > to || end < from {
+            continue;
+        }
+        let (rep, _) = compute(store, patient, &t, now, false).await?;
+        out.push(TrialSummary {
+            name: t.name.clone(),
+            design: format!(
+                "{}; {} blocks of {}-day periods, {} washout days; {} to {}{}",
+                rep.design.arms.join(" vs "),
+                rep.design.blocks,
+                rep.design.period_days,
+                rep.design.washout_days,
+                t.start_date,
+                rep.data_until,
+                if rep.complete { "" } else { " (interim)" }
+            ),
+            lines: summary_lines(&rep),
+        });
+    }
+    Ok(out)
+}
+
+fn adherence(
+    design: &TrialDesign,
+    cal: &Calendar,
+    start: Date,
+    until: Date,
+    regimens: &[StoredRegimen],
+    doses: &[(i64, tonus_store::Stored<tonus_domain::DoseLog>)],
+) -> Result<Vec<Adherence>, TrialError> {
+    let treatment_of: BTreeMap<i64, &str> = regimens.iter().map(|r| (r.id, r.treatment_name.as_str())).collect();
+    let mut out = Vec::new();
+    for p in &cal.periods {
+        let from = day(start, p.days.start)?;
+        if from > until {
+            break;
+        }
+        let to = day(start, p.days.end - 1)?.min(until);
+        let arm = design.arms[p.arm].as_str();
+        let mut planned = 0.0;
+        let mut d = from;
+        while d <= to {
+            planned += regimens
+                .iter()
+                .filter(|r| r.treatment_name == arm && r.value.active_on(d))
+                .filter_map(|r| r.value.schedule().doses_per_day())
+                .sum::<f64>();
+            d = d.tomorrow()?;
+        }
+        let in_period = doses.iter().filter(|(_, x)| {
+            let day = x.value.at().local_date();
+            day >= from && day <= to
+        });
+        let (mut taken, mut missed, mut other) = (0, 0, 0);
+        for (rid, x) in in_period {
+            let name = treatment_of.get(rid).copied().unwrap_or("");
+            let was_taken = x.value.status() != DoseStatus::Missed;
+            if name == arm {
+                if was_taken {
+                    taken += 1;
+                } else {
+                    missed += 1;
+                }
+            } else if was_taken && design.arms.iter().any(|a| a == name) {
+                other += 1;
+            }
+        }
+        out.push(Adherence {
+            period: p.index + 1,
+            arm: arm.to_string(),
+            planned_doses: planned,
+            logged_taken: taken,
+            logged_missed: missed,
+            other_arm_doses_taken: other,
+        });
+    }
+    Ok(out)
+}
