@@ -35,6 +35,89 @@ pub enum TrialError {
     /// The trial has not started: nothing to analyse yet.
     #[error("{0}")]
     NotStarted(String),
+    /// A planned value broke a rule.
+    #[error(transparent)]
+    Invalid(#[from] tonus_domain::ValidationError),
+}
+
+/// The arm name for "no treatment".
+pub const NONE_ARM: &str = "none";
+
+/// What a patient asks for when planning a trial.
+pub struct PlanRequest<'a> {
+    pub name: &'a str,
+    /// `none` or names of the patient's treatments (any case); the first is the reference.
+    pub arms: &'a [String],
+    pub start: Date,
+    pub baseline_days: u32,
+    pub period_days: u32,
+    pub washout_days: u32,
+    pub blocks: u32,
+    pub seed: u64,
+    pub primary: Outcome,
+    pub threshold: f64,
+}
+
+/// Checks and stores a trial design; its randomised calendar follows from the seed.
+pub async fn plan(
+    store: &Store,
+    patient: &Patient,
+    r: &PlanRequest<'_>,
+) -> Result<(StoredTrial, Calendar), TrialError> {
+    let name = r.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(tonus_domain::ValidationError::new("name", "1–100 characters", format!("{:?}", r.name)).into());
+    }
+    let mut arms = Vec::new();
+    for arm in r.arms.iter().map(|a| a.trim()).filter(|a| !a.is_empty()) {
+        if arm.eq_ignore_ascii_case(NONE_ARM) {
+            arms.push(NONE_ARM.to_string());
+            continue;
+        }
+        let t = store.treatment_by_name(patient, arm).await?.ok_or_else(|| {
+            tonus_domain::ValidationError::new(
+                "arm",
+                "`none` or the name of one of your treatments (add the treatment first)",
+                format!("{arm:?}"),
+            )
+        })?;
+        arms.push(t.value.name().to_string());
+    }
+    let design = TrialDesign {
+        arms,
+        baseline_days: r.baseline_days,
+        period_days: r.period_days,
+        washout_days: r.washout_days,
+        blocks: r.blocks,
+        seed: r.seed,
+        primary_outcome: r.primary,
+        success_threshold: r.threshold,
+    };
+    let cal = design.calendar()?;
+    let json = serde_json::to_value(&design).map_err(|e| TrialError::Design(0, e))?;
+    let id = store.insert_trial(patient, name, r.start, &json).await?;
+    Ok((
+        StoredTrial {
+            id,
+            patient_id: patient.id,
+            name: name.to_string(),
+            start_date: r.start,
+            design: json,
+        },
+        cal,
+    ))
+}
+
+/// Parses an outcome code (`involuntary-count`, `spasticity-nrs`, …).
+pub fn parse_outcome(text: &str) -> Result<Outcome, tonus_domain::ValidationError> {
+    let normal = text.trim().to_ascii_lowercase().replace('-', "_");
+    serde_json::from_value(serde_json::Value::String(normal)).map_err(|_| {
+        tonus_domain::ValidationError::new(
+            "primary",
+            "one of involuntary-count, stiffness-count, episode-pain, spasticity-nrs, pain-nrs, night-wakings",
+            format!("{text:?}"),
+        )
+    })
 }
 
 pub fn design_of(t: &StoredTrial) -> Result<TrialDesign, TrialError> {

@@ -13,6 +13,7 @@ pub mod pages;
 pub mod routes;
 pub mod security;
 pub mod state;
+pub mod trials;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -61,7 +61,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeAuth {
 pub struct FormFields(pub Vec<(String, String)>);
 
 impl FormFields {
-    fn get(&self, name: &str) -> &str {
+    pub(crate) fn get(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)

@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::{api, auth, exports, html, pages};
+use crate::{api, auth, exports, html, pages, trials};
 
 struct Table {
     router: Router<AppState>,
@@ -73,6 +73,9 @@ fn table() -> Table {
     .post("/tokens/{id}/revoke", pages::revoke_token)
     .get("/report.pdf", exports::own_report)
     .get("/export/archive.json", exports::own_archive)
+    .get("/trials", trials::trials)
+    .post("/trials", trials::plan)
+    .get("/trials/{id}", trials::trial)
     .get("/calendar", exports::calendar)
     .post("/calendar/feeds", exports::create_feed)
     .post("/calendar/feeds/{id}/revoke", exports::revoke_feed)

@@ -79,6 +79,9 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/tokens", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/tokens", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/tokens/{id}/revoke", [Login, Own, Forbidden, Forbidden], false),
+    ("GET", "/trials", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/trials", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/trials/{id}", [Login, Own, Forbidden, Forbidden], false),
     ("GET", "/report.pdf", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/export/archive.json", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/calendar", [Login, Ok, Forbidden, Forbidden], false),
@@ -218,6 +221,18 @@ async fn fresh_id(s: &Server, w: &World, path: &str, owner: &str) -> i64 {
         .unwrap();
     if path.contains("/episodes/") {
         return episode_for(store, pid).await;
+    }
+    if path.starts_with("/trials/") {
+        let p = store.patient_by_id(pid).await.unwrap().unwrap();
+        let design = serde_json::json!({
+            "arms": ["none", "other"], "baseline_days": 14, "period_days": 14, "washout_days": 4,
+            "blocks": 2, "seed": 1, "primary_outcome": "involuntary_count", "success_threshold": 0.3
+        });
+        let name = format!("t{}", rand_suffix());
+        return store
+            .insert_trial(&p, &name, jiff::civil::date(2026, 1, 1), &design)
+            .await
+            .unwrap();
     }
     if path.starts_with("/calendar/feeds/") {
         let p = store.patient_by_id(pid).await.unwrap().unwrap();

@@ -694,3 +694,84 @@ async fn downloads_report_archive_and_revocable_calendar_feed() {
         assert!(log.iter().any(|e| e.action == "export"));
     }
 }
+
+/// A patient plans a trial on the web with the same rules as the CLI, sees its calendar,
+/// gets the form back with the message on a broken rule, and nobody else sees the trial.
+#[tokio::test]
+async fn trials_are_planned_and_shown_on_the_web() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        s.add_user(&admin, "paul", "patient").await;
+        let anne = s.login("anne").await;
+        let post = |fields: Vec<(&'static str, &'static str)>| {
+            let mut f = fields;
+            let csrf = anne.csrf();
+            let http = anne.http.clone();
+            let url = anne.url("/trials");
+            async move {
+                let csrf: &'static str = Box::leak(csrf.into_boxed_str());
+                f.push(("csrf", csrf));
+                http.post(url).form(&f).send().await.unwrap()
+            }
+        };
+        let r = post(vec![("name", "bad"), ("arms", "none, Tizanidine")]).await;
+        assert_eq!(r.status(), 422);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("arm must be"), "message next to the form");
+        assert!(body.contains("Tizanidine"), "what was typed is kept");
+        let r = post(vec![
+            ("name", "bad2"),
+            ("arms", "none, none"),
+            ("period_days", "3"),
+            ("washout_days", "3"),
+        ])
+        .await;
+        assert_eq!(r.status(), 422);
+
+        let r = post(vec![
+            ("name", "morning vs none"),
+            ("arms", "none, NONE2"),
+            ("start", "2026-01-05"),
+        ])
+        .await;
+        assert_eq!(r.status(), 422, "unknown treatment arm");
+        let pid = s.patient_id("anne").await;
+        let p = s.store.patient_by_id(pid).await.unwrap().unwrap();
+        let t = tonus_domain::Treatment::new("Baclofen", tonus_domain::Category::Drug, None).unwrap();
+        s.store.insert_treatment(&p, &t).await.unwrap();
+        let r = post(vec![
+            ("name", "bac"),
+            ("arms", "none, baclofen"),
+            ("start", "2026-01-05"),
+            ("blocks", "2"),
+        ])
+        .await;
+        assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+        let trials = s.store.list_trials(&p).await.unwrap();
+        assert_eq!(trials.len(), 1, "rejected plans stored nothing");
+        let page = anne
+            .http
+            .get(anne.url(&format!("/trials/{}", trials[0].id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Baclofen") && html.contains("2026-01-05") && html.contains("not medical advice"));
+        assert_eq!(
+            html.matches("<td>none of the trial treatments</td>").count(),
+            2,
+            "one none period per block"
+        );
+
+        let paul = s.login("paul").await;
+        let r = paul
+            .http
+            .get(paul.url(&format!("/trials/{}", trials[0].id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "another patient's trial is not found");
+    }
+}

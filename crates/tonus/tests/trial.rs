@@ -177,7 +177,7 @@ fn bad_designs_are_rejected_and_not_stored() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["trial", "plan", "--name", "x", "--arm", "none", "--arm", "Tizanidine"],
-            "neither `none` nor a treatment",
+            "arm must be `none` or the name of one of your treatments",
         ),
         (
             &["trial", "plan", "--name", "x", "--arm", "Baclofen"],

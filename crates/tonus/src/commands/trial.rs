@@ -7,7 +7,9 @@ use jiff::civil::Date;
 use serde::Serialize;
 use tonus_domain::input::parse_date;
 use tonus_domain::{Patient, ValidationError};
-use tonus_report::trials::{day, design_of, outcome_code, OutcomeResult, TrialError, TrialReport, NOTICE};
+use tonus_report::trials::{
+    day, design_of, outcome_code, parse_outcome, OutcomeResult, PlanRequest, TrialError, TrialReport, NONE_ARM, NOTICE,
+};
 use tonus_stats::analysis::{compare_ranges, AnalysisOptions, EffectScale, OutcomeAnalysis};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
 use tonus_stats::exercise::{load_effect, sessions_above_limit, ExerciseSession as StatSession, GentleLimit};
@@ -19,9 +21,6 @@ use tonus_store::StoredTrial;
 use crate::cli::{AnalyseCommand, PlanArgs, TrialCommand};
 use crate::context::{user_error, Ctx};
 use crate::output::print_json;
-
-/// The arm name for "no treatment".
-const NONE_ARM: &str = "none";
 
 pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
     let patient = ctx.patient().await?;
@@ -67,6 +66,7 @@ pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
 fn trial_error(e: TrialError) -> anyhow::Error {
     match e {
         TrialError::NotStarted(msg) => user_error(msg),
+        TrialError::Invalid(v) => anyhow::Error::new(v),
         TrialError::Stats(s) => stats_input(s),
         other => anyhow::Error::new(other),
     }
@@ -80,17 +80,6 @@ fn stats_input(e: StatsError) -> anyhow::Error {
     }
 }
 
-fn parse_outcome(text: &str) -> Result<Outcome, ValidationError> {
-    let normal = text.trim().to_ascii_lowercase().replace('-', "_");
-    serde_json::from_value(serde_json::Value::String(normal)).map_err(|_| {
-        ValidationError::new(
-            "primary",
-            "one of involuntary-count, stiffness-count, episode-pain, spasticity-nrs, pain-nrs, night-wakings",
-            format!("{text:?}"),
-        )
-    })
-}
-
 async fn find(ctx: &Ctx, patient: &Patient, key: &str) -> Result<StoredTrial> {
     ctx.store
         .find_trial(patient, key)
@@ -99,54 +88,34 @@ async fn find(ctx: &Ctx, patient: &Patient, key: &str) -> Result<StoredTrial> {
 }
 
 async fn plan(ctx: &Ctx, patient: &Patient, a: PlanArgs) -> Result<()> {
-    let name = a.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ValidationError::new("name", "1–100 characters", format!("{:?}", a.name)).into());
-    }
-    let mut arms = Vec::new();
-    for arm in &a.arms {
-        if arm.trim().eq_ignore_ascii_case(NONE_ARM) {
-            arms.push(NONE_ARM.to_string());
-            continue;
-        }
-        let t = ctx.store.treatment_by_name(patient, arm).await?.ok_or_else(|| {
-            user_error(format!(
-                "arm {arm:?} is neither `none` nor a treatment; add it first with `tonus treatment add {arm:?} --category …`"
-            ))
-        })?;
-        arms.push(t.value.name().to_string());
-    }
     let start = match a.start.as_deref() {
         Some(s) => tonus_domain::input::parse_date("start", s, &patient.zone, ctx.now)?,
         None => tonus_domain::time::today(&patient.zone, ctx.now).tomorrow()?,
     };
-    let design = TrialDesign {
-        arms,
+    let request = PlanRequest {
+        name: &a.name,
+        arms: &a.arms,
+        start,
         baseline_days: a.baseline_days,
         period_days: a.period_days,
         washout_days: a.washout_days,
         blocks: a.blocks,
         // A seed a person can read back and write down; the order follows from it.
         seed: a.seed.unwrap_or_else(|| u64::from(rand::random::<u32>())),
-        primary_outcome: parse_outcome(&a.primary)?,
-        success_threshold: a.threshold,
+        primary: parse_outcome(&a.primary)?,
+        threshold: a.threshold,
     };
-    let cal = design.calendar().map_err(stats_input)?;
-    let id = ctx
-        .store
-        .insert_trial(patient, name, start, &serde_json::to_value(&design)?)
-        .await?;
-    let t = StoredTrial {
-        id,
-        patient_id: patient.id,
-        name: name.to_string(),
-        start_date: start,
-        design: serde_json::to_value(&design)?,
-    };
+    let (t, cal) = tonus_report::trials::plan(&ctx.store, patient, &request)
+        .await
+        .map_err(trial_error)?;
+    let design = design_of(&t)?;
     if ctx.json {
         return print_json(&calendar_view(&t, &design, &cal)?);
     }
-    println!("Planned trial #{id} {name:?}. The primary outcome and threshold are now fixed.");
+    println!(
+        "Planned trial #{} {:?}. The primary outcome and threshold are now fixed.",
+        t.id, t.name
+    );
     print_calendar(&t, &design, &cal)
 }
 

@@ -1,0 +1,266 @@
+//! Personal trials on the web: plan one (the same rules as `tonus trial plan`), see its
+//! calendar, and read its analysis. The analysis is `tonus_report::trials`, shared with the
+//! CLI and the clinician report.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use tonus_domain::input::parse_date;
+use tonus_domain::time::today;
+use tonus_domain::ValidationError;
+use tonus_report::trials::{compute, day, design_of, parse_outcome, summary_lines, PlanRequest, TrialError, NOTICE};
+
+use crate::auth::{CsrfToken, PatientAuth};
+use crate::error::{AppError, AppResult};
+use crate::pages::{render, FormFields, Nav};
+use crate::state::AppState;
+
+fn trial_error(e: TrialError) -> AppError {
+    match e {
+        TrialError::Invalid(v) => AppError::Invalid(v),
+        TrialError::NotStarted(_) => AppError::NotFound,
+        other => {
+            tracing::error!("trial: {other}");
+            AppError::Internal
+        }
+    }
+}
+
+/// Why planning failed: a message for the form, or an error page.
+enum PlanError {
+    Shown(String),
+    App(AppError),
+}
+
+impl From<AppError> for PlanError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Invalid(v) => PlanError::Shown(v.to_string()),
+            other => PlanError::App(other),
+        }
+    }
+}
+
+impl From<ValidationError> for PlanError {
+    fn from(v: ValidationError) -> Self {
+        PlanError::Shown(v.to_string())
+    }
+}
+
+impl From<TrialError> for PlanError {
+    fn from(e: TrialError) -> Self {
+        match e {
+            TrialError::Invalid(v) => PlanError::Shown(v.to_string()),
+            TrialError::Stats(tonus_stats::StatsError::InvalidDesign { field, rule }) => {
+                PlanError::Shown(format!("{field} {rule}"))
+            }
+            other => PlanError::App(trial_error(other)),
+        }
+    }
+}
+
+pub struct TrialRow {
+    pub id: i64,
+    pub name: String,
+    pub arms: String,
+    pub start: String,
+}
+
+#[derive(Template)]
+#[template(path = "trials.html")]
+struct TrialsPage {
+    nav: Nav,
+    trials: Vec<TrialRow>,
+    error: Option<String>,
+    form: Vec<(String, String)>,
+}
+
+impl TrialsPage {
+    fn value(&self, name: &str, default: &str) -> String {
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or(default.to_string(), |(_, v)| v.clone())
+    }
+}
+
+async fn list_page(
+    state: &AppState,
+    pa: &PatientAuth,
+    csrf: &CsrfToken,
+    error: Option<String>,
+    form: Vec<(String, String)>,
+) -> AppResult<Response> {
+    let trials = state
+        .store
+        .list_trials(&pa.patient)
+        .await?
+        .into_iter()
+        .map(|t| TrialRow {
+            id: t.id,
+            arms: design_of(&t).map(|d| d.arms.join(" vs ")).unwrap_or_default(),
+            name: t.name,
+            start: t.start_date.to_string(),
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(
+        &TrialsPage {
+            nav: Nav::new(Some(&pa.auth), csrf),
+            trials,
+            error,
+            form,
+        },
+        status,
+    )
+}
+
+/// GET /trials
+pub async fn trials(State(state): State<AppState>, pa: PatientAuth, csrf: CsrfToken) -> AppResult<Response> {
+    list_page(&state, &pa, &csrf, None, Vec::new()).await
+}
+
+fn number(form: &FormFields, field: &'static str, default: u32) -> Result<u32, ValidationError> {
+    let v = form.get(field).trim();
+    if v.is_empty() {
+        return Ok(default);
+    }
+    v.parse()
+        .map_err(|_| ValidationError::new(field, "a whole number", format!("{v:?}")))
+}
+
+/// POST /trials: plan a trial; on a broken rule the form comes back with the message.
+pub async fn plan(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    csrf: CsrfToken,
+    form: FormFields,
+) -> AppResult<Response> {
+    let now = Timestamp::now();
+    let p = &pa.patient;
+    let attempt = async {
+        let start = match form.get("start").trim() {
+            "" => today(&p.zone, now)
+                .tomorrow()
+                .map_err(|_| PlanError::App(AppError::Internal))?,
+            s => parse_date("start", s, &p.zone, now)?,
+        };
+        let threshold_pct = match form.get("threshold").trim() {
+            "" => 30.0,
+            t => t
+                .parse::<f64>()
+                .map_err(|_| ValidationError::new("threshold", "a percentage such as 30", format!("{t:?}")))?,
+        };
+        let arms: Vec<String> = form.get("arms").split(',').map(|a| a.trim().to_string()).collect();
+        let primary = match form.get("primary").trim() {
+            "" => "involuntary-count",
+            s => s,
+        };
+        let request = PlanRequest {
+            name: form.get("name"),
+            arms: &arms,
+            start,
+            baseline_days: number(&form, "baseline_days", 14)?,
+            period_days: number(&form, "period_days", 14)?,
+            washout_days: number(&form, "washout_days", 4)?,
+            blocks: number(&form, "blocks", 3)?,
+            seed: u64::from(rand::random::<u32>()),
+            primary: parse_outcome(primary)?,
+            threshold: threshold_pct / 100.0,
+        };
+        Ok::<_, PlanError>(tonus_report::trials::plan(&state.store, p, &request).await?)
+    };
+    match attempt.await {
+        Ok((t, _)) => Ok(Redirect::to(&format!("/trials/{}", t.id)).into_response()),
+        Err(PlanError::Shown(message)) => list_page(&state, &pa, &csrf, Some(message), form.0.clone()).await,
+        Err(PlanError::App(e)) => Err(e),
+    }
+}
+
+pub struct PeriodRow {
+    pub index: u32,
+    pub arm: String,
+    pub from: String,
+    pub to: String,
+    pub washout_until: String,
+}
+
+#[derive(Template)]
+#[template(path = "trial.html")]
+struct TrialPage {
+    nav: Nav,
+    name: String,
+    design: String,
+    baseline: String,
+    periods: Vec<PeriodRow>,
+    results: Vec<String>,
+    notice: &'static str,
+}
+
+/// GET /trials/{id}: the calendar and, once started, the analysis.
+pub async fn trial(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let t = state
+        .store
+        .find_trial(&pa.patient, &id.to_string())
+        .await?
+        .filter(|t| t.id == id)
+        .ok_or(AppError::NotFound)?;
+    let design = design_of(&t).map_err(trial_error)?;
+    let cal = design.calendar().map_err(|e| trial_error(e.into()))?;
+    let d = |i: u32| day(t.start_date, i).map(|d| d.to_string()).map_err(trial_error);
+    let mut periods = Vec::new();
+    for p in &cal.periods {
+        periods.push(PeriodRow {
+            index: p.index + 1,
+            arm: design.arms[p.arm].clone(),
+            from: d(p.days.start)?,
+            to: d(p.days.end - 1)?,
+            washout_until: if p.washout.is_empty() {
+                String::new()
+            } else {
+                d(p.washout.end - 1)?
+            },
+        });
+    }
+    let baseline = if cal.baseline.is_empty() {
+        String::new()
+    } else {
+        format!("{} to {}", d(0)?, d(cal.baseline.end - 1)?)
+    };
+    let results = match compute(&state.store, &pa.patient, &t, Timestamp::now(), false).await {
+        Ok((rep, _)) => summary_lines(&rep),
+        Err(TrialError::NotStarted(msg)) => vec![msg],
+        Err(e) => return Err(trial_error(e)),
+    };
+    let page = TrialPage {
+        nav: Nav::new(Some(&pa.auth), &csrf),
+        name: t.name.clone(),
+        design: format!(
+            "{}; run-in {} days; {} blocks of {}-day periods with {} washout days; primary outcome {}; a fall of {:.0} % is meaningful; random order from seed {}.",
+            design.arms.join(" vs "),
+            design.baseline_days,
+            design.blocks,
+            design.period_days,
+            design.washout_days,
+            design.primary_outcome.label(),
+            design.success_threshold * 100.0,
+            design.seed
+        ),
+        baseline,
+        periods,
+        results,
+        notice: NOTICE,
+    };
+    render(&page, StatusCode::OK)
+}
