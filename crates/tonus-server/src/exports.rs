@@ -274,3 +274,47 @@ pub async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Ap
     });
     Ok(([(header::CONTENT_TYPE, "text/calendar; charset=utf-8")], text).into_response())
 }
+
+#[derive(Template)]
+#[template(path = "charts.html")]
+struct ChartsPage {
+    nav: Nav,
+    from: String,
+    to: String,
+    /// (title, SVG): the very charts of the PDF report, built by `tonus-report`.
+    charts: Vec<(&'static str, String)>,
+}
+
+/// GET /charts: the report's charts as SVG in the page (same bytes as in the PDF).
+pub async fn charts(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    csrf: CsrfToken,
+    Query(q): Query<RangeQuery>,
+) -> AppResult<Response> {
+    let now = Timestamp::now();
+    let (from, to) = range(&q, &pa.patient, now)?;
+    let mut data = tonus_report::gather(&state.store, &pa.patient, from, to, now, &Section::ALL, 4, &[]).await?;
+    let mut charts = Vec::new();
+    for (key, title) in [
+        ("counts", "Episodes per day"),
+        ("scores", "Spasticity and pain"),
+        ("psfs", "Penn Spasm Frequency Scale"),
+        ("regions", "Body regions"),
+        ("night", "Hour of the day"),
+        ("exercise", "Exercise load"),
+    ] {
+        if let Some(svg) = data.charts.remove(key) {
+            charts.push((title, svg));
+        }
+    }
+    render(
+        &ChartsPage {
+            nav: Nav::new(Some(&pa.auth), &csrf),
+            from: from.to_string(),
+            to: to.to_string(),
+            charts,
+        },
+        StatusCode::OK,
+    )
+}

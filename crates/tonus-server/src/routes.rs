@@ -71,6 +71,7 @@ fn table() -> Table {
     .get("/tokens", pages::tokens)
     .post("/tokens", pages::create_token)
     .post("/tokens/{id}/revoke", pages::revoke_token)
+    .get("/charts", exports::charts)
     .get("/report.pdf", exports::own_report)
     .get("/export/archive.json", exports::own_archive)
     .get("/trials", trials::trials)

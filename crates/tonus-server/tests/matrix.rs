@@ -82,6 +82,7 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/trials", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/trials", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/trials/{id}", [Login, Own, Forbidden, Forbidden], false),
+    ("GET", "/charts", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/report.pdf", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/export/archive.json", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/calendar", [Login, Ok, Forbidden, Forbidden], false),
