@@ -19,6 +19,20 @@ use crate::pages::{render, Nav};
 use crate::security::{random_hex, sha256_hex};
 use crate::state::AppState;
 
+/// Records an action of the signed-in patient on their own data.
+async fn audit_own(state: &AppState, pa: &PatientAuth, addr: &ClientAddr, action: &str, detail: &str) -> AppResult<()> {
+    let actor = &pa.auth.user;
+    state
+        .audit(
+            (Some(actor.id), &actor.username),
+            Some(pa.patient.id),
+            action,
+            &addr.0,
+            detail,
+        )
+        .await
+}
+
 #[derive(Deserialize, Default)]
 pub struct RangeQuery {
     from: Option<String>,
@@ -84,16 +98,7 @@ pub async fn own_report(
     Query(q): Query<RangeQuery>,
 ) -> AppResult<Response> {
     let res = report_pdf(&state, &pa.patient, &q).await?;
-    let actor = &pa.auth.user;
-    state
-        .audit(
-            (Some(actor.id), &actor.username),
-            Some(pa.patient.id),
-            "export",
-            &addr.0,
-            "report (pdf)",
-        )
-        .await?;
+    audit_own(&state, &pa, &addr, "export", "report (pdf)").await?;
     Ok(res)
 }
 
@@ -128,16 +133,7 @@ pub async fn own_archive(State(state): State<AppState>, pa: PatientAuth, addr: C
             tracing::error!("archive: {e}");
             AppError::Internal
         })?;
-    let actor = &pa.auth.user;
-    state
-        .audit(
-            (Some(actor.id), &actor.username),
-            Some(pa.patient.id),
-            "export",
-            &addr.0,
-            "archive (json)",
-        )
-        .await?;
+    audit_own(&state, &pa, &addr, "export", "archive (json)").await?;
     let name = format!("attachment; filename=\"tonus-{}-archive.json\"", pa.patient.handle);
     Ok((
         [
@@ -209,16 +205,7 @@ pub async fn create_feed(
         .store
         .create_calendar_feed(&pa.patient, &sha256_hex(&secret), Timestamp::now().as_millisecond())
         .await?;
-    let actor = &pa.auth.user;
-    state
-        .audit(
-            (Some(actor.id), &actor.username),
-            Some(pa.patient.id),
-            "feed.create",
-            &addr.0,
-            "calendar feed",
-        )
-        .await?;
+    audit_own(&state, &pa, &addr, "feed.create", "calendar feed").await?;
     calendar_page(&state, &pa, &csrf, Some(format!("/feeds/{secret}.ics"))).await
 }
 
@@ -236,16 +223,7 @@ pub async fn revoke_feed(
     {
         return Err(AppError::NotFound);
     }
-    let actor = &pa.auth.user;
-    state
-        .audit(
-            (Some(actor.id), &actor.username),
-            Some(pa.patient.id),
-            "feed.revoke",
-            &addr.0,
-            "calendar feed",
-        )
-        .await?;
+    audit_own(&state, &pa, &addr, "feed.revoke", "calendar feed").await?;
     Ok(Redirect::to("/calendar").into_response())
 }
 
