@@ -32,46 +32,52 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|_| AppError::BadRequest(ValidationError::new("body", "a readable request body", "unreadable")))?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            AppError::BadRequest(ValidationError::new(
-                "body",
-                "valid JSON",
-                format!("error at line {} column {}", e.line(), e.column()),
-            ))
-        })?;
-        if !value.is_object() {
-            return Err(AppError::Invalid(ValidationError::new(
-                "body",
-                "a JSON object",
-                "another JSON value",
-            )));
-        }
-        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
-            let field = match e.path().to_string() {
-                p if p == "." => "body".to_string(),
-                p => p,
-            };
-            let inner = e.into_inner().to_string();
-            // serde reports a missing field at the parent's path; name the field itself.
-            let missing = inner
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next())
-                .map(|name| {
-                    if field == "body" {
-                        name.to_string()
-                    } else {
-                        format!("{field}.{name}")
-                    }
-                });
-            match missing {
-                Some(name) => AppError::Invalid(ValidationError::new(name, "present (it is required)", "missing")),
-                None if inner.starts_with("unknown field") => {
-                    AppError::Invalid(ValidationError::new(field, "a documented field", inner))
-                }
-                None => AppError::Invalid(ValidationError::new(field, "of the documented type", inner)),
-            }
-        })
+        decode(&bytes).map(ApiJson)
     }
+}
+
+/// Decodes a JSON body with field-naming errors (see [`ApiJson`]); for handlers that must
+/// check the target exists before judging the body (a 404 comes before a 422).
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        AppError::BadRequest(ValidationError::new(
+            "body",
+            "valid JSON",
+            format!("error at line {} column {}", e.line(), e.column()),
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(AppError::Invalid(ValidationError::new(
+            "body",
+            "a JSON object",
+            "another JSON value",
+        )));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = match e.path().to_string() {
+            p if p == "." => "body".to_string(),
+            p => p,
+        };
+        let inner = e.into_inner().to_string();
+        // serde reports a missing field at the parent's path; name the field itself.
+        let missing = inner
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| {
+                if field == "body" {
+                    name.to_string()
+                } else {
+                    format!("{field}.{name}")
+                }
+            });
+        match missing {
+            Some(name) => AppError::Invalid(ValidationError::new(name, "present (it is required)", "missing")),
+            None if inner.starts_with("unknown field") => {
+                AppError::Invalid(ValidationError::new(field, "a documented field", inner))
+            }
+            None => AppError::Invalid(ValidationError::new(field, "of the documented type", inner)),
+        }
+    })
 }
 
 // ----- who am I -----
@@ -199,10 +205,18 @@ pub async fn create_episode(
     pa: PatientAuth,
     ApiJson(input): ApiJson<EpisodeIn>,
 ) -> AppResult<Response> {
+    let episode = episode_from_in(input, &pa.patient, None)?;
+    let id = state.store.insert_episode(&pa.patient, &episode).await?;
+    Ok((StatusCode::CREATED, Json(episode_out(id, &episode))).into_response())
+}
+
+/// Validates an episode body. Without `started_at`, a new episode starts now and a replaced
+/// one keeps its stored start (`keep_at`).
+fn episode_from_in(input: EpisodeIn, patient: &Patient, keep_at: Option<Timestamp>) -> AppResult<Episode> {
     let now = Timestamp::now();
-    let zone = pa.patient.zone.clone();
+    let zone = patient.zone.clone();
     let at = match input.started_at.as_deref().map(str::trim) {
-        None | Some("") => now,
+        None | Some("") => keep_at.unwrap_or(now),
         Some(s) => parse_when("started_at", s, &zone, now)?,
     };
     let draft = EpisodeDraft {
@@ -214,9 +228,32 @@ pub async fn create_episode(
         trigger_note: input.trigger_note,
         notes: input.notes,
     };
-    let episode = draft.validate(LocalInstant { at, zone }, now)?;
-    let id = state.store.insert_episode(&pa.patient, &episode).await?;
-    Ok((StatusCode::CREATED, Json(episode_out(id, &episode))).into_response())
+    Ok(draft.validate(LocalInstant { at, zone }, now)?)
+}
+
+#[utoipa::path(put, path = "/api/episodes/{id}", tag = "episodes", params(("id" = i64, Path)), request_body = EpisodeIn,
+    responses((status = 200, body = EpisodeOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
+/// Replaces an episode with the body (a correction); fields left out are cleared, except
+/// `started_at`, which stays as stored unless given.
+pub async fn replace_episode(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> AppResult<Json<EpisodeOut>> {
+    let old = state
+        .store
+        .get_episode(&pa.patient, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let input: EpisodeIn = decode(&body)?;
+    let episode = episode_from_in(input, &pa.patient, Some(old.value.started_at().at))?;
+    if !state.store.update_episode(&pa.patient, id, &episode).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Json(episode_out(id, &episode)))
 }
 
 #[utoipa::path(get, path = "/api/episodes/{id}", tag = "episodes", params(("id" = i64, Path)),
@@ -323,6 +360,19 @@ pub async fn create_checkin(
     let checkin = draft.validate(date, zone, now)?;
     let id = state.store.upsert_checkin(&pa.patient, &checkin).await?;
     Ok((StatusCode::CREATED, Json(checkin_out(id, &checkin))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/checkins", tag = "check-ins", params(RangeQuery),
+    responses((status = 200, body = [CheckinOut]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
+pub async fn list_checkins(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    Query(q): Query<RangeQuery>,
+) -> AppResult<Json<Vec<CheckinOut>>> {
+    let (from, to) = range(&q, &pa.patient)?;
+    let rows = state.store.list_checkins(&pa.patient, from, to).await?;
+    Ok(Json(rows.iter().map(|c| checkin_out(c.id, &c.value)).collect()))
 }
 
 // ----- personal access tokens -----

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod api;
+pub mod api_dashboard;
 pub mod auth;
 pub mod config;
 pub mod dashboard;

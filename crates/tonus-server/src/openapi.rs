@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, error};
+use crate::{api, api_dashboard, error};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,8 +14,11 @@ use crate::{api, error};
         api::list_episodes,
         api::create_episode,
         api::get_episode,
+        api::replace_episode,
         api::delete_episode,
         api::create_checkin,
+        api::list_checkins,
+        api_dashboard::own_dashboard,
         api::list_tokens,
         api::create_token,
         api::revoke_token,
@@ -24,6 +27,7 @@ use crate::{api, error};
         api::own_audit,
         api::clinician_patients,
         api::clinician_episodes,
+        api_dashboard::clinician_dashboard,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&Security)

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::{account, api, auth, dashboard, exports, html, pages, trials};
+use crate::{account, api, api_dashboard, auth, dashboard, exports, html, pages, trials};
 
 struct Table {
     router: Router<AppState>,
@@ -29,6 +29,11 @@ impl Table {
     fn post<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
         self.list.push((Method::POST, path));
         self.router = self.router.route(path, post(h));
+        self
+    }
+    fn put<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
+        self.list.push((Method::PUT, path));
+        self.router = self.router.route(path, put(h));
         self
     }
     fn delete<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
@@ -107,7 +112,10 @@ fn table() -> Table {
     .get("/api/episodes", api::list_episodes)
     .post("/api/episodes", api::create_episode)
     .get("/api/episodes/{id}", api::get_episode)
+    .put("/api/episodes/{id}", api::replace_episode)
     .delete("/api/episodes/{id}", api::delete_episode)
+    .get("/api/checkins", api::list_checkins)
+    .get("/api/dashboard", api_dashboard::own_dashboard)
     .post("/api/checkins", api::create_checkin)
     .get("/api/tokens", api::list_tokens)
     .post("/api/tokens", api::create_token)
@@ -117,6 +125,10 @@ fn table() -> Table {
     .get("/api/audit", api::own_audit)
     .get("/api/clinician/patients", api::clinician_patients)
     .get("/api/clinician/patients/{patient_id}/episodes", api::clinician_episodes)
+    .get(
+        "/api/clinician/patients/{patient_id}/dashboard",
+        api_dashboard::clinician_dashboard,
+    )
 }
 
 /// Every (method, path template) the application serves.
