@@ -3,7 +3,10 @@
 //! broken) with `{ error, message, field, rule, value }`, and nothing is stored.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,10 +14,12 @@ use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tonus_domain::episode::EpisodeDraft;
+use tonus_domain::episode::{Region, SpasmKind, Trigger};
 use tonus_domain::input::{parse_date, parse_when};
 use tonus_domain::time::LocalInstant;
 use tonus_domain::{checkin::CheckInDraft, CheckIn, Episode, Patient, ValidationError};
 use tonus_store::Stored;
+use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{consented_patient, Auth, ClientAddr, ClinicianAuth, PatientAuth};
@@ -26,12 +31,16 @@ use crate::state::AppState;
 /// field → 422 naming the field by its path (`pain`, `regions[1]`).
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = AppError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| AppError::BadRequest(ValidationError::new("body", "a readable request body", "unreadable")))?;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge(state.config.max_body_bytes)
+            } else {
+                AppError::BadRequest(ValidationError::new("body", "a readable request body", "unreadable"))
+            }
+        })?;
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             AppError::BadRequest(ValidationError::new(
                 "body",
@@ -74,6 +83,38 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A path parameter whose errors are ours: a value that is not an id (`abc`, or beyond the
+/// 64-bit range) answers 400 naming the parameter, as JSON, not axum's plain-text rejection.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let (field, value) = match e.into_kind() {
+                    ErrorKind::ParseErrorAtKey { key, value, .. } => (key, value),
+                    ErrorKind::ParseError { value, .. } | ErrorKind::ParseErrorAtIndex { value, .. } => {
+                        ("path".to_string(), value)
+                    }
+                    other => ("path".to_string(), other.to_string()),
+                };
+                Err(AppError::BadRequest(ValidationError::new(
+                    field,
+                    "a whole number within the 64-bit range",
+                    value,
+                )))
+            }
+            Err(other) => Err(AppError::BadRequest(ValidationError::new(
+                "path",
+                "valid path parameters",
+                other.body_text(),
+            ))),
+        }
+    }
+}
+
 // ----- who am I -----
 
 #[derive(Serialize, ToSchema)]
@@ -86,7 +127,8 @@ pub struct MeOut {
 }
 
 #[utoipa::path(get, path = "/api/me", tag = "account",
-    responses((status = 200, body = MeOut), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = MeOut), (status = 401, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
 pub async fn me(auth: Auth) -> Json<MeOut> {
     Json(MeOut {
         id: auth.user.id,
@@ -103,15 +145,23 @@ pub async fn me(auth: Auth) -> Json<MeOut> {
 #[serde(deny_unknown_fields)]
 pub struct EpisodeIn {
     /// twitch, jerk, clonus, flexor-spasm, extensor-spasm, cramp, sustained-stiffness
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
     #[serde(default)]
+    #[schema(schema_with = regions_schema)]
     pub regions: Vec<String>,
     /// 0–10
+    #[schema(minimum = 0, maximum = 10)]
     pub pain: Option<i64>,
+    /// Seconds, up to 24 hours.
+    #[schema(minimum = 0, maximum = 86_400)]
     pub duration_s: Option<i64>,
     #[serde(default)]
+    #[schema(schema_with = triggers_schema)]
     pub triggers: Vec<String>,
+    #[schema(max_length = 200)]
     pub trigger_note: Option<String>,
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     /// When it started: RFC 3339, or local time in the patient's zone ("2026-11-20 03:10");
     /// default now. Entries more than an hour old are marked back-filled.
@@ -135,6 +185,27 @@ pub struct EpisodeOut {
     pub notes: Option<String>,
     pub recorded_at: String,
     pub backfilled: bool,
+}
+
+/// The vocabularies come from the domain's own lists, so the document cannot drift from the
+/// rules (parsing also accepts other cases and `_` for `-`; the document gives the codes).
+fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(all.iter().map(|v| code(*v))))
+        .build()
+}
+
+fn kind_schema() -> Object {
+    codes(SpasmKind::ALL, SpasmKind::code)
+}
+
+fn regions_schema() -> Array {
+    ArrayBuilder::new().items(codes(Region::ALL, Region::code)).build()
+}
+
+fn triggers_schema() -> Array {
+    ArrayBuilder::new().items(codes(Trigger::ALL, Trigger::code)).build()
 }
 
 fn episode_out(id: i64, e: &Episode) -> EpisodeOut {
@@ -225,7 +296,7 @@ pub async fn create_episode(
 pub async fn get_episode(
     State(state): State<AppState>,
     pa: PatientAuth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<EpisodeOut>> {
     let e = state
         .store
@@ -241,7 +312,7 @@ pub async fn get_episode(
 pub async fn delete_episode(
     State(state): State<AppState>,
     pa: PatientAuth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
     if state.store.delete_episode(&pa.patient, id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -259,13 +330,18 @@ pub struct CheckinIn {
     /// Local day (2026-11-20, today, yesterday); default today.
     pub date: Option<String>,
     /// 0–10
+    #[schema(minimum = 0, maximum = 10)]
     pub spasticity_nrs: Option<i64>,
     /// 0–10
+    #[schema(minimum = 0, maximum = 10)]
     pub pain_nrs: Option<i64>,
     /// Penn Spasm Frequency Scale 0–4
+    #[schema(minimum = 0, maximum = 4)]
     pub psfs_frequency: Option<i64>,
     /// 1–3, only with psfs_frequency above 0
+    #[schema(minimum = 1, maximum = 3)]
     pub psfs_severity: Option<i64>,
+    #[schema(minimum = 0, maximum = 50)]
     pub night_wakings: Option<i64>,
     /// The day's episode log is complete (missing days are unknown, not zero).
     #[serde(default)]
@@ -340,6 +416,7 @@ pub struct TokenOut {
 #[serde(deny_unknown_fields)]
 pub struct TokenIn {
     /// What the script is for, 1–64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
 }
 
@@ -395,7 +472,7 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
     if !state
         .store
@@ -450,7 +527,7 @@ pub async fn revoke_consent(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
     let clinician = state
         .store
@@ -540,7 +617,7 @@ pub async fn clinician_episodes(
     State(state): State<AppState>,
     ClinicianAuth(auth): ClinicianAuth,
     addr: ClientAddr,
-    Path(patient_id): Path<i64>,
+    ApiPath(patient_id): ApiPath<i64>,
     Query(q): Query<RangeQuery>,
 ) -> AppResult<Json<Vec<EpisodeOut>>> {
     let patient = consented_patient(&state, &auth, patient_id).await?;

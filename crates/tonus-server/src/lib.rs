@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod exports;
 mod html;
+pub mod limits;
 pub mod openapi;
 pub mod pages;
 pub mod routes;
