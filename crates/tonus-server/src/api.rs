@@ -159,9 +159,10 @@ pub struct EpisodeIn {
     #[serde(default)]
     #[schema(schema_with = triggers_schema)]
     pub triggers: Vec<String>,
-    #[schema(max_length = 200)]
+    /// At most 200 characters once surrounding white space is trimmed (a bound JSON Schema's
+    /// maxLength cannot state, so it is given here in words).
     pub trigger_note: Option<String>,
-    #[schema(max_length = 2000)]
+    /// At most 2,000 characters once surrounding white space is trimmed.
     pub notes: Option<String>,
     /// When it started: RFC 3339, or local time in the patient's zone ("2026-11-20 03:10");
     /// default now. Entries more than an hour old are marked back-filled.
@@ -415,8 +416,9 @@ pub struct TokenOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenIn {
-    /// What the script is for, 1–64 characters.
-    #[schema(min_length = 1, max_length = 64)]
+    /// What the script is for: 1–64 characters once surrounding white space is trimmed, no
+    /// control characters.
+    #[schema(min_length = 1)]
     pub name: String,
 }
 
@@ -454,6 +456,14 @@ pub async fn create_token(
     addr: ClientAddr,
     ApiJson(input): ApiJson<TokenIn>,
 ) -> AppResult<Response> {
+    // The same rule as every other text the domain takes; a name is shown on the tokens page.
+    if input.name.chars().any(char::is_control) {
+        return Err(AppError::Invalid(ValidationError::new(
+            "name",
+            "text without control characters",
+            format!("{:?}", input.name),
+        )));
+    }
     let (id, token) = new_api_token(&state, &pa.auth.user, &input.name, &addr).await?;
     Ok((
         StatusCode::CREATED,
