@@ -27,6 +27,9 @@ pub enum AppError {
     /// The request body is larger than the limit (bytes): 413.
     #[error("the request body is larger than the limit of {0} bytes")]
     TooLarge(usize),
+    /// The path exists but not with this method: 405 (axum's own answer has no body).
+    #[error("this address does not accept that method; see the Allow header")]
+    MethodNotAllowed,
     /// The request was not completed within the limit (seconds): 408.
     #[error("the request was not completed within {0} seconds; try again")]
     Timeout(u64),
@@ -47,8 +50,8 @@ pub enum AppError {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code: not_found, sign_in_required, forbidden, csrf,
-    /// too_many_attempts, rate_limited, too_large, timeout, invalid, bad_request, conflict,
-    /// internal.
+    /// too_many_attempts, rate_limited, too_large, timeout, method_not_allowed, invalid,
+    /// bad_request, conflict, internal.
     pub error: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,6 +71,7 @@ impl AppError {
             AppError::TooManyAttempts | AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -85,6 +89,7 @@ impl AppError {
             AppError::RateLimited(_) => "rate_limited",
             AppError::TooLarge(_) => "too_large",
             AppError::Timeout(_) => "timeout",
+            AppError::MethodNotAllowed => "method_not_allowed",
             AppError::Invalid(_) => "invalid",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",

@@ -65,9 +65,10 @@ impl TokenLimiter {
     }
 }
 
-/// The body-size and timeout layers answer with a bare status (an empty or plain-text body);
-/// this gives those answers the same JSON error body as every other error, and the marker
-/// that makes the HTML layer render a page for browsers.
+/// The body-size and timeout layers, and the router for a known path with another method,
+/// answer with a bare status (an empty or plain-text body); this gives those answers the same
+/// JSON error body as every other error, and the marker that makes the HTML layer render a
+/// page for browsers.
 pub async fn explain(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     if res.extensions().get::<ErrorMarker>().is_some() {
@@ -76,9 +77,13 @@ pub async fn explain(State(state): State<AppState>, req: Request, next: Next) ->
     let error = match res.status() {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(state.config.max_body_bytes),
         StatusCode::REQUEST_TIMEOUT => AppError::Timeout(state.config.request_timeout.as_secs().max(1)),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
         _ => return res,
     };
     let mut out = error.into_response();
+    if let Some(allow) = res.headers().get(axum::http::header::ALLOW) {
+        out.headers_mut().insert(axum::http::header::ALLOW, allow.clone());
+    }
     // Keep what the inner layers decided about the session (e.g. a cleared cookie).
     for v in res.headers().get_all(axum::http::header::SET_COOKIE) {
         out.headers_mut().append(axum::http::header::SET_COOKIE, v.clone());

@@ -326,3 +326,16 @@ async fn failed_sign_ins_are_throttled_with_a_clear_page() {
         assert_eq!(location(&c.get("/").await), "/login");
     }
 }
+
+/// Not a limit, but the same bare-status problem: a known path with another method.
+#[tokio::test]
+async fn a_wrong_method_gets_405_with_a_clear_error() {
+    let s = sqlite(test_config()).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let r = http.put(format!("{}/api/episodes", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let allow = r.headers()["allow"].to_str().unwrap().to_string();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    let e = error_body(r).await;
+    assert_eq!(e["error"], "method_not_allowed");
+}
