@@ -2,7 +2,7 @@
 //! Days the patient did not confirm carry `confirmed: false`; their counts are what was
 //! logged, not evidence of a spasm-free day.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::Json;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use tonus_domain::Patient;
 use tonus_report::{ReportData, Section};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::ApiPath;
 use crate::auth::{consented_patient, ClientAddr, ClinicianAuth, PatientAuth};
 use crate::error::{AppResult, ErrorBody};
 use crate::exports::{range, RangeQuery};
@@ -160,7 +161,7 @@ pub async fn clinician_dashboard(
     State(state): State<AppState>,
     ClinicianAuth(auth): ClinicianAuth,
     addr: ClientAddr,
-    Path(patient_id): Path<i64>,
+    ApiPath(patient_id): ApiPath<i64>,
     Query(q): Query<DashboardQuery>,
 ) -> AppResult<Json<DashboardOut>> {
     let patient = consented_patient(&state, &auth, patient_id).await?;

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod error;
 pub mod exports;
 mod html;
+pub mod limits;
 pub mod openapi;
 pub mod pages;
 pub mod routes;
