@@ -1,7 +1,7 @@
 //! Many clients at once, for a bounded time, on every reachable backend: patients log
 //! episodes (JSON API with tokens, and the web form with sessions) and read them back.
 //! Beside them, two writers use a connection pool of their own on the same database, as
-//! `tonus log` in another process does. No request may fail with a server error or "database is locked", and every acknowledged
+//! `tonus log` in another process does, and new patients sign up. No request may fail with a server error or "database is locked", and every acknowledged
 //! write must be stored exactly once. The figures are printed on stderr:
 //! `cargo test -p tonus-server --test concurrency -- --nocapture`.
 //! `TONUS_CONCURRENCY_SECONDS` (default 10) and `TONUS_CONCURRENCY_CLIENTS` (default 32)
@@ -35,6 +35,8 @@ struct Tally {
     reads: u64,
     /// (request, status, body) of every answer that was not what a user should see.
     failures: Vec<String>,
+    /// Accounts created through /signup.
+    signups: Vec<String>,
     /// Notes acknowledged, per patient.
     acked: BTreeMap<usize, BTreeSet<String>>,
 }
@@ -185,6 +187,40 @@ async fn other_process(store: Arc<Store>, patient: Patient, id: usize, deadline:
     }
 }
 
+/// New patients signing up while the others log: account creation reads then writes in one
+/// transaction, the shape that meets "database is locked" on SQLite if it starts deferred.
+async fn signups(base: String, id: usize, deadline: Instant, tally: Arc<Mutex<Tally>>) {
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        n += 1;
+        let name = format!("new{id}x{n}");
+        let c = Client::new(&base);
+        c.refresh_csrf("/signup").await;
+        let r = c
+            .post_form(
+                "/signup",
+                &[
+                    ("username", &name),
+                    ("password", PASSWORD),
+                    ("time_zone", "Europe/Paris"),
+                ],
+            )
+            .await;
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        if !check_body(&tally, "POST /signup", status, &body).await {
+            continue;
+        }
+        let mut t = tally.lock().unwrap();
+        t.requests += 2;
+        if status == StatusCode::SEE_OTHER {
+            t.signups.push(name);
+        } else {
+            t.failures.push(format!("POST /signup {name}: unexpected {status}"));
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_clients_log_and_read_at_once() {
     let seconds = env_or("TONUS_CONCURRENCY_SECONDS", 10);
@@ -238,6 +274,9 @@ async fn many_clients_log_and_read_at_once() {
                 tally.clone(),
             )));
         }
+        for id in 0..2 {
+            tasks.push(tokio::spawn(signups(s.base.clone(), id, deadline, tally.clone())));
+        }
         for t in tasks {
             t.await.unwrap();
         }
@@ -279,15 +318,24 @@ async fn many_clients_log_and_read_at_once() {
             stored_total += rows.len();
         }
         assert_eq!(stored_total as u64, t.writes_acked);
+        for name in &t.signups {
+            let user = s.store.user_by_username(name).await.unwrap();
+            assert!(
+                user.is_some_and(|u| u.patient_id.is_some()),
+                "{}: signup {name} lost",
+                s.backend
+            );
+        }
         assert!(t.writes_acked > 0 && t.reads > 0);
         eprintln!(
-            "[concurrency:{}] {clients} HTTP clients + 2 direct writers for {elapsed:.1} s: {} HTTP requests ({:.0}/s) and {} direct writes, {} writes acknowledged and each stored exactly once, {} reads, 0 server errors, 0 \"database is locked\"",
+            "[concurrency:{}] {clients} HTTP clients + 2 direct writers for {elapsed:.1} s: {} HTTP requests ({:.0}/s) and {} direct writes, {} writes acknowledged and each stored exactly once, {} reads, {} sign-ups, 0 server errors, 0 \"database is locked\"",
             s.backend,
             t.requests,
             t.requests as f64 / elapsed,
             t.direct,
             t.writes_acked,
-            t.reads
+            t.reads,
+            t.signups.len()
         );
     }
 }
