@@ -3,7 +3,7 @@
 - The fuzzer authenticates with a token and may call DELETE /api/tokens/{id} with any id;
   it must not revoke its own credential halfway through (every later answer would be a
   correct but useless 401), so that one id is swapped for one that does not exist.
-- Every request sent is counted by status code, for the figures in docs/reliability-api.md.
+- Every request sent is counted by status code, for the figures in RELIABILITY.md.
 """
 
 import atexit

@@ -3,7 +3,7 @@ in /api/openapi.json and sends them, with a patient's bearer token, to the real 
 on a fresh SQLite file. No answer may be a server error or break the document (status code,
 content type, body schema), and invalid input must be refused. Bounded by examples per
 operation so the run takes about a minute; the request count is printed and recorded in
-docs/reliability-api.md."""
+RELIABILITY.md."""
 
 import http.client
 import json
