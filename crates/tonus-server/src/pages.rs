@@ -813,7 +813,13 @@ pub async fn login(
             .audit((None, &name), None, "signin.throttled", &addr.0, "")
             .await?;
         page.message = Some(AppError::TooManyAttempts.to_string());
-        return render(&page, StatusCode::TOO_MANY_REQUESTS);
+        // The window slides: the oldest failure leaves it within the window's length at most.
+        let mut res = render(&page, StatusCode::TOO_MANY_REQUESTS)?;
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(cfg.login_window.as_secs()),
+        );
+        return Ok(res);
     }
 
     let creds = state.store.user_credentials(&name).await?;
@@ -1336,6 +1342,14 @@ pub(crate) async fn new_api_token(
     name: &str,
     addr: &ClientAddr,
 ) -> AppResult<(i64, String)> {
+    // The same rule as every other text the domain takes; a name is shown on the tokens page.
+    if name.chars().any(char::is_control) {
+        return Err(AppError::Invalid(ValidationError::new(
+            "name",
+            "text without control characters",
+            format!("{name:?}"),
+        )));
+    }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(AppError::Invalid(ValidationError::new(

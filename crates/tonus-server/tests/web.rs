@@ -191,6 +191,8 @@ async fn sign_in_is_rate_limited_per_account_and_per_address() {
             .post_form("/login", &[("username", "anne"), ("password", PASSWORD)])
             .await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!(retry > 0, "Retry-After says when to try again");
         // Per address: many names from one address.
         for i in 0..5 {
             let name = format!("ghost{i}");
@@ -1117,6 +1119,12 @@ async fn api_corrects_episodes_lists_checkins_and_serves_the_dashboard() {
         s.add_user(&admin, "anne", "patient").await;
         s.add_user(&admin, "doc", "clinician").await;
         let anne = s.login("anne").await;
+        let r = anne.post_form("/tokens", &[("name", "bell\u{7}name")]).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "control characters refused on the page too"
+        );
         let r = anne.post_form("/tokens", &[("name", "script")]).await;
         let token = text_between(&r.text().await.unwrap(), "<code class=\"code\">", "</code>").unwrap();
         let api = TokenClient::new(&s.base, &token);
