@@ -174,6 +174,18 @@ pub struct ReportData {
     pub events: Vec<EventRow>,
     pub exercise: ExerciseStats,
     pub trials: Vec<TrialSummary>,
+    /// Every day of the range, for calendars: confirmed or not, and what was logged.
+    pub days: Vec<DayCell>,
+}
+
+/// One calendar day. `confirmed` is false when the patient did not confirm the day's log was
+/// complete: its counts are what was logged, not evidence of a spasm-free day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayCell {
+    pub date: Date,
+    pub confirmed: bool,
+    pub involuntary: usize,
+    pub stiffness: usize,
 }
 
 pub const NOTICE: &str = "Self-reported data. Episodes, check-ins, doses and exercise were entered by the \
@@ -515,6 +527,15 @@ pub fn build(input: &ReportInput) -> ReportData {
             .to_zoned(input.zone.tz())
             .strftime("%Y-%m-%d %H:%M %Z")
             .to_string(),
+        days: all_days
+            .iter()
+            .map(|d| DayCell {
+                date: *d,
+                confirmed: confirmed.contains(d),
+                involuntary: count_on(d, Family::InvoluntaryMovement),
+                stiffness: count_on(d, Family::Stiffness),
+            })
+            .collect(),
         sections,
         notice: NOTICE,
         summary,
@@ -609,6 +630,16 @@ mod tests {
         assert_eq!(data.summary.night_share_pct, Some(20.0));
         assert_eq!(data.sections, vec!["summary", "counts", "regions"]);
         assert_eq!(data.regions, vec![("left calf".to_string(), 5)]);
+        let day = |date: &str, confirmed, involuntary, stiffness| DayCell {
+            date: date.parse().unwrap(),
+            confirmed,
+            involuntary,
+            stiffness,
+        };
+        assert_eq!(
+            data.days,
+            vec![day("2026-11-01", true, 2, 0), day("2026-11-02", false, 2, 1)]
+        );
         let pdf = crate::render_pdf(&data).unwrap();
         assert!(pdf.starts_with(b"%PDF"));
     }

@@ -6,6 +6,6 @@ pub mod gather;
 pub mod pdf;
 pub mod trials;
 
-pub use data::{build, ReportData, ReportInput, Section, TrialSummary};
+pub use data::{build, DayCell, ReportData, ReportInput, Section, TrialSummary};
 pub use gather::gather;
 pub use pdf::{render_pdf, ReportError};

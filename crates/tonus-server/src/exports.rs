@@ -40,7 +40,7 @@ pub struct RangeQuery {
 }
 
 /// The report's range: `from`/`to` as typed dates, by default the last 90 days.
-fn range(q: &RangeQuery, p: &Patient, now: Timestamp) -> AppResult<(jiff::civil::Date, jiff::civil::Date)> {
+pub(crate) fn range(q: &RangeQuery, p: &Patient, now: Timestamp) -> AppResult<(jiff::civil::Date, jiff::civil::Date)> {
     let to = match q.to.as_deref().filter(|s| !s.is_empty()) {
         Some(t) => parse_date("to", t, &p.zone, now)?,
         None => today(&p.zone, now),
@@ -273,19 +273,17 @@ pub async fn charts(
     let now = Timestamp::now();
     let (from, to) = range(&q, &pa.patient, now)?;
     let mut data = tonus_report::gather(&state.store, &pa.patient, from, to, now, &Section::ALL, 4, &[]).await?;
-    let mut charts = Vec::new();
-    for (key, title) in [
-        ("counts", "Episodes per day"),
-        ("scores", "Spasticity and pain"),
-        ("psfs", "Penn Spasm Frequency Scale"),
-        ("regions", "Body regions"),
-        ("night", "Hour of the day"),
-        ("exercise", "Exercise load"),
-    ] {
-        if let Some(svg) = data.charts.remove(key) {
-            charts.push((title, svg));
-        }
-    }
+    let charts = crate::dashboard::take_charts(
+        &mut data,
+        &[
+            ("counts", "Episodes per day"),
+            ("scores", "Spasticity and pain"),
+            ("psfs", "Penn Spasm Frequency Scale"),
+            ("regions", "Body regions"),
+            ("night", "Hour of the day"),
+            ("exercise", "Exercise load"),
+        ],
+    );
     render(
         &ChartsPage {
             nav: Nav::new(Some(&pa.auth), &csrf),

@@ -2,9 +2,11 @@
 //! a hash-chained audit log, the quick-log pages and the JSON API (documented at
 //! `/api/openapi.json`). Every asset is served from the binary: no network at run time.
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod exports;
 mod html;

@@ -21,7 +21,9 @@ use crate::auth::{
     ClientAddr, ClinicianAuth, CsrfToken, PatientAuth, Via,
 };
 use crate::config::ms;
+use crate::dashboard::Dashboard;
 use crate::error::{AppError, AppResult};
+use crate::exports::RangeQuery;
 use crate::security::{
     check_password_rules, hash_password, invitation_code, normalise_code, random_hex, sha256_hex, verify_password,
 };
@@ -281,6 +283,8 @@ pub struct QuickLogPage {
     error: Option<FieldError>,
     saved: Option<String>,
     recent: Vec<RecentEpisode>,
+    /// Set when the form edits a stored episode rather than logging a new one.
+    edit_id: Option<i64>,
 }
 
 impl QuickLogPage {
@@ -334,6 +338,7 @@ async fn quick_log_page(
         error: error.as_ref().map(FieldError::from),
         saved,
         recent: episodes.iter().rev().take(20).map(|e| recent_row(e, zone)).collect(),
+        edit_id: None,
     };
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -367,6 +372,17 @@ pub async fn quick_log(
 }
 
 fn episode_from_form(f: &QuickForm, zone: &Zone) -> Result<Episode, ValidationError> {
+    episode_from_form_with(f, zone, Vec::new(), None, None)
+}
+
+/// `keep_at`: when editing, the stored start, kept exactly unless the typed time changed.
+fn episode_from_form_with(
+    f: &QuickForm,
+    zone: &Zone,
+    triggers: Vec<String>,
+    trigger_note: Option<String>,
+    keep_at: Option<Timestamp>,
+) -> Result<Episode, ValidationError> {
     let now = Timestamp::now();
     if f.kind.trim().is_empty() {
         return Err(ValidationError::new("kind", "chosen: tap what happened", "nothing"));
@@ -375,17 +391,19 @@ fn episode_from_form(f: &QuickForm, zone: &Zone) -> Result<Episode, ValidationEr
         "" => None,
         d => Some(parse_duration_seconds("duration", d)?),
     };
-    let at = match f.when.trim() {
-        "" => now,
-        w => parse_when("started_at", w, zone, now)?,
+    let unchanged = |w: &str| keep_at.is_some_and(|t| w.is_empty() || w == fmt_ms(t.as_millisecond(), zone));
+    let at = match (f.when.trim(), keep_at) {
+        (w, Some(t)) if unchanged(w) => t,
+        ("", _) => now,
+        (w, _) => parse_when("started_at", w, zone, now)?,
     };
     let draft = EpisodeDraft {
         kind: f.kind.clone(),
         regions: f.regions.clone(),
         pain: int_field("pain", &f.pain)?,
         duration_s,
-        triggers: Vec::new(),
-        trigger_note: None,
+        triggers,
+        trigger_note,
         notes: Some(f.notes.clone()),
     };
     draft.validate(LocalInstant { at, zone: zone.clone() }, now)
@@ -428,6 +446,104 @@ pub async fn delete_episode(
         return Err(AppError::NotFound);
     }
     Ok(see_other("/?deleted=1"))
+}
+
+/// The quick-log form filled with a stored episode, for editing.
+fn edit_page(
+    pa: &PatientAuth,
+    csrf: &CsrfToken,
+    id: i64,
+    form: QuickForm,
+    error: Option<ValidationError>,
+) -> AppResult<Response> {
+    let page = QuickLogPage {
+        nav: Nav::new(Some(&pa.auth), csrf),
+        kinds: SpasmKind::ALL
+            .iter()
+            .map(|k| opt(k.code(), k.label(), k.code() == form.kind))
+            .collect(),
+        regions: Region::ALL
+            .iter()
+            .map(|r| opt(r.code(), r.label(), form.regions.iter().any(|x| x == r.code())))
+            .collect(),
+        pains: (0..=10)
+            .map(|p| opt(p.to_string(), p.to_string(), form.pain == p.to_string()))
+            .collect(),
+        when: form.when,
+        duration: form.duration,
+        notes: form.notes,
+        remembered: false,
+        saved: None,
+        recent: Vec::new(),
+        edit_id: Some(id),
+        error: error.as_ref().map(FieldError::from),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(&page, status)
+}
+
+/// GET /episodes/{id}/edit
+pub async fn edit_episode_form(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let e = state
+        .store
+        .get_episode(&pa.patient, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let v = &e.value;
+    let form = QuickForm {
+        kind: v.kind().code().to_string(),
+        regions: v.regions().iter().map(|r| r.code().to_string()).collect(),
+        pain: v.pain().map(|p| p.value().to_string()).unwrap_or_default(),
+        when: fmt_ms(v.started_at().millis(), &pa.patient.zone),
+        duration: v.duration_s().map(|d| format!("{d}s")).unwrap_or_default(),
+        notes: v.notes().unwrap_or_default().to_string(),
+    };
+    edit_page(&pa, &csrf, id, form, None)
+}
+
+/// POST /episodes/{id}/edit: replaces the episode with what the form says; triggers recorded
+/// elsewhere (CLI, API) are kept, since the form does not show them.
+pub async fn edit_episode(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    form: FormFields,
+) -> AppResult<Response> {
+    let old = state
+        .store
+        .get_episode(&pa.patient, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let typed = QuickForm {
+        kind: form.get("kind").to_string(),
+        regions: form.all("region"),
+        pain: form.get("pain").to_string(),
+        when: form.get("when").to_string(),
+        duration: form.get("duration").to_string(),
+        notes: form.get("notes").to_string(),
+    };
+    let old_triggers: Vec<String> = old.value.triggers().iter().map(|t| t.code().to_string()).collect();
+    let old_note = old.value.trigger_note().map(str::to_string);
+    let keep_at = Some(old.value.started_at().at);
+    match episode_from_form_with(&typed, &pa.patient.zone, old_triggers, old_note, keep_at) {
+        Ok(episode) => {
+            if !state.store.update_episode(&pa.patient, id, &episode).await? {
+                return Err(AppError::NotFound);
+            }
+            Ok(see_other("/?saved=1"))
+        }
+        Err(e) => edit_page(&pa, &csrf, id, typed, Some(e)),
+    }
 }
 
 // ----- daily check-in -----
@@ -610,6 +726,8 @@ pub struct LoginPage {
     submit: &'static str,
     new_password: bool,
     ask_zone: bool,
+    /// The sign-in form's optional second-factor field.
+    ask_code: bool,
     username: String,
     time_zone: String,
     message: Option<String>,
@@ -630,6 +748,7 @@ impl LoginPage {
             submit: "Sign in",
             new_password: false,
             ask_zone: false,
+            ask_code: true,
             username: String::new(),
             time_zone: String::new(),
             message: None,
@@ -644,6 +763,7 @@ impl LoginPage {
             action: "/setup",
             submit: "Create administrator",
             new_password: true,
+            ask_code: false,
             ..Self::login(csrf)
         }
     }
@@ -655,6 +775,7 @@ impl LoginPage {
             action: "/signup",
             submit: "Create account",
             new_password: true,
+            ask_code: false,
             ask_zone: true,
             time_zone: "UTC".to_string(),
             ..Self::login(csrf)
@@ -697,17 +818,33 @@ pub async fn login(
 
     let creds = state.store.user_credentials(&name).await?;
     let hash = creds.as_ref().map(|(_, h)| h.clone());
-    let ok = verify_password(password, hash).await? && creds.as_ref().is_some_and(|(u, _)| !u.disabled);
+    let password_ok = verify_password(password, hash).await? && creds.as_ref().is_some_and(|(u, _)| !u.disabled);
+    // The second factor is asked only of accounts that turned it on, and only judged once the
+    // password matched, so a wrong code tells nothing about unknown names.
+    let second_factor_ok = match (&creds, password_ok) {
+        (Some((user, _)), true) => match state.store.totp_secret(user.id).await? {
+            Some(secret) => crate::account::code_matches(&secret, &user.username, form.get("code")),
+            None => true,
+        },
+        _ => true,
+    };
+    let ok = password_ok && second_factor_ok;
     state.store.record_login_attempt(&name, &addr.0, ok, now).await?;
     match creds {
         Some((user, _)) if ok => sign_in(&state, &user, &addr, &headers, "/").await,
         other => {
             let (actor_id, patient_id) = other.map_or((None, None), |(u, _)| (Some(u.id), u.patient_id));
+            let detail = if password_ok { "second factor" } else { "" };
             state
-                .audit((actor_id, &name), patient_id, "signin.failed", &addr.0, "")
+                .audit((actor_id, &name), patient_id, "signin.failed", &addr.0, detail)
                 .await?;
-            // One message for unknown names and wrong passwords: no account enumeration.
-            page.message = Some("That user name and password do not match.".to_string());
+            page.message = Some(if password_ok {
+                "Enter the 6-digit code your authenticator app shows now (two-step sign-in is on for this account)."
+                    .to_string()
+            } else {
+                // One message for unknown names and wrong passwords: no account enumeration.
+                "That user name and password do not match.".to_string()
+            });
             render(&page, StatusCode::UNAUTHORIZED)
         }
     }
@@ -1372,24 +1509,28 @@ pub struct ClinicianPatientPage {
     patient_id: i64,
     handle: String,
     zone: String,
+    dash: Dashboard,
     episodes: Vec<RecentEpisode>,
 }
 
+/// GET /clinician/patients/{id}: the patient's dashboard, read-only, audited.
 pub async fn clinician_patient(
     State(state): State<AppState>,
     ClinicianAuth(auth): ClinicianAuth,
     csrf: CsrfToken,
     addr: ClientAddr,
     Path(patient_id): Path<i64>,
+    Query(q): Query<RangeQuery>,
 ) -> AppResult<Response> {
     let patient = consented_patient(&state, &auth, patient_id).await?;
+    let dash = Dashboard::load(&state, &patient, &q, &format!("/clinician/patients/{}", patient.id)).await?;
     state
         .audit(
             (Some(auth.user.id), &auth.user.username),
             Some(patient.id),
             "clinician.view",
             &addr.0,
-            "episodes (web)",
+            &format!("dashboard {} to {} (web)", dash.from, dash.to),
         )
         .await?;
     let from = today(&patient.zone, Timestamp::now())
@@ -1402,6 +1543,7 @@ pub async fn clinician_patient(
             patient_id: patient.id,
             handle: patient.handle.clone(),
             zone: patient.zone.to_string(),
+            dash,
             episodes: episodes.iter().rev().map(|e| recent_row(e, &patient.zone)).collect(),
         },
         StatusCode::OK,
@@ -1411,9 +1553,12 @@ pub async fn clinician_patient(
 // ----- administrators -----
 
 pub struct UserRow {
+    pub id: i64,
     pub username: String,
     pub role: String,
     pub created: String,
+    pub disabled: bool,
+    pub is_me: bool,
 }
 
 #[derive(Template)]
@@ -1449,9 +1594,12 @@ async fn admin_page(
         .await?
         .into_iter()
         .map(|u| UserRow {
+            id: u.id,
+            is_me: u.id == auth.user.id,
             username: u.username,
             role: u.role.code().to_string(),
             created: fmt_ms(u.created_at_ms, &utc),
+            disabled: u.disabled,
         })
         .collect();
     let role = match form.get("role") {
@@ -1520,6 +1668,119 @@ pub async fn admin_create_user(
             admin_page(&state, &auth, &csrf, &FormFields(Vec::new()), Some(msg), None).await
         }
         Err(AppError::Invalid(e)) => admin_page(&state, &auth, &csrf, &form, None, Some(e)).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// The account an administrator acts on; never their own (no locking oneself out).
+async fn other_account(state: &AppState, admin: &Auth, id: i64) -> AppResult<User> {
+    let user = state.store.user_by_id(id).await?.ok_or(AppError::NotFound)?;
+    if user.id == admin.user.id {
+        return Err(AppError::Invalid(ValidationError::new(
+            "user",
+            "another administrator's or user's account (use Account for your own)",
+            "your own account",
+        )));
+    }
+    Ok(user)
+}
+
+/// POST /admin/users/{id}/disable and /enable. Disabling ends the account's sessions at once;
+/// its API tokens stop working while it is disabled.
+async fn set_disabled(
+    state: &AppState,
+    auth: &Auth,
+    csrf: &CsrfToken,
+    addr: &ClientAddr,
+    id: i64,
+    disable: bool,
+) -> AppResult<Response> {
+    let user = match other_account(state, auth, id).await {
+        Ok(u) => u,
+        Err(AppError::Invalid(e)) => {
+            return admin_page(state, auth, csrf, &FormFields(Vec::new()), None, Some(e)).await;
+        }
+        Err(e) => return Err(e),
+    };
+    state.store.set_disabled(user.id, disable.then(now_ms)).await?;
+    let ended = if disable {
+        state.store.delete_user_sessions(user.id).await?
+    } else {
+        0
+    };
+    let action = if disable { "user.disable" } else { "user.enable" };
+    state
+        .audit(
+            (Some(auth.user.id), &auth.user.username),
+            user.patient_id,
+            action,
+            &addr.0,
+            &format!("{} ({ended} sessions ended)", user.username),
+        )
+        .await?;
+    let msg = if disable {
+        format!("Disabled {}: signed out everywhere, cannot sign in.", user.username)
+    } else {
+        format!("Enabled {}.", user.username)
+    };
+    admin_page(state, auth, csrf, &FormFields(Vec::new()), Some(msg), None).await
+}
+
+pub async fn admin_disable_user(
+    State(state): State<AppState>,
+    AdminAuth(auth): AdminAuth,
+    csrf: CsrfToken,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    set_disabled(&state, &auth, &csrf, &addr, id, true).await
+}
+
+pub async fn admin_enable_user(
+    State(state): State<AppState>,
+    AdminAuth(auth): AdminAuth,
+    csrf: CsrfToken,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    set_disabled(&state, &auth, &csrf, &addr, id, false).await
+}
+
+/// POST /admin/users/{id}/password: sets a new password for someone who lost theirs and ends
+/// their sessions. Recorded in the audit log, which the patient can read.
+pub async fn admin_reset_password(
+    State(state): State<AppState>,
+    AdminAuth(auth): AdminAuth,
+    csrf: CsrfToken,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    form: FormFields,
+) -> AppResult<Response> {
+    let result = async {
+        let user = other_account(&state, &auth, id).await?;
+        let password = form.get("password");
+        check_password_rules(password, &user.username)?;
+        let hash = hash_password(password.to_string()).await?;
+        state.store.set_password_hash(user.id, &hash).await?;
+        let ended = state.store.delete_user_sessions(user.id).await?;
+        state
+            .audit(
+                (Some(auth.user.id), &auth.user.username),
+                user.patient_id,
+                "user.password.reset",
+                &addr.0,
+                &format!("{} ({ended} sessions ended)", user.username),
+            )
+            .await?;
+        Ok::<_, AppError>(user)
+    }
+    .await;
+    match result {
+        Ok(u) => {
+            let msg = format!("New password set for {}; their sessions were ended.", u.username);
+            admin_page(&state, &auth, &csrf, &FormFields(Vec::new()), Some(msg), None).await
+        }
+        Err(AppError::Invalid(e)) => admin_page(&state, &auth, &csrf, &FormFields(Vec::new()), None, Some(e)).await,
         Err(e) => Err(e),
     }
 }

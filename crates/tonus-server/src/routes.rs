@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::{api, auth, exports, html, pages, trials};
+use crate::{account, api, auth, dashboard, exports, html, pages, trials};
 
 struct Table {
     router: Router<AppState>,
@@ -57,8 +57,15 @@ fn table() -> Table {
     .get("/sessions", pages::sessions)
     .post("/sessions/end-all", pages::end_all_sessions)
     .post("/sessions/{id}/end", pages::end_session)
+    .get("/account", account::account)
+    .post("/account/password", account::change_password)
+    .post("/account/totp/start", account::totp_start)
+    .post("/account/totp/enable", account::totp_enable)
+    .post("/account/totp/disable", account::totp_disable)
     // Pages: patients.
     .post("/episodes", pages::quick_log)
+    .get("/episodes/{id}/edit", pages::edit_episode_form)
+    .post("/episodes/{id}/edit", pages::edit_episode)
     .get("/episodes/{id}/delete", pages::delete_episode_confirm)
     .post("/episodes/{id}/delete", pages::delete_episode)
     .get("/checkin", pages::checkin_form)
@@ -71,6 +78,7 @@ fn table() -> Table {
     .get("/tokens", pages::tokens)
     .post("/tokens", pages::create_token)
     .post("/tokens/{id}/revoke", pages::revoke_token)
+    .get("/dashboard", dashboard::dashboard)
     .get("/charts", exports::charts)
     .get("/report.pdf", exports::own_report)
     .get("/export/archive.json", exports::own_archive)
@@ -90,6 +98,9 @@ fn table() -> Table {
     // Pages: administrators.
     .get("/admin", pages::admin_home)
     .post("/admin/users", pages::admin_create_user)
+    .post("/admin/users/{id}/disable", pages::admin_disable_user)
+    .post("/admin/users/{id}/enable", pages::admin_enable_user)
+    .post("/admin/users/{id}/password", pages::admin_reset_password)
     // JSON API.
     .get("/api/openapi.json", api::openapi_json)
     .get("/api/me", api::me)

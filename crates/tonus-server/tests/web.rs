@@ -457,6 +457,66 @@ async fn quick_log_by_form_remembers_and_marks_backfill() {
 }
 
 #[tokio::test]
+async fn dashboard_tells_unknown_days_from_spasm_free_days() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let anne = s.login("anne").await;
+        // Today: two episodes, confirmed complete. Yesterday: one episode, not confirmed.
+        // Two days ago: confirmed, nothing logged.
+        for kind in ["cramp", "twitch"] {
+            let r = anne.post_form("/episodes", &[("kind", kind)]).await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        }
+        let r = anne
+            .post_form("/episodes", &[("kind", "clonus"), ("when", "yesterday 10:00")])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        for date in ["today", "-2"] {
+            let r = anne
+                .post_form("/checkin", &[("date", date), ("log_complete", "on")])
+                .await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{date}");
+        }
+
+        let (status, page) = anne.page("/dashboard?from=2026-01-01&to=2026-01-31").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("January 2026"));
+        assert_eq!(
+            page.matches("<td class=\"day unknown\"").count(),
+            31,
+            "no day confirmed in January"
+        );
+
+        let (status, page) = anne.page("/dashboard").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("2 of 90"), "two days confirmed of the default 90");
+        assert_eq!(
+            page.matches("<td class=\"day zero\"").count(),
+            1,
+            "two days ago: confirmed, none"
+        );
+        assert_eq!(
+            page.matches("<td class=\"day some-1\"").count(),
+            1,
+            "today: two episodes"
+        );
+        assert_eq!(page.matches("<td class=\"day unknown-logged\"").count(), 1, "yesterday");
+        assert_eq!(page.matches("<td class=\"day unknown\"").count(), 87);
+        assert!(
+            page.contains("confirmed, 1 involuntary movement, 1 stiffness"),
+            "{page}"
+        );
+        assert!(page.contains("<svg"), "charts are inline SVG");
+        assert!(page.contains("Treatment history"));
+
+        let r = anne.get("/dashboard?from=2026-02-30").await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("from"));
+    }
+}
+
+#[tokio::test]
 async fn api_with_personal_access_token() {
     for s in servers().await {
         let admin = s.setup_admin().await;
@@ -773,5 +833,279 @@ async fn trials_are_planned_and_shown_on_the_web() {
             .await
             .unwrap();
         assert_eq!(r.status(), 404, "another patient's trial is not found");
+    }
+}
+
+#[tokio::test]
+async fn password_change_ends_other_sessions_and_totp_guards_sign_in() {
+    const NEW_PASSWORD: &str = "a brand new pass phrase";
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let phone = s.login("anne").await;
+        let laptop = s.login("anne").await;
+        let uid = s.store.user_by_username("anne").await.unwrap().unwrap().id;
+
+        // Wrong current password, weak new one, mismatch: 422 naming the field, nothing changed.
+        for (fields, error) in [
+            (
+                [
+                    ("current_password", "not my password"),
+                    ("new_password", NEW_PASSWORD),
+                    ("confirm_password", NEW_PASSWORD),
+                ],
+                "current_password-error",
+            ),
+            (
+                [
+                    ("current_password", PASSWORD),
+                    ("new_password", "password1234"),
+                    ("confirm_password", "password1234"),
+                ],
+                "new_password-error",
+            ),
+            (
+                [
+                    ("current_password", PASSWORD),
+                    ("new_password", NEW_PASSWORD),
+                    ("confirm_password", "something else!"),
+                ],
+                "confirm_password-error",
+            ),
+        ] {
+            let r = laptop.post_form("/account/password", &fields).await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+            assert!(r.text().await.unwrap().contains(error), "{error}");
+        }
+        assert_eq!(phone.page("/").await.0, StatusCode::OK, "nothing changed yet");
+
+        let r = laptop
+            .post_form(
+                "/account/password",
+                &[
+                    ("current_password", PASSWORD),
+                    ("new_password", NEW_PASSWORD),
+                    ("confirm_password", NEW_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("1 other session was signed out"));
+        assert_eq!(
+            location(&phone.get("/").await),
+            "/login",
+            "the other browser is signed out"
+        );
+        assert_eq!(
+            laptop.page("/").await.0,
+            StatusCode::OK,
+            "the browser that changed it stays in"
+        );
+        let c = s.client();
+        c.refresh_csrf("/login").await;
+        let r = c
+            .post_form("/login", &[("username", "anne"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the old password no longer works");
+
+        // Two-step sign-in: a wrong code does not turn it on; the right one does.
+        let (status, page) = {
+            let r = laptop.post_form("/account/totp/start", &[]).await;
+            (r.status(), r.text().await.unwrap())
+        };
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("<svg"), "QR code");
+        let secret = page
+            .split("name=\"secret\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("secret field")
+            .to_string();
+        let r = laptop
+            .post_form("/account/totp/enable", &[("secret", &secret), ("code", "000000x")])
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(s.store.totp_secret(uid).await.unwrap().is_none());
+        let code = tonus_server::account::totp(&secret, "anne")
+            .unwrap()
+            .generate_current()
+            .unwrap();
+        let r = laptop
+            .post_form("/account/totp/enable", &[("secret", &secret), ("code", &code)])
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("Two-step sign-in is on"));
+        assert_eq!(
+            s.store.totp_secret(uid).await.unwrap().as_deref(),
+            Some(secret.as_str())
+        );
+
+        // Sign-in now needs the code as well as the password.
+        let c = s.client();
+        c.refresh_csrf("/login").await;
+        let r = c
+            .post_form("/login", &[("username", "anne"), ("password", NEW_PASSWORD)])
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.text().await.unwrap().contains("6-digit code"));
+        let r = c
+            .post_form(
+                "/login",
+                &[("username", "anne"), ("password", NEW_PASSWORD), ("code", &code)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+        // Turning it off needs the password and a code.
+        let r = laptop
+            .post_form(
+                "/account/totp/disable",
+                &[("current_password", NEW_PASSWORD), ("code", "")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let r = laptop
+            .post_form(
+                "/account/totp/disable",
+                &[("current_password", NEW_PASSWORD), ("code", &code)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(s.store.totp_secret(uid).await.unwrap().is_none());
+
+        let actions: Vec<String> = s
+            .store
+            .list_audit(None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.action)
+            .collect();
+        for a in ["account.password", "account.totp.on", "account.totp.off"] {
+            assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
+        }
+        assert!(s.store.verify_audit().await.unwrap().first_bad.is_none());
+    }
+}
+
+#[tokio::test]
+async fn administrators_disable_enable_and_reset_accounts() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let anne = s.login("anne").await;
+        let anne_id = s.store.user_by_username("anne").await.unwrap().unwrap().id;
+        let admin_id = s.store.user_by_username("admin").await.unwrap().unwrap().id;
+
+        let r = admin.post_form(&format!("/admin/users/{anne_id}/disable"), &[]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("Disabled anne"));
+        assert_eq!(
+            location(&anne.get("/").await),
+            "/login",
+            "disabling ends sessions at once"
+        );
+        let c = s.client();
+        c.refresh_csrf("/login").await;
+        let r = c
+            .post_form("/login", &[("username", "anne"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "a disabled account cannot sign in"
+        );
+
+        let r = admin.post_form(&format!("/admin/users/{anne_id}/enable"), &[]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let anne = s.login("anne").await;
+
+        // A weak password is refused and nothing changes; a good one ends her sessions.
+        let r = admin
+            .post_form(&format!("/admin/users/{anne_id}/password"), &[("password", "short")])
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(anne.page("/").await.0, StatusCode::OK);
+        let r = admin
+            .post_form(
+                &format!("/admin/users/{anne_id}/password"),
+                &[("password", "temporary pass phrase 7")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(location(&anne.get("/").await), "/login");
+        let c = s.client();
+        c.refresh_csrf("/login").await;
+        let r = c
+            .post_form(
+                "/login",
+                &[("username", "anne"), ("password", "temporary pass phrase 7")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+        // No locking oneself out; unknown accounts are not found.
+        let r = admin.post_form(&format!("/admin/users/{admin_id}/disable"), &[]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(!s.store.user_by_id(admin_id).await.unwrap().unwrap().disabled);
+        let r = admin.post_form("/admin/users/999999/disable", &[]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+        // The patient can read that an administrator reset her password.
+        let pid = s.patient_id("anne").await;
+        let log = s.store.list_audit(Some(pid), 50).await.unwrap();
+        assert!(log
+            .iter()
+            .any(|a| a.action == "user.password.reset" && a.actor == "admin"));
+    }
+}
+
+#[tokio::test]
+async fn episodes_are_edited_on_the_web_and_bad_edits_change_nothing() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let anne = s.login("anne").await;
+        let pid = s.patient_id("anne").await;
+        let patient = s.store.patient_by_id(pid).await.unwrap().unwrap();
+        let r = anne
+            .post_form("/episodes", &[("kind", "cramp"), ("pain", "6"), ("notes", "stairs")])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let id = s.store.list_episodes(&patient, None, None).await.unwrap()[0].id;
+        let (_, home) = anne.page("/").await;
+        assert!(home.contains(&format!("/episodes/{id}/edit")));
+
+        let (status, page) = anne.page(&format!("/episodes/{id}/edit")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Edit episode"));
+        assert!(page.contains("value=\"cramp\" checked"));
+        assert!(page.contains("stairs"));
+
+        let r = anne
+            .post_form(&format!("/episodes/{id}/edit"), &[("kind", "twitch"), ("pain", "11")])
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("id=\"pain-error\""));
+        let stored = s.store.get_episode(&patient, id).await.unwrap().unwrap();
+        assert_eq!(stored.value.kind().code(), "cramp", "a rejected edit changes nothing");
+
+        let r = anne
+            .post_form(
+                &format!("/episodes/{id}/edit"),
+                &[
+                    ("kind", "twitch"),
+                    ("pain", "3"),
+                    ("region", "left-hand"),
+                    ("notes", "stairs, twice"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let stored = s.store.get_episode(&patient, id).await.unwrap().unwrap();
+        assert_eq!(stored.value.kind().code(), "twitch");
+        assert_eq!(stored.value.pain().map(|p| p.value()), Some(3));
+        assert_eq!(stored.value.notes(), Some("stairs, twice"));
+        assert_eq!(s.store.list_episodes(&patient, None, None).await.unwrap().len(), 1);
     }
 }

@@ -409,6 +409,42 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// The password hash of an account, for re-authentication of a signed-in user.
+    pub async fn password_hash(&self, user_id: Id) -> Result<Option<String>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user_id).fetch_optional(pool).await.ctx("reading a password hash")?
+        }))
+    }
+
+    /// The base32 TOTP secret of an account with two-step sign-in turned on.
+    pub async fn totp_secret(&self, user_id: Id) -> Result<Option<String>, StoreError> {
+        let v: Option<Option<String>> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT totp_secret FROM users WHERE id = $1")
+                .bind(user_id).fetch_optional(pool).await.ctx("reading a TOTP secret")?
+        });
+        Ok(v.flatten())
+    }
+
+    /// Turns two-step sign-in on (`Some(secret)`) or off (`None`).
+    pub async fn set_totp_secret(&self, user_id: Id, secret: Option<&str>) -> Result<bool, StoreError> {
+        let n = on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET totp_secret = $2 WHERE id = $1")
+                .bind(user_id).bind(secret).execute(pool).await.ctx("setting a TOTP secret")?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Disables (`Some(now)`) or re-enables (`None`) an account. A disabled account cannot sign
+    /// in and its API tokens stop working; callers end its sessions.
+    pub async fn set_disabled(&self, user_id: Id, at_ms: Option<i64>) -> Result<bool, StoreError> {
+        let n = on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET disabled_at_ms = $2 WHERE id = $1")
+                .bind(user_id).bind(at_ms).execute(pool).await.ctx("disabling an account")?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
     /// The patients row with this id (no ownership check: callers decide who may see it).
     pub async fn patient_by_id(&self, id: Id) -> Result<Option<Patient>, StoreError> {
         let row: Option<(i64, String, String)> = on_pool!(self, pool => {
@@ -492,6 +528,14 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(user_id).execute(pool).await.ctx("ending sessions")?.rows_affected()
+        }))
+    }
+
+    /// Ends every session of the user but `keep` (the one that asked, after a password change).
+    pub async fn delete_other_sessions(&self, user_id: Id, keep: Id) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+                .bind(user_id).bind(keep).execute(pool).await.ctx("ending other sessions")?.rows_affected()
         }))
     }
 
