@@ -35,6 +35,7 @@ PATIENT_PAGES = {
     "home / quick log": "/",
     "check-in": "/checkin",
     "sharing": "/sharing",
+    "account": "/account",
     "sessions": "/sessions",
     "tokens": "/tokens",
     "activity": "/activity",

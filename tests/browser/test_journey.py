@@ -13,6 +13,25 @@ KINDS = {
 }
 
 
+# What the dashboard's summary must say after the steps below: three episodes (clonus and
+# flexor spasm are involuntary movements, cramp is stiffness) on the one day the check-in
+# confirmed complete, with spasticity 5.
+EXPECTED_SUMMARY = {
+    "Episodes logged (all days)": "2 involuntary, 1 stiffness",
+    "Involuntary movements per confirmed day": "2.0",
+    "Stiffness episodes per confirmed day": "1.0",
+    "Mean spasticity NRS (0–10)": "5.0",
+}
+
+
+def summary(b: Browser) -> dict:
+    """The dashboard's summary list, as term → value."""
+    return {
+        d.find_element("css selector", "dt").text: d.find_element("css selector", "dd").text
+        for d in b.all("main dl.summary > div")
+    }
+
+
 def tile(b: Browser, code: str):
     t = b.one(f"main .tiles label.tile[for=kind-{code}]")
     assert t.text.strip() == KINDS[code]
@@ -96,8 +115,10 @@ def test_admin_patient_clinician_journey(fresh_server, make_browser):
     # The patient's own dashboard, at both widths.
     me.get("/dashboard")
     assert me.status() == 200, me.text()
-    dashboard = me.text()
-    assert "3" in dashboard
+    assert me.h1().startswith("Dashboard")
+    shown = summary(me)
+    assert shown | EXPECTED_SUMMARY == shown, shown
+    assert shown["Days confirmed complete"].startswith("1 of "), shown
     assert me.overflow_x() == 0, f"the dashboard scrolls sideways by {me.overflow_x()} px at 360 px"
     me.screenshot("dashboard-patient-phone")
     me.desktop()
@@ -114,7 +135,8 @@ def test_admin_patient_clinician_journey(fresh_server, make_browser):
     patient_page = dr.path()
     assert patient_page.startswith("/clinician/patients/")
     assert dr.status() == 200
-    assert dr.h1().startswith(PATIENT)
+    assert dr.h1().startswith(f"{PATIENT}:")
+    assert summary(dr) == summary(me)  # the same dashboard as the patient's
     view = dr.text()
     for label in KINDS.values():
         assert label in view, f"{label} missing from the clinician's view"
