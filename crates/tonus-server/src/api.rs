@@ -3,7 +3,10 @@
 //! broken) with `{ error, message, field, rule, value }`, and nothing is stored.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,10 +14,12 @@ use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tonus_domain::episode::EpisodeDraft;
+use tonus_domain::episode::{Region, SpasmKind, Trigger};
 use tonus_domain::input::{parse_date, parse_when};
 use tonus_domain::time::LocalInstant;
 use tonus_domain::{checkin::CheckInDraft, CheckIn, Episode, Patient, ValidationError};
 use tonus_store::Stored;
+use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{consented_patient, Auth, ClientAddr, ClinicianAuth, PatientAuth};
@@ -26,51 +31,104 @@ use crate::state::AppState;
 /// field → 422 naming the field by its path (`pain`, `regions[1]`).
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = AppError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| AppError::BadRequest(ValidationError::new("body", "a readable request body", "unreadable")))?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            AppError::BadRequest(ValidationError::new(
-                "body",
-                "valid JSON",
-                format!("error at line {} column {}", e.line(), e.column()),
-            ))
-        })?;
-        if !value.is_object() {
-            return Err(AppError::Invalid(ValidationError::new(
-                "body",
-                "a JSON object",
-                "another JSON value",
-            )));
-        }
-        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
-            let field = match e.path().to_string() {
-                p if p == "." => "body".to_string(),
-                p => p,
-            };
-            let inner = e.into_inner().to_string();
-            // serde reports a missing field at the parent's path; name the field itself.
-            let missing = inner
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next())
-                .map(|name| {
-                    if field == "body" {
-                        name.to_string()
-                    } else {
-                        format!("{field}.{name}")
-                    }
-                });
-            match missing {
-                Some(name) => AppError::Invalid(ValidationError::new(name, "present (it is required)", "missing")),
-                None if inner.starts_with("unknown field") => {
-                    AppError::Invalid(ValidationError::new(field, "a documented field", inner))
-                }
-                None => AppError::Invalid(ValidationError::new(field, "of the documented type", inner)),
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ApiBody(bytes) = ApiBody::from_request(req, state).await?;
+        decode(&bytes).map(ApiJson)
+    }
+}
+
+/// The raw body, read within the size limit (413 beyond it), for handlers that decode it
+/// later with [`decode`].
+pub struct ApiBody(pub Bytes);
+
+impl FromRequest<AppState> for ApiBody {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state).await.map(ApiBody).map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge(state.config.max_body_bytes)
+            } else {
+                AppError::BadRequest(ValidationError::new("body", "a readable request body", "unreadable"))
             }
         })
+    }
+}
+
+/// Decodes a JSON body with field-naming errors (see [`ApiJson`]); for handlers that must
+/// check the target exists before judging the body (a 404 comes before a 422).
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        AppError::BadRequest(ValidationError::new(
+            "body",
+            "valid JSON",
+            format!("error at line {} column {}", e.line(), e.column()),
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(AppError::Invalid(ValidationError::new(
+            "body",
+            "a JSON object",
+            "another JSON value",
+        )));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = match e.path().to_string() {
+            p if p == "." => "body".to_string(),
+            p => p,
+        };
+        let inner = e.into_inner().to_string();
+        // serde reports a missing field at the parent's path; name the field itself.
+        let missing = inner
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| {
+                if field == "body" {
+                    name.to_string()
+                } else {
+                    format!("{field}.{name}")
+                }
+            });
+        match missing {
+            Some(name) => AppError::Invalid(ValidationError::new(name, "present (it is required)", "missing")),
+            None if inner.starts_with("unknown field") => {
+                AppError::Invalid(ValidationError::new(field, "a documented field", inner))
+            }
+            None => AppError::Invalid(ValidationError::new(field, "of the documented type", inner)),
+        }
+    })
+}
+
+/// A path parameter whose errors are ours: a value that is not an id (`abc`, or beyond the
+/// 64-bit range) answers 400 naming the parameter, as JSON, not axum's plain-text rejection.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let (field, value) = match e.into_kind() {
+                    ErrorKind::ParseErrorAtKey { key, value, .. } => (key, value),
+                    ErrorKind::ParseError { value, .. } | ErrorKind::ParseErrorAtIndex { value, .. } => {
+                        ("path".to_string(), value)
+                    }
+                    other => ("path".to_string(), other.to_string()),
+                };
+                Err(AppError::BadRequest(ValidationError::new(
+                    field,
+                    "a whole number within the 64-bit range",
+                    value,
+                )))
+            }
+            Err(other) => Err(AppError::BadRequest(ValidationError::new(
+                "path",
+                "valid path parameters",
+                other.body_text(),
+            ))),
+        }
     }
 }
 
@@ -86,7 +144,8 @@ pub struct MeOut {
 }
 
 #[utoipa::path(get, path = "/api/me", tag = "account",
-    responses((status = 200, body = MeOut), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = MeOut), (status = 401, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
 pub async fn me(auth: Auth) -> Json<MeOut> {
     Json(MeOut {
         id: auth.user.id,
@@ -103,15 +162,24 @@ pub async fn me(auth: Auth) -> Json<MeOut> {
 #[serde(deny_unknown_fields)]
 pub struct EpisodeIn {
     /// twitch, jerk, clonus, flexor-spasm, extensor-spasm, cramp, sustained-stiffness
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
     #[serde(default)]
+    #[schema(schema_with = regions_schema)]
     pub regions: Vec<String>,
     /// 0–10
+    #[schema(minimum = 0, maximum = 10)]
     pub pain: Option<i64>,
+    /// Seconds, up to 24 hours.
+    #[schema(minimum = 0, maximum = 86_400)]
     pub duration_s: Option<i64>,
     #[serde(default)]
+    #[schema(schema_with = triggers_schema)]
     pub triggers: Vec<String>,
+    /// At most 200 characters once surrounding white space is trimmed (a bound JSON Schema's
+    /// maxLength cannot state, so it is given here in words).
     pub trigger_note: Option<String>,
+    /// At most 2,000 characters once surrounding white space is trimmed.
     pub notes: Option<String>,
     /// When it started: RFC 3339, or local time in the patient's zone ("2026-11-20 03:10");
     /// default now. Entries more than an hour old are marked back-filled.
@@ -135,6 +203,27 @@ pub struct EpisodeOut {
     pub notes: Option<String>,
     pub recorded_at: String,
     pub backfilled: bool,
+}
+
+/// The vocabularies come from the domain's own lists, so the document cannot drift from the
+/// rules (parsing also accepts other cases and `_` for `-`; the document gives the codes).
+fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(all.iter().map(|v| code(*v))))
+        .build()
+}
+
+fn kind_schema() -> Object {
+    codes(SpasmKind::ALL, SpasmKind::code)
+}
+
+fn regions_schema() -> Array {
+    ArrayBuilder::new().items(codes(Region::ALL, Region::code)).build()
+}
+
+fn triggers_schema() -> Array {
+    ArrayBuilder::new().items(codes(Trigger::ALL, Trigger::code)).build()
 }
 
 fn episode_out(id: i64, e: &Episode) -> EpisodeOut {
@@ -199,10 +288,18 @@ pub async fn create_episode(
     pa: PatientAuth,
     ApiJson(input): ApiJson<EpisodeIn>,
 ) -> AppResult<Response> {
+    let episode = episode_from_in(input, &pa.patient, None)?;
+    let id = state.store.insert_episode(&pa.patient, &episode).await?;
+    Ok((StatusCode::CREATED, Json(episode_out(id, &episode))).into_response())
+}
+
+/// Validates an episode body. Without `started_at`, a new episode starts now and a replaced
+/// one keeps its stored start (`keep_at`).
+fn episode_from_in(input: EpisodeIn, patient: &Patient, keep_at: Option<Timestamp>) -> AppResult<Episode> {
     let now = Timestamp::now();
-    let zone = pa.patient.zone.clone();
+    let zone = patient.zone.clone();
     let at = match input.started_at.as_deref().map(str::trim) {
-        None | Some("") => now,
+        None | Some("") => keep_at.unwrap_or(now),
         Some(s) => parse_when("started_at", s, &zone, now)?,
     };
     let draft = EpisodeDraft {
@@ -214,9 +311,32 @@ pub async fn create_episode(
         trigger_note: input.trigger_note,
         notes: input.notes,
     };
-    let episode = draft.validate(LocalInstant { at, zone }, now)?;
-    let id = state.store.insert_episode(&pa.patient, &episode).await?;
-    Ok((StatusCode::CREATED, Json(episode_out(id, &episode))).into_response())
+    Ok(draft.validate(LocalInstant { at, zone }, now)?)
+}
+
+#[utoipa::path(put, path = "/api/episodes/{id}", tag = "episodes", params(("id" = i64, Path)), request_body = EpisodeIn,
+    responses((status = 200, body = EpisodeOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
+/// Replaces an episode with the body (a correction); fields left out are cleared, except
+/// `started_at`, which stays as stored unless given.
+pub async fn replace_episode(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    ApiPath(id): ApiPath<i64>,
+    ApiBody(body): ApiBody,
+) -> AppResult<Json<EpisodeOut>> {
+    let old = state
+        .store
+        .get_episode(&pa.patient, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let input: EpisodeIn = decode(&body)?;
+    let episode = episode_from_in(input, &pa.patient, Some(old.value.started_at().at))?;
+    if !state.store.update_episode(&pa.patient, id, &episode).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Json(episode_out(id, &episode)))
 }
 
 #[utoipa::path(get, path = "/api/episodes/{id}", tag = "episodes", params(("id" = i64, Path)),
@@ -225,7 +345,7 @@ pub async fn create_episode(
 pub async fn get_episode(
     State(state): State<AppState>,
     pa: PatientAuth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<EpisodeOut>> {
     let e = state
         .store
@@ -241,7 +361,7 @@ pub async fn get_episode(
 pub async fn delete_episode(
     State(state): State<AppState>,
     pa: PatientAuth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
     if state.store.delete_episode(&pa.patient, id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -259,13 +379,18 @@ pub struct CheckinIn {
     /// Local day (2026-11-20, today, yesterday); default today.
     pub date: Option<String>,
     /// 0–10
+    #[schema(minimum = 0, maximum = 10)]
     pub spasticity_nrs: Option<i64>,
     /// 0–10
+    #[schema(minimum = 0, maximum = 10)]
     pub pain_nrs: Option<i64>,
     /// Penn Spasm Frequency Scale 0–4
+    #[schema(minimum = 0, maximum = 4)]
     pub psfs_frequency: Option<i64>,
     /// 1–3, only with psfs_frequency above 0
+    #[schema(minimum = 1, maximum = 3)]
     pub psfs_severity: Option<i64>,
+    #[schema(minimum = 0, maximum = 50)]
     pub night_wakings: Option<i64>,
     /// The day's episode log is complete (missing days are unknown, not zero).
     #[serde(default)]
@@ -325,6 +450,19 @@ pub async fn create_checkin(
     Ok((StatusCode::CREATED, Json(checkin_out(id, &checkin))).into_response())
 }
 
+#[utoipa::path(get, path = "/api/checkins", tag = "check-ins", params(RangeQuery),
+    responses((status = 200, body = [CheckinOut]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
+pub async fn list_checkins(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    Query(q): Query<RangeQuery>,
+) -> AppResult<Json<Vec<CheckinOut>>> {
+    let (from, to) = range(&q, &pa.patient)?;
+    let rows = state.store.list_checkins(&pa.patient, from, to).await?;
+    Ok(Json(rows.iter().map(|c| checkin_out(c.id, &c.value)).collect()))
+}
+
 // ----- personal access tokens -----
 
 #[derive(Serialize, ToSchema)]
@@ -339,7 +477,9 @@ pub struct TokenOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenIn {
-    /// What the script is for, 1–64 characters.
+    /// What the script is for: 1–64 characters once surrounding white space is trimmed, no
+    /// control characters.
+    #[schema(min_length = 1)]
     pub name: String,
 }
 
@@ -377,6 +517,14 @@ pub async fn create_token(
     addr: ClientAddr,
     ApiJson(input): ApiJson<TokenIn>,
 ) -> AppResult<Response> {
+    // The same rule as every other text the domain takes; a name is shown on the tokens page.
+    if input.name.chars().any(char::is_control) {
+        return Err(AppError::Invalid(ValidationError::new(
+            "name",
+            "text without control characters",
+            format!("{:?}", input.name),
+        )));
+    }
     let (id, token) = new_api_token(&state, &pa.auth.user, &input.name, &addr).await?;
     Ok((
         StatusCode::CREATED,
@@ -395,7 +543,7 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
     if !state
         .store
@@ -450,7 +598,7 @@ pub async fn revoke_consent(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
     let clinician = state
         .store
@@ -540,7 +688,7 @@ pub async fn clinician_episodes(
     State(state): State<AppState>,
     ClinicianAuth(auth): ClinicianAuth,
     addr: ClientAddr,
-    Path(patient_id): Path<i64>,
+    ApiPath(patient_id): ApiPath<i64>,
     Query(q): Query<RangeQuery>,
 ) -> AppResult<Json<Vec<EpisodeOut>>> {
     let patient = consented_patient(&state, &auth, patient_id).await?;

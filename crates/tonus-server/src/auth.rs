@@ -125,8 +125,14 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
     let mut auth = None;
     if let Some(token) = bearer {
         // A wrong token is an error, not an anonymous request: scripts should fail loudly.
-        match state.store.user_by_api_token(&sha256_hex(&token), now).await {
-            Ok(Some(user)) if !user.disabled => auth = Some(Auth { user, via: Via::Token }),
+        let token_hash = sha256_hex(&token);
+        match state.store.user_by_api_token(&token_hash, now).await {
+            Ok(Some(user)) if !user.disabled => {
+                if let Err(e) = state.token_limiter.take(&token_hash, now) {
+                    return Err((e, set_cookies));
+                }
+                auth = Some(Auth { user, via: Via::Token })
+            }
             Ok(_) => return Err((AppError::SignInRequired, set_cookies)),
             Err(e) => return Err((e.into(), set_cookies)),
         }
@@ -219,12 +225,16 @@ async fn presented_csrf(req: Request) -> AppResult<(Request, Option<String>)> {
         return Ok((req, None));
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
-        AppError::BadRequest(tonus_domain::ValidationError::new(
-            "body",
-            format!("a form of at most {MAX_FORM_BYTES} bytes"),
-            "larger",
-        ))
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|e| {
+        if crate::limits::is_length_limit(&e) {
+            AppError::TooLarge(MAX_FORM_BYTES)
+        } else {
+            AppError::BadRequest(tonus_domain::ValidationError::new(
+                "body",
+                "a readable request body",
+                "unreadable",
+            ))
+        }
     })?;
     let token = form_urlencoded_pairs(&bytes)
         .into_iter()

@@ -19,6 +19,13 @@ pub struct Config {
     pub max_failures_per_address: i64,
     /// How long a consent invitation code stays valid.
     pub invitation_ttl: Duration,
+    /// Requests one personal access token may make per minute (a burst of that many, then
+    /// refilled evenly): a runaway script must not starve the other users of a small server.
+    pub api_requests_per_minute: u32,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// A request not answered within this is cut off with 408 (a stalled client or query).
+    pub request_timeout: Duration,
 }
 
 impl Default for Config {
@@ -32,6 +39,9 @@ impl Default for Config {
             max_failures_per_account: 5,
             max_failures_per_address: 20,
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            api_requests_per_minute: 600,
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

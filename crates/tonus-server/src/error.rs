@@ -2,7 +2,7 @@
 //! JSON body (or, outside `/api`, an HTML page) that never carries internal details: those go
 //! to the log only.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tonus_domain::ValidationError;
@@ -21,6 +21,18 @@ pub enum AppError {
     Csrf,
     #[error("too many failed sign-ins; wait a few minutes and try again")]
     TooManyAttempts,
+    /// A token used faster than its allowance: 429 with `Retry-After`.
+    #[error("too many requests with this token; wait {0} seconds and try again")]
+    RateLimited(u64),
+    /// The request body is larger than the limit (bytes): 413.
+    #[error("the request body is larger than the limit of {0} bytes")]
+    TooLarge(usize),
+    /// The path exists but not with this method: 405 (axum's own answer has no body).
+    #[error("this address does not accept that method; see the Allow header")]
+    MethodNotAllowed,
+    /// The request was not completed within the limit (seconds): 408.
+    #[error("the request was not completed within {0} seconds; try again")]
+    Timeout(u64),
     /// A value broke a domain rule: 422 naming the field.
     #[error("{0}")]
     Invalid(ValidationError),
@@ -38,7 +50,8 @@ pub enum AppError {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code: not_found, sign_in_required, forbidden, csrf,
-    /// too_many_attempts, invalid, bad_request, conflict, internal.
+    /// too_many_attempts, rate_limited, too_large, timeout, method_not_allowed, invalid,
+    /// bad_request, conflict, internal.
     pub error: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,7 +68,10 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::SignInRequired => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyAttempts | AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -70,6 +86,10 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::Csrf => "csrf",
             AppError::TooManyAttempts => "too_many_attempts",
+            AppError::RateLimited(_) => "rate_limited",
+            AppError::TooLarge(_) => "too_large",
+            AppError::Timeout(_) => "timeout",
+            AppError::MethodNotAllowed => "method_not_allowed",
             AppError::Invalid(_) => "invalid",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
@@ -105,6 +125,10 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = self.body();
         let mut res = (self.status(), axum::Json(body.clone())).into_response();
+        if let AppError::RateLimited(seconds) = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         res.extensions_mut().insert(ErrorMarker(body));
         res
     }

@@ -35,8 +35,8 @@ async fn audit_own(state: &AppState, pa: &PatientAuth, addr: &ClientAddr, action
 
 #[derive(Deserialize, Default)]
 pub struct RangeQuery {
-    from: Option<String>,
-    to: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 /// The report's range: `from`/`to` as typed dates, by default the last 90 days.

@@ -27,6 +27,7 @@ pub async fn middleware(req: Request, next: Next) -> Response {
         if let Some(ErrorMarker(body)) = res.extensions().get::<ErrorMarker>().cloned() {
             let status = res.status();
             let cookies: Vec<HeaderValue> = res.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
+            let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
             res = if status == StatusCode::UNAUTHORIZED {
                 Redirect::to("/login").into_response()
             } else {
@@ -41,6 +42,9 @@ pub async fn middleware(req: Request, next: Next) -> Response {
             };
             for c in cookies {
                 res.headers_mut().append(header::SET_COOKIE, c);
+            }
+            if let Some(v) = retry_after {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
     }

@@ -4,12 +4,14 @@
 
 pub mod account;
 pub mod api;
+pub mod api_dashboard;
 pub mod auth;
 pub mod config;
 pub mod dashboard;
 pub mod error;
 pub mod exports;
 mod html;
+pub mod limits;
 pub mod openapi;
 pub mod pages;
 pub mod routes;

@@ -1,10 +1,12 @@
 //! The OpenAPI document served at `/api/openapi.json`, generated from the handlers' own
 //! annotations so it cannot drift from the code. No Swagger UI assets: nothing is fetched.
 
+use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, error};
+use crate::{api, api_dashboard, error};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,8 +16,11 @@ use crate::{api, error};
         api::list_episodes,
         api::create_episode,
         api::get_episode,
+        api::replace_episode,
         api::delete_episode,
         api::create_checkin,
+        api::list_checkins,
+        api_dashboard::own_dashboard,
         api::list_tokens,
         api::create_token,
         api::revoke_token,
@@ -24,9 +29,10 @@ use crate::{api, error};
         api::own_audit,
         api::clinician_patients,
         api::clinician_episodes,
+        api_dashboard::clinician_dashboard,
     ),
     components(schemas(error::ErrorBody)),
-    modifiers(&Security)
+    modifiers(&Security, &CommonErrors)
 )]
 struct Doc;
 
@@ -44,6 +50,76 @@ impl Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
         );
     }
+}
+
+/// Answers any operation can give besides its own: signed-in ones may meet the role check,
+/// a missing or wrong credential, and the token allowance; ones with a body may meet the body
+/// rules and the size limit. Added here once rather than on every handler, so a new handler
+/// cannot forget them and the spec stays true for conformance tests.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let mut add: Vec<(&str, &str)> = Vec::new();
+                if op.security.is_some() {
+                    add.push(("401", "No valid session or token (sign_in_required)"));
+                    add.push((
+                        "403",
+                        "This account's role may not do this, or a session's CSRF token is missing (forbidden, csrf)",
+                    ));
+                    add.push((
+                        "429",
+                        "The token's allowance is used up; see Retry-After (rate_limited)",
+                    ));
+                }
+                let path_params = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+                if path_params {
+                    add.push((
+                        "400",
+                        "A path parameter is not a whole number in the 64-bit range (bad_request)",
+                    ));
+                }
+                if op.request_body.is_some() {
+                    add.push(("400", "The body is not JSON (bad_request)"));
+                    add.push(("413", "The body is larger than the limit (too_large)"));
+                    add.push(("422", "A field broke a rule (invalid)"));
+                }
+                for (code, description) in add {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| error_response(description));
+                }
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
 }
 
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -2,18 +2,16 @@
 //! path) pair, so [`route_list`] is exactly what the router serves: the authorization matrix
 //! test walks it and fails on any route it has no expectation for.
 
-use std::time::Duration;
-
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::{account, api, auth, dashboard, exports, html, pages, trials};
+use crate::{account, api, api_dashboard, auth, dashboard, exports, html, limits, pages, trials};
 
 struct Table {
     router: Router<AppState>,
@@ -29,6 +27,11 @@ impl Table {
     fn post<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
         self.list.push((Method::POST, path));
         self.router = self.router.route(path, post(h));
+        self
+    }
+    fn put<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
+        self.list.push((Method::PUT, path));
+        self.router = self.router.route(path, put(h));
         self
     }
     fn delete<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
@@ -107,7 +110,10 @@ fn table() -> Table {
     .get("/api/episodes", api::list_episodes)
     .post("/api/episodes", api::create_episode)
     .get("/api/episodes/{id}", api::get_episode)
+    .put("/api/episodes/{id}", api::replace_episode)
     .delete("/api/episodes/{id}", api::delete_episode)
+    .get("/api/checkins", api::list_checkins)
+    .get("/api/dashboard", api_dashboard::own_dashboard)
     .post("/api/checkins", api::create_checkin)
     .get("/api/tokens", api::list_tokens)
     .post("/api/tokens", api::create_token)
@@ -117,6 +123,10 @@ fn table() -> Table {
     .get("/api/audit", api::own_audit)
     .get("/api/clinician/patients", api::clinician_patients)
     .get("/api/clinician/patients/{patient_id}/episodes", api::clinician_episodes)
+    .get(
+        "/api/clinician/patients/{patient_id}/dashboard",
+        api_dashboard::clinician_dashboard,
+    )
 }
 
 /// Every (method, path template) the application serves.
@@ -124,19 +134,23 @@ pub fn route_list() -> Vec<(Method, &'static str)> {
     table().list
 }
 
-/// The application with its layers. Order (outermost first): trace, timeout, body limit,
-/// security headers and HTML error pages, then caller resolution and CSRF.
+/// The application with its layers. Order (outermost first): trace, security headers and
+/// HTML error pages, error bodies for the limits, timeout, body limit, then caller resolution
+/// (with the token allowance) and CSRF. The page layer sits outside the limits so that their
+/// answers get the same headers and pages as every other.
 pub fn app(state: AppState) -> Router {
+    let config = state.config.clone();
     table()
         .router
         .fallback(html::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware))
-        .layer(axum::middleware::from_fn(html::middleware))
-        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+            config.request_timeout,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::explain))
+        .layer(axum::middleware::from_fn(html::middleware))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

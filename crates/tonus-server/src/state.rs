@@ -6,17 +6,20 @@ use tonus_store::{AuditEvent, Store};
 
 use crate::config::Config;
 use crate::error::AppResult;
+use crate::limits::TokenLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
     pub config: Arc<Config>,
+    pub token_limiter: Arc<TokenLimiter>,
 }
 
 impl AppState {
     pub fn new(store: Arc<Store>, config: Config) -> Self {
         Self {
             store,
+            token_limiter: Arc::new(TokenLimiter::new(config.api_requests_per_minute)),
             config: Arc::new(config),
         }
     }

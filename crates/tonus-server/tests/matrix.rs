@@ -149,6 +149,9 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
         false,
     ),
     ("POST", "/api/checkins", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/checkins", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/dashboard", [Login, Ok, Forbidden, Forbidden], false),
+    ("PUT", "/api/episodes/{id}", [Login, Own, Forbidden, Forbidden], false),
     ("GET", "/api/tokens", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/api/tokens", [Login, Ok, Forbidden, Forbidden], false),
     ("DELETE", "/api/tokens/{id}", [Login, Own, Forbidden, Forbidden], false),
@@ -169,6 +172,12 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     (
         "GET",
         "/api/clinician/patients/{patient_id}/episodes",
+        [Login, Forbidden, Consent, Forbidden],
+        false,
+    ),
+    (
+        "GET",
+        "/api/clinician/patients/{patient_id}/dashboard",
         [Login, Forbidden, Consent, Forbidden],
         false,
     ),

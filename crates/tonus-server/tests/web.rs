@@ -1109,3 +1109,87 @@ async fn episodes_are_edited_on_the_web_and_bad_edits_change_nothing() {
         assert_eq!(s.store.list_episodes(&patient, None, None).await.unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn api_corrects_episodes_lists_checkins_and_serves_the_dashboard() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        s.add_user(&admin, "doc", "clinician").await;
+        let anne = s.login("anne").await;
+        let r = anne.post_form("/tokens", &[("name", "script")]).await;
+        let token = text_between(&r.text().await.unwrap(), "<code class=\"code\">", "</code>").unwrap();
+        let api = TokenClient::new(&s.base, &token);
+
+        let r = api
+            .send(
+                Method::POST,
+                "/api/episodes",
+                Some(r#"{"kind":"cramp","pain":5,"started_at":"yesterday 08:00"}"#),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let created: Value = r.json().await.unwrap();
+        let id = created["id"].as_i64().unwrap();
+
+        // A correction keeps the start time unless given; a bad one changes nothing.
+        let path = format!("/api/episodes/{id}");
+        let r = api
+            .send(Method::PUT, &path, Some(r#"{"kind":"cramp","pain":12}"#))
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.json::<Value>().await.unwrap()["field"], "pain");
+        let r = api
+            .send(Method::PUT, &path, Some(r#"{"kind":"twitch","pain":3}"#))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let replaced: Value = r.json().await.unwrap();
+        assert_eq!(replaced["kind"], "twitch");
+        assert_eq!(replaced["started_at"], created["started_at"]);
+        let r = api
+            .send(Method::PUT, "/api/episodes/999999", Some(r#"{"kind":"twitch"}"#))
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+        let r = api
+            .send(
+                Method::POST,
+                "/api/checkins",
+                Some(r#"{"date":"yesterday","log_complete":true}"#),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let r = api.send(Method::GET, "/api/checkins?from=-7", None).await;
+        let list: Value = r.json().await.unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 1);
+
+        let r = api.send(Method::GET, "/api/dashboard?from=-6", None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let d: Value = r.json().await.unwrap();
+        assert_eq!(d["days_in_range"], 7);
+        assert_eq!(d["confirmed_days"], 1);
+        let days = d["days"].as_array().unwrap();
+        assert_eq!(days.len(), 7);
+        let yesterday = &days[5];
+        assert_eq!(yesterday["confirmed"], true);
+        assert_eq!(yesterday["involuntary"], 1, "the corrected kind counts");
+        assert_eq!(days[6]["confirmed"], false, "today is unknown, not zero");
+        let r = api.send(Method::GET, "/api/dashboard?from=tomorrow-ish", None).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // The clinician sees it only with consent, and the view is audited.
+        let pid = s.patient_id("anne").await;
+        let doc = s.login("doc").await;
+        let path = format!("/api/clinician/patients/{pid}/dashboard");
+        assert_eq!(doc.get(&path).await.status(), StatusCode::NOT_FOUND);
+        let r = anne.post_form("/sharing/grant", &[("clinician", "doc")]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = doc.get(&path).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.json::<Value>().await.unwrap()["confirmed_days"], 1);
+        let log = s.store.list_audit(Some(pid), 20).await.unwrap();
+        assert!(log
+            .iter()
+            .any(|a| a.action == "clinician.view" && a.detail.contains("(api)")));
+    }
+}

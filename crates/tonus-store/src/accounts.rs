@@ -336,8 +336,11 @@ impl Store {
             )));
         }
         let now = now_ms();
+        // Reads, then writes: on SQLite a deferred transaction would fail at once with
+        // "database is locked" if another connection wrote in between, so take the lock first.
+        let begin = self.write_tx_statement();
         let (id, patient_id): (i64, Option<i64>) = on_pool!(self, pool => {
-            let mut tx = pool.begin().await.ctx("starting a transaction")?;
+            let mut tx = pool.begin_with(begin).await.ctx("starting a transaction")?;
             let patient_id: Option<i64> = if role == Role::Patient {
                 let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM patients WHERE handle = $1")
                     .bind(&username).fetch_optional(&mut *tx).await.ctx("finding a patient")?;

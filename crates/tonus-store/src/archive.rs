@@ -313,7 +313,7 @@ impl Store {
 
     /// SQLite write transactions take the write lock at once (IMMEDIATE), so a concurrent
     /// writer makes us wait (busy timeout) instead of failing half-way.
-    fn write_tx_statement(&self) -> &'static str {
+    pub(crate) fn write_tx_statement(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite(_) => "BEGIN IMMEDIATE",
             Backend::Postgres(_) => "BEGIN",

@@ -69,7 +69,8 @@ pub enum Command {
     /// Export records: CSV, FHIR R4, iCalendar reminders, or the patient's JSON archive.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Import records from CSV files or a FHIR R4 bundle.
+    /// Import records from CSV files or a FHIR R4 bundle (each file at most 64 MiB; a larger
+    /// one is refused and nothing is written).
     #[command(subcommand)]
     Import(ImportCommand),
     /// Back up the database: an SQLite copy (VACUUM INTO) or a JSON archive.
@@ -655,6 +656,9 @@ pub struct ServeArgs {
     /// Hours after sign-in after which a session ends, however active.
     #[arg(long, default_value_t = 336)]
     pub max_session_hours: u64,
+    /// Requests one personal access token may make per minute (then 429 with Retry-After).
+    #[arg(long, env = "TONUS_API_REQUESTS_PER_MINUTE", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_requests_per_minute: u32,
 }
 
 #[derive(Subcommand)]

@@ -30,7 +30,7 @@ pub async fn backup(ctx: &Ctx, a: BackupArgs, only: Option<&str>) -> Result<()> 
                     "an SQLite backup copies the whole database; back up one patient with --format archive",
                 ));
             }
-            ctx.store.backup_sqlite_into(&a.out).await?;
+            sqlite_backup(ctx, &a.out).await?;
             let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
             super::report(
                 ctx,
@@ -66,18 +66,70 @@ pub async fn backup(ctx: &Ctx, a: BackupArgs, only: Option<&str>) -> Result<()> 
 }
 
 /// Creates `path` and writes `bytes`, refusing to overwrite: a backup must never replace
-/// another one by accident.
+/// another one by accident. The bytes go to a temporary file beside `path` first, so a crash
+/// half-way never leaves a truncated file under the name asked for.
 pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = File::create_new(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            user_error(format!("{} exists already; choose a new file name", path.display()))
-        } else {
-            anyhow::Error::new(e).context(format!("creating {}", path.display()))
-        }
-    })?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", path.display()))
+    refuse_existing(path)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tonus-partial-")
+        .tempfile_in(parent_dir(path))
+        .with_context(|| format!("creating a temporary file beside {}", path.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist_noclobber(path).map_err(|e| published_err(path, e.error))?;
+    sync_dir(path)
+}
+
+/// `VACUUM INTO` a file in a temporary folder beside `out`, flushed to disk, then linked to
+/// `out`. A killed backup leaves a `.tonus-partial-*` folder, never a torn `out` that looks
+/// like an SQLite database (VACUUM INTO writes the header first and the rest after).
+async fn sqlite_backup(ctx: &Ctx, out: &Path) -> Result<()> {
+    refuse_existing(out)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".tonus-partial-")
+        .tempdir_in(parent_dir(out))
+        .with_context(|| format!("creating a temporary folder beside {}", out.display()))?;
+    let file = tmp.path().join("backup.db");
+    ctx.store.backup_sqlite_into(&file).await?;
+    File::open(&file)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("flushing {}", file.display()))?;
+    // A hard link publishes the finished file atomically and fails if `out` exists.
+    std::fs::hard_link(&file, out).map_err(|e| published_err(out, e))?;
+    sync_dir(out)
+}
+
+fn refuse_existing(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Err(user_error(format!(
+            "{} exists already; choose a new file name",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn published_err(path: &Path, e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::AlreadyExists {
+        user_error(format!("{} exists already; choose a new file name", path.display()))
+    } else {
+        anyhow::Error::new(e).context(format!("creating {}", path.display()))
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Makes the new directory entry itself durable, not only the file's bytes.
+fn sync_dir(path: &Path) -> Result<()> {
+    File::open(parent_dir(path))
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("flushing the folder of {}", path.display()))
 }
 
 pub async fn restore(ctx: &Ctx, a: RestoreArgs, only: Option<&str>) -> Result<()> {
@@ -123,12 +175,47 @@ async fn from_sqlite(path: &Path) -> Result<Vec<PatientSnapshot>> {
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
     let copy = dir.path().join("restore.db");
     std::fs::copy(path, &copy).with_context(|| format!("copying {}", path.display()))?;
+    check_sqlite_backup(path, &copy).await?;
     let store = Store::open_sqlite(&copy)
         .await
         .with_context(|| format!("opening the backup {}", path.display()))?;
     let snapshots = store.snapshot(None).await;
     store.close().await;
     Ok(snapshots?)
+}
+
+/// Refuses a file that is not a whole Tonus database before anything migrates it: a backup
+/// cut short (by an older Tonus, or a copy interrupted elsewhere) can carry a valid SQLite
+/// header over an empty or torn body, and migrating that would "restore" nothing, silently.
+async fn check_sqlite_backup(path: &Path, copy: &Path) -> Result<()> {
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(copy);
+    let checked: Result<(String, i64), sqlx::Error> = async {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await?;
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('_sqlx_migrations', 'patients')",
+        )
+        .fetch_one(&pool)
+        .await?;
+        pool.close().await;
+        Ok((integrity, tables))
+    }
+    .await;
+    let incomplete = |why: String| {
+        user_error(format!(
+            "{} is not a complete Tonus backup ({why}); it may come from an interrupted backup. Nothing was restored.",
+            path.display()
+        ))
+    };
+    match checked {
+        Err(e) => Err(incomplete(format!("it cannot be read: {e}"))),
+        Ok((integrity, _)) if integrity != "ok" => Err(incomplete(format!("integrity check: {integrity}"))),
+        Ok((_, tables)) if tables != 2 => Err(incomplete("it holds no Tonus tables".into())),
+        Ok(_) => Ok(()),
+    }
 }
 
 pub async fn delete_patient(ctx: &Ctx, name: &str, yes: bool) -> Result<()> {

@@ -24,6 +24,7 @@ pub async fn run(args: ServeArgs, global: &Global) -> Result<()> {
         open_registration: args.open_registration,
         session_idle: std::time::Duration::from_secs(args.idle_minutes.max(1) * 60),
         session_absolute: std::time::Duration::from_secs(args.max_session_hours.max(1) * 3600),
+        api_requests_per_minute: args.api_requests_per_minute,
         ..tonus_server::Config::default()
     };
     tonus_server::init_logging();

@@ -1,0 +1,179 @@
+//! The dashboard as JSON: what the dashboard page shows, for scripts and other front ends.
+//! Days the patient did not confirm carry `confirmed: false`; their counts are what was
+//! logged, not evidence of a spasm-free day.
+
+use axum::extract::{Query, State};
+use axum::Json;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tonus_domain::Patient;
+use tonus_report::{ReportData, Section};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::ApiPath;
+use crate::auth::{consented_patient, ClientAddr, ClinicianAuth, PatientAuth};
+use crate::error::{AppResult, ErrorBody};
+use crate::exports::{range, RangeQuery};
+use crate::state::AppState;
+
+#[derive(Deserialize, IntoParams)]
+pub struct DashboardQuery {
+    /// First local day (2026-11-01, today, -89); default 89 days before `to`.
+    pub from: Option<String>,
+    /// Last local day; default today.
+    pub to: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DayOut {
+    pub date: String,
+    /// The patient confirmed the day's log is complete.
+    pub confirmed: bool,
+    pub involuntary: usize,
+    pub stiffness: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TreatmentOut {
+    pub name: String,
+    pub category: String,
+    pub dose: String,
+    pub route: String,
+    pub schedule: String,
+    pub from: String,
+    /// A date, or "ongoing".
+    pub to: String,
+    pub adherence: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventOut {
+    pub date: String,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DashboardOut {
+    pub patient: String,
+    pub time_zone: String,
+    pub from: String,
+    pub to: String,
+    pub days_in_range: usize,
+    pub confirmed_days: usize,
+    pub involuntary_total: usize,
+    pub stiffness_total: usize,
+    /// Mean per confirmed day; null when no day was confirmed.
+    pub involuntary_per_confirmed_day: Option<f64>,
+    pub stiffness_per_confirmed_day: Option<f64>,
+    pub mean_episode_pain: Option<f64>,
+    pub mean_spasticity_nrs: Option<f64>,
+    pub mean_pain_nrs: Option<f64>,
+    pub active_treatments: Vec<String>,
+    pub relapses: usize,
+    pub days: Vec<DayOut>,
+    pub treatments: Vec<TreatmentOut>,
+    pub events: Vec<EventOut>,
+    /// How to read these figures.
+    pub notice: String,
+}
+
+fn out(d: ReportData) -> DashboardOut {
+    let s = d.summary;
+    DashboardOut {
+        patient: d.patient,
+        time_zone: d.zone,
+        from: d.from,
+        to: d.to,
+        days_in_range: s.days,
+        confirmed_days: s.confirmed_days,
+        involuntary_total: s.involuntary_total,
+        stiffness_total: s.stiffness_total,
+        involuntary_per_confirmed_day: s.involuntary_per_day,
+        stiffness_per_confirmed_day: s.stiffness_per_day,
+        mean_episode_pain: s.mean_episode_pain,
+        mean_spasticity_nrs: s.mean_spasticity_nrs,
+        mean_pain_nrs: s.mean_pain_nrs,
+        active_treatments: s.active_treatments,
+        relapses: s.relapses,
+        days: d
+            .days
+            .into_iter()
+            .map(|c| DayOut {
+                date: c.date.to_string(),
+                confirmed: c.confirmed,
+                involuntary: c.involuntary,
+                stiffness: c.stiffness,
+            })
+            .collect(),
+        treatments: d
+            .treatments
+            .into_iter()
+            .map(|t| TreatmentOut {
+                name: t.name,
+                category: t.category,
+                dose: t.dose,
+                route: t.route,
+                schedule: t.schedule,
+                from: t.from,
+                to: t.to,
+                adherence: t.adherence,
+            })
+            .collect(),
+        events: d
+            .events
+            .into_iter()
+            .map(|e| EventOut {
+                date: e.date,
+                text: e.text,
+            })
+            .collect(),
+        notice: d.notice.to_string(),
+    }
+}
+
+async fn load(state: &AppState, patient: &Patient, q: DashboardQuery) -> AppResult<DashboardOut> {
+    let now = Timestamp::now();
+    let (from, to) = range(&RangeQuery { from: q.from, to: q.to }, patient, now)?;
+    // Only the figures: no charts to draw.
+    let sections = [Section::Summary, Section::Treatments, Section::Events];
+    let data = tonus_report::gather(&state.store, patient, from, to, now, &sections, 4, &[]).await?;
+    Ok(out(data))
+}
+
+#[utoipa::path(get, path = "/api/dashboard", tag = "dashboard", params(DashboardQuery),
+    responses((status = 200, body = DashboardOut), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
+pub async fn own_dashboard(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    Query(q): Query<DashboardQuery>,
+) -> AppResult<Json<DashboardOut>> {
+    Ok(Json(load(&state, &pa.patient, q).await?))
+}
+
+#[utoipa::path(get, path = "/api/clinician/patients/{patient_id}/dashboard", tag = "clinician",
+    params(("patient_id" = i64, Path), DashboardQuery),
+    responses((status = 200, body = DashboardOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
+/// A consented patient's dashboard figures; recorded in the patient's access log.
+pub async fn clinician_dashboard(
+    State(state): State<AppState>,
+    ClinicianAuth(auth): ClinicianAuth,
+    addr: ClientAddr,
+    ApiPath(patient_id): ApiPath<i64>,
+    Query(q): Query<DashboardQuery>,
+) -> AppResult<Json<DashboardOut>> {
+    let patient = consented_patient(&state, &auth, patient_id).await?;
+    let dash = load(&state, &patient, q).await?;
+    state
+        .audit(
+            (Some(auth.user.id), &auth.user.username),
+            Some(patient.id),
+            "clinician.view",
+            &addr.0,
+            &format!("dashboard {} to {} (api)", dash.from, dash.to),
+        )
+        .await?;
+    Ok(Json(dash))
+}
