@@ -191,19 +191,35 @@ pub fn daily_chart(
     }
     for s in series {
         let mut path = String::new();
+        let mut dots = String::new();
         let mut pen_down = false;
-        for (d, v) in &s.points {
+        let known = |i: usize| {
+            s.points
+                .get(i)
+                .is_some_and(|(d, v)| v.is_some() && *d >= from && *d <= to)
+        };
+        for (i, (d, v)) in s.points.iter().enumerate() {
             match v {
-                Some(v) if *d >= from && *d <= to => {
+                Some(v) if known(i) => {
                     let _ = write!(path, "{}{:.1},{:.1} ", if pen_down { "L" } else { "M" }, x(*d), y(*v));
                     pen_down = true;
+                    // A day between two unknown ones has no line to sit on: draw it as a dot.
+                    if !(i > 0 && known(i - 1)) && !known(i + 1) {
+                        let _ = write!(
+                            dots,
+                            r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{}"/>"#,
+                            x(*d),
+                            y(*v),
+                            s.color
+                        );
+                    }
                 }
                 _ => pen_down = false,
             }
         }
         let _ = write!(
             out,
-            r#"<path d="{p}" fill="none" stroke="{c}" stroke-width="1.4" stroke-linejoin="round"><title>{n}</title></path>"#,
+            r#"<path d="{p}" fill="none" stroke="{c}" stroke-width="1.4" stroke-linejoin="round"><title>{n}</title></path>{dots}"#,
             p = path.trim_end(),
             c = s.color,
             n = esc(&s.name),
@@ -301,6 +317,24 @@ mod tests {
         let path = svg.split("<path d=\"").nth(1).unwrap().split('"').next().unwrap();
         assert_eq!(path.matches('M').count(), 2, "{path}");
         assert!(svg.contains("unknown day"));
+    }
+
+    #[test]
+    fn isolated_days_are_drawn_as_dots() {
+        let s = Series {
+            name: "pain".into(),
+            color: "#e67e22",
+            points: vec![
+                (d("2026-01-01"), Some(3.0)),
+                (d("2026-01-02"), Some(4.0)),
+                (d("2026-01-03"), None),
+                (d("2026-01-04"), Some(2.0)),
+                (d("2026-01-05"), None),
+            ],
+        };
+        let svg = daily_chart("t", d("2026-01-01"), d("2026-01-05"), &[s], None, &[], &[], &[]);
+        // Days 1–2 form a line; day 4 stands alone and needs a dot to be seen at all.
+        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
     }
 
     #[test]
