@@ -312,7 +312,10 @@ mod tests {
             baseline_days: u32::MAX,
             ..design()
         };
-        assert!(matches!(d.calendar(), Err(StatsError::InvalidDesign { field: "blocks", .. })));
+        assert!(matches!(
+            d.calendar(),
+            Err(StatsError::InvalidDesign { field: "blocks", .. })
+        ));
     }
 
     #[test]
