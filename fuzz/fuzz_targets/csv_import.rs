@@ -19,7 +19,9 @@ fuzz_target!(|data: &[u8]| {
     };
     assert!(import.errors.len() as u64 <= import.rows, "more errors than rows");
     for e in &import.errors {
-        assert!(e.line >= 2, "a row error on the header line: {e}");
+        // Lines are counted at '\n' (the csv crate's rule), so a file with bare-CR line ends
+        // reports every row on line 1; a line number is still at least 1.
+        assert!(e.line >= 1, "a row error without a line: {e}");
         assert!(!e.error.field.is_empty(), "a row error naming no field: {e}");
     }
 
