@@ -129,8 +129,14 @@ impl TrialDesign {
                 format!("must be between 0 and 1 (exclusive), got {}", self.success_threshold),
             );
         }
-        let total = u64::from(self.baseline_days)
-            + u64::from(self.blocks) * self.arms.len() as u64 * u64::from(self.period_days);
+        // Saturating: blocks and period_days come straight from a form, and their product with
+        // the arm count can exceed u64 (a panic in debug builds, a wrapped and possibly small
+        // total in release ones, which would let a 4-billion-block calendar through).
+        let total = u64::from(self.baseline_days).saturating_add(
+            u64::from(self.blocks)
+                .saturating_mul(self.arms.len() as u64)
+                .saturating_mul(u64::from(self.period_days)),
+        );
         if total > u64::from(MAX_TRIAL_DAYS) {
             return bad(
                 "blocks",
@@ -287,6 +293,29 @@ mod tests {
             }
             assert_eq!(c.total_days, next);
         }
+    }
+
+    #[test]
+    fn huge_numbers_are_refused_not_overflowed() {
+        // Found by fuzzing (fuzz/ trial_design): blocks × arms × period_days overflowed u64.
+        let d = TrialDesign {
+            blocks: u32::MAX,
+            period_days: u32::MAX,
+            washout_days: 0,
+            ..design()
+        };
+        match d.calendar() {
+            Err(StatsError::InvalidDesign { field, .. }) => assert_eq!(field, "blocks"),
+            other => panic!("expected the blocks rule, got {other:?}"),
+        }
+        let d = TrialDesign {
+            baseline_days: u32::MAX,
+            ..design()
+        };
+        assert!(matches!(
+            d.calendar(),
+            Err(StatsError::InvalidDesign { field: "blocks", .. })
+        ));
     }
 
     #[test]

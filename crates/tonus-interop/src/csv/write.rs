@@ -10,8 +10,7 @@ use super::Kind;
 use crate::InteropError;
 
 fn instant(li: &LocalInstant) -> String {
-    let z = li.zoned();
-    z.timestamp().display_with_offset(z.offset()).to_string()
+    crate::local_rfc3339(li)
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {

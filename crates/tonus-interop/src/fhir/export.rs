@@ -39,10 +39,10 @@ fn uuid(parts: &[&str]) -> String {
     )
 }
 
-/// An instant as FHIR `dateTime`: local time with the UTC offset it had then.
+/// An instant as FHIR `dateTime`: local time with the UTC offset it had then (see
+/// [`crate::local_rfc3339`] for the offsets that cannot be written).
 pub(crate) fn date_time(li: &LocalInstant) -> String {
-    let z = li.zoned();
-    z.timestamp().display_with_offset(z.offset()).to_string()
+    crate::local_rfc3339(li)
 }
 
 fn coding(system: &str, code: &str, display: &str) -> Value {
