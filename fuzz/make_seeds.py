@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of every fuzz target from real exports of `tonus demo`.
 
-Usage (docs/reliability-fuzz.md): fuzz/make_seeds.py EXPORTS_DIR
+Usage (RELIABILITY.md, Fuzzing): fuzz/make_seeds.py EXPORTS_DIR
 where EXPORTS_DIR holds csv/*.csv, bundle.json, archive.json and backup.db made by
     tonus demo --days 30 --seed 7
     tonus --patient demo export csv --out-dir EXPORTS_DIR/csv

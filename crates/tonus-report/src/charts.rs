@@ -204,7 +204,8 @@ pub fn daily_chart(
                     let _ = write!(path, "{}{:.1},{:.1} ", if pen_down { "L" } else { "M" }, x(*d), y(*v));
                     pen_down = true;
                     // A day between two unknown ones has no line to sit on: draw it as a dot.
-                    if !(i > 0 && known(i - 1)) && !known(i + 1) {
+                    let joined_before = i > 0 && known(i - 1);
+                    if !joined_before && !known(i + 1) {
                         let _ = write!(
                             dots,
                             r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{}"/>"#,

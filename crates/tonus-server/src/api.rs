@@ -100,6 +100,26 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     })
 }
 
+/// Query parameters whose errors are ours: a repeated or malformed parameter answers 400
+/// naming `query`, as JSON, not axum's plain-text rejection.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| {
+                AppError::BadRequest(ValidationError::new(
+                    "query",
+                    "documented parameters, each at most once",
+                    e.body_text(),
+                ))
+            })
+    }
+}
+
 /// A path parameter whose errors are ours: a value that is not an id (`abc`, or beyond the
 /// 64-bit range) answers 400 naming the parameter, as JSON, not axum's plain-text rejection.
 pub struct ApiPath<T>(pub T);
@@ -273,7 +293,7 @@ fn range(q: &RangeQuery, patient: &Patient) -> AppResult<(Option<jiff::civil::Da
 pub async fn list_episodes(
     State(state): State<AppState>,
     pa: PatientAuth,
-    Query(q): Query<RangeQuery>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> AppResult<Json<Vec<EpisodeOut>>> {
     let (from, to) = range(&q, &pa.patient)?;
     let rows = state.store.list_episodes(&pa.patient, from, to).await?;
@@ -456,7 +476,7 @@ pub async fn create_checkin(
 pub async fn list_checkins(
     State(state): State<AppState>,
     pa: PatientAuth,
-    Query(q): Query<RangeQuery>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> AppResult<Json<Vec<CheckinOut>>> {
     let (from, to) = range(&q, &pa.patient)?;
     let rows = state.store.list_checkins(&pa.patient, from, to).await?;
@@ -681,7 +701,7 @@ pub async fn clinician_episodes(
     ClinicianAuth(auth): ClinicianAuth,
     addr: ClientAddr,
     ApiPath(patient_id): ApiPath<i64>,
-    Query(q): Query<RangeQuery>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> AppResult<Json<Vec<EpisodeOut>>> {
     let patient = consented_patient(&state, &auth, patient_id).await?;
     let (from, to) = range(&q, &patient)?;

@@ -2,7 +2,7 @@
 //! Days the patient did not confirm carry `confirmed: false`; their counts are what was
 //! logged, not evidence of a spasm-free day.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use tonus_domain::Patient;
 use tonus_report::{ReportData, Section};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::ApiPath;
+use crate::api::{ApiPath, ApiQuery};
 use crate::auth::{consented_patient, ClientAddr, ClinicianAuth, PatientAuth};
 use crate::error::{AppResult, ErrorBody};
 use crate::exports::{range, RangeQuery};
@@ -146,7 +146,7 @@ async fn load(state: &AppState, patient: &Patient, q: DashboardQuery) -> AppResu
 pub async fn own_dashboard(
     State(state): State<AppState>,
     pa: PatientAuth,
-    Query(q): Query<DashboardQuery>,
+    ApiQuery(q): ApiQuery<DashboardQuery>,
 ) -> AppResult<Json<DashboardOut>> {
     Ok(Json(load(&state, &pa.patient, q).await?))
 }
@@ -162,7 +162,7 @@ pub async fn clinician_dashboard(
     ClinicianAuth(auth): ClinicianAuth,
     addr: ClientAddr,
     ApiPath(patient_id): ApiPath<i64>,
-    Query(q): Query<DashboardQuery>,
+    ApiQuery(q): ApiQuery<DashboardQuery>,
 ) -> AppResult<Json<DashboardOut>> {
     let patient = consented_patient(&state, &auth, patient_id).await?;
     let dash = load(&state, &patient, q).await?;

@@ -92,6 +92,14 @@ impl Modify for CommonErrors {
                         "A path parameter is not a whole number in the 64-bit range (bad_request)",
                     ));
                 }
+                let query_params = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+                if query_params {
+                    add.push(("400", "A query parameter is repeated or malformed (bad_request)"));
+                }
                 if op.request_body.is_some() {
                     add.push(("400", "The body is not JSON (bad_request)"));
                     add.push(("413", "The body is larger than the limit (too_large)"));

@@ -1171,6 +1171,16 @@ async fn api_corrects_episodes_lists_checkins_and_serves_the_dashboard() {
         let list: Value = r.json().await.unwrap();
         assert_eq!(list.as_array().unwrap().len(), 1);
 
+        // A repeated parameter is the API's JSON 400, not the framework's plain text.
+        for path in [
+            "/api/episodes?to&to=x",
+            "/api/checkins?from=1&from=2",
+            "/api/dashboard?to=a&to=b",
+        ] {
+            let r = api.send(Method::GET, path, None).await;
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+            assert_eq!(r.json::<Value>().await.unwrap()["field"], "query", "{path}");
+        }
         let r = api.send(Method::GET, "/api/dashboard?from=-6", None).await;
         assert_eq!(r.status(), StatusCode::OK);
         let d: Value = r.json().await.unwrap();
