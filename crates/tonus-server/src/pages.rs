@@ -248,6 +248,19 @@ pub struct QuickForm {
     notes: String,
 }
 
+impl QuickForm {
+    fn from_fields(form: &FormFields) -> Self {
+        QuickForm {
+            kind: form.get("kind").to_string(),
+            regions: form.all("region"),
+            pain: form.get("pain").to_string(),
+            when: form.get("when").to_string(),
+            duration: form.get("duration").to_string(),
+            notes: form.get("notes").to_string(),
+        }
+    }
+}
+
 pub struct RecentEpisode {
     pub id: i64,
     pub when: String,
@@ -288,6 +301,40 @@ pub struct QuickLogPage {
 }
 
 impl QuickLogPage {
+    /// The episode form filled with `form` (what was typed, remembered or stored).
+    fn new(pa: &PatientAuth, csrf: &CsrfToken, form: QuickForm, error: Option<&ValidationError>) -> Self {
+        QuickLogPage {
+            nav: Nav::new(Some(&pa.auth), csrf),
+            kinds: SpasmKind::ALL
+                .iter()
+                .map(|k| opt(k.code(), k.label(), k.code() == form.kind))
+                .collect(),
+            regions: Region::ALL
+                .iter()
+                .map(|r| opt(r.code(), r.label(), form.regions.iter().any(|x| x == r.code())))
+                .collect(),
+            pains: (0..=10)
+                .map(|p| opt(p.to_string(), p.to_string(), form.pain == p.to_string()))
+                .collect(),
+            when: form.when,
+            duration: form.duration,
+            notes: form.notes,
+            remembered: false,
+            error: error.map(FieldError::from),
+            saved: None,
+            recent: Vec::new(),
+            edit_id: None,
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        if self.error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        }
+    }
+
     fn err(&self, field: &str) -> Option<&str> {
         field_err(&self.error, field)
     }
@@ -318,34 +365,12 @@ async fn quick_log_page(
         },
         None => QuickForm::default(),
     });
-    let page = QuickLogPage {
-        nav: Nav::new(Some(&pa.auth), csrf),
-        kinds: SpasmKind::ALL
-            .iter()
-            .map(|k| opt(k.code(), k.label(), k.code() == form.kind))
-            .collect(),
-        regions: Region::ALL
-            .iter()
-            .map(|r| opt(r.code(), r.label(), form.regions.iter().any(|x| x == r.code())))
-            .collect(),
-        pains: (0..=10)
-            .map(|p| opt(p.to_string(), p.to_string(), form.pain == p.to_string()))
-            .collect(),
-        when: form.when,
-        duration: form.duration,
-        notes: form.notes,
-        remembered,
-        error: error.as_ref().map(FieldError::from),
-        saved,
-        recent: episodes.iter().rev().take(20).map(|e| recent_row(e, zone)).collect(),
-        edit_id: None,
-    };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    render(&page, status)
+    let recent = episodes.iter().rev().take(20).map(|e| recent_row(e, zone)).collect();
+    let mut page = QuickLogPage::new(pa, csrf, form, error.as_ref());
+    page.remembered = remembered;
+    page.saved = saved;
+    page.recent = recent;
+    render(&page, page.status())
 }
 
 pub async fn quick_log(
@@ -354,14 +379,7 @@ pub async fn quick_log(
     csrf: CsrfToken,
     form: FormFields,
 ) -> AppResult<Response> {
-    let typed = QuickForm {
-        kind: form.get("kind").to_string(),
-        regions: form.all("region"),
-        pain: form.get("pain").to_string(),
-        when: form.get("when").to_string(),
-        duration: form.get("duration").to_string(),
-        notes: form.get("notes").to_string(),
-    };
+    let typed = QuickForm::from_fields(&form);
     match episode_from_form(&typed, &pa.patient.zone) {
         Ok(episode) => {
             state.store.insert_episode(&pa.patient, &episode).await?;
@@ -456,34 +474,9 @@ fn edit_page(
     form: QuickForm,
     error: Option<ValidationError>,
 ) -> AppResult<Response> {
-    let page = QuickLogPage {
-        nav: Nav::new(Some(&pa.auth), csrf),
-        kinds: SpasmKind::ALL
-            .iter()
-            .map(|k| opt(k.code(), k.label(), k.code() == form.kind))
-            .collect(),
-        regions: Region::ALL
-            .iter()
-            .map(|r| opt(r.code(), r.label(), form.regions.iter().any(|x| x == r.code())))
-            .collect(),
-        pains: (0..=10)
-            .map(|p| opt(p.to_string(), p.to_string(), form.pain == p.to_string()))
-            .collect(),
-        when: form.when,
-        duration: form.duration,
-        notes: form.notes,
-        remembered: false,
-        saved: None,
-        recent: Vec::new(),
-        edit_id: Some(id),
-        error: error.as_ref().map(FieldError::from),
-    };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    render(&page, status)
+    let mut page = QuickLogPage::new(pa, csrf, form, error.as_ref());
+    page.edit_id = Some(id);
+    render(&page, page.status())
 }
 
 /// GET /episodes/{id}/edit
@@ -524,14 +517,7 @@ pub async fn edit_episode(
         .get_episode(&pa.patient, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let typed = QuickForm {
-        kind: form.get("kind").to_string(),
-        regions: form.all("region"),
-        pain: form.get("pain").to_string(),
-        when: form.get("when").to_string(),
-        duration: form.get("duration").to_string(),
-        notes: form.get("notes").to_string(),
-    };
+    let typed = QuickForm::from_fields(&form);
     let old_triggers: Vec<String> = old.value.triggers().iter().map(|t| t.code().to_string()).collect();
     let old_note = old.value.trigger_note().map(str::to_string);
     let keep_at = Some(old.value.started_at().at);
