@@ -24,7 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{consented_patient, Auth, ClientAddr, ClinicianAuth, PatientAuth};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::pages::new_api_token;
+use crate::pages::{new_api_token, revoke_consent_audited};
 use crate::state::AppState;
 
 /// A JSON body whose errors are ours: syntax → 400 naming `body`; a wrong type or missing
@@ -612,26 +612,7 @@ pub async fn revoke_consent(
     addr: ClientAddr,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
-    let clinician = state
-        .store
-        .revoke_consent(pa.patient.id, id, Timestamp::now().as_millisecond())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let name = state
-        .store
-        .user_by_id(clinician)
-        .await?
-        .map(|u| u.username)
-        .unwrap_or_default();
-    state
-        .audit(
-            (Some(pa.auth.user.id), &pa.auth.user.username),
-            Some(pa.patient.id),
-            "consent.revoke",
-            &addr.0,
-            &format!("from {name}"),
-        )
-        .await?;
+    revoke_consent_audited(&state, &pa, &addr, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

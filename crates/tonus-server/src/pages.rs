@@ -1196,9 +1196,21 @@ pub async fn revoke_consent(
     addr: ClientAddr,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
+    revoke_consent_audited(&state, &pa, &addr, id).await?;
+    Ok(see_other("/sharing"))
+}
+
+/// Revokes one of the patient's grants (404 if it is not theirs or already revoked) and
+/// records it in the audit log; shared by the sharing page and the API.
+pub(crate) async fn revoke_consent_audited(
+    state: &AppState,
+    pa: &PatientAuth,
+    addr: &ClientAddr,
+    consent_id: i64,
+) -> AppResult<()> {
     let clinician = state
         .store
-        .revoke_consent(pa.patient.id, id, now_ms())
+        .revoke_consent(pa.patient.id, consent_id, now_ms())
         .await?
         .ok_or(AppError::NotFound)?;
     let name = state
@@ -1215,8 +1227,7 @@ pub async fn revoke_consent(
             &addr.0,
             &format!("from {name}"),
         )
-        .await?;
-    Ok(see_other("/sharing"))
+        .await
 }
 
 pub struct AuditRow {
