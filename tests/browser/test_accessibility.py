@@ -64,7 +64,7 @@ def test_main_pages_have_no_serious_violations(binary, tmp_path, make_browser, c
         anon.click_and_wait(anon.button("Create administrator"))
         assert anon.path() == "/admin"
         anon.sign_out()
-        tonus("demo", "--days", "365", "--seed", "7", "--tz", "Europe/Paris", "-q")
+        tonus("demo", "--days", "365", "--seed", "7", "--tz", "Europe/Paris", "--no-account", "-q")
         tonus("user", "add", "--role", "patient", PATIENT, "--password-stdin", stdin=PASSWORD + "\n")
         tonus("user", "add", "--role", "clinician", CLINICIAN, "--password-stdin", stdin=PASSWORD + "\n")
 

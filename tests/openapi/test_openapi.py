@@ -140,7 +140,10 @@ def fuzz(server, label: str, auth_header: str, extra: list[str]) -> dict:
         "--header", auth_header,
         "--max-examples", str(MAX_EXAMPLES),
         "--seed", SEED,
-        "--workers", "2",
+        # One worker: hypothesis parses lambda sources with ast.parse in each worker thread,
+        # which trips CPython 3.11.7's thread-unsafe AST recursion counter (gh-106905) and
+        # aborts the run with "AST constructor recursion depth mismatch".
+        "--workers", "1",
         "--generation-database", "none",
         "--request-timeout", "30",
         "--no-color",

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use tonus_domain::Patient;
-use tonus_store::{Role, User};
+use tonus_store::{Role, TokenScope, User};
 
 use crate::config::ms;
 use crate::error::{AppError, AppResult};
@@ -33,8 +33,16 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Via {
-    Session { id: i64, csrf: String },
-    Token,
+    Session {
+        id: i64,
+        csrf: String,
+    },
+    /// A personal access token: which one (audited by name) and what it may do.
+    Token {
+        id: i64,
+        name: String,
+        scope: TokenScope,
+    },
 }
 
 /// A signed-in user and how they proved it.
@@ -44,8 +52,9 @@ pub struct Auth {
     pub via: Via,
 }
 
-/// The caller's address as the socket saw it. Behind a reverse proxy this is the proxy;
-/// trusting forwarded headers needs configuration (a later session).
+/// The caller's address: the TCP peer's, or, when the peer is one of the configured
+/// `trusted_proxies`, the right-most untrusted address of its forwarding header
+/// ([`crate::proxy::client_ip`]).
 #[derive(Debug, Clone)]
 pub struct ClientAddr(pub String);
 
@@ -111,7 +120,7 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
     let address = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| crate::proxy::client_ip(c.0.ip(), req.headers(), &state.config.trusted_proxies).to_string())
         .unwrap_or_else(|| "unknown".to_string());
     req.extensions_mut().insert(ClientAddr(address));
     let now = Timestamp::now().as_millisecond();
@@ -126,12 +135,29 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
     if let Some(token) = bearer {
         // A wrong token is an error, not an anonymous request: scripts should fail loudly.
         let token_hash = sha256_hex(&token);
-        match state.store.user_by_api_token(&token_hash, now).await {
-            Ok(Some(user)) if !user.disabled => {
-                if let Err(e) = state.token_limiter.take(&token_hash, now) {
+        match state.store.api_token_use(&token_hash, now).await {
+            Ok(Some(t)) if !t.user.disabled => {
+                if let Err(e) = state.token_limiter.take(&state.store, &token_hash, now).await {
                     return Err((e, set_cookies));
                 }
-                auth = Some(Auth { user, via: Via::Token })
+                // Deny by default: a token reaches only the diary routes its scope allows.
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|m| m.as_str().to_string());
+                if let Some(route) = route {
+                    if !crate::service::tokens::may(req.method(), &route, t.scope) {
+                        return Err((AppError::Forbidden, set_cookies));
+                    }
+                }
+                auth = Some(Auth {
+                    user: t.user,
+                    via: Via::Token {
+                        id: t.id,
+                        name: t.name,
+                        scope: t.scope,
+                    },
+                })
             }
             Ok(_) => return Err((AppError::SignInRequired, set_cookies)),
             Err(e) => return Err((e.into(), set_cookies)),
@@ -175,7 +201,9 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
             via: Via::Session { csrf, .. },
             ..
         }) => Some(csrf.clone()),
-        Some(Auth { via: Via::Token, .. }) => None,
+        Some(Auth {
+            via: Via::Token { .. }, ..
+        }) => None,
         None => match cookie(req.headers(), CSRF_COOKIE) {
             Some(c) if c.len() == 64 => Some(c.to_string()),
             _ => {
@@ -331,13 +359,4 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminAuth {
         }
         Ok(Self(auth))
     }
-}
-
-/// A clinician's access to one patient, checked against live consent on every request.
-/// Without it the answer is 404, exactly as for a patient that does not exist.
-pub async fn consented_patient(state: &AppState, clinician: &Auth, patient_id: i64) -> AppResult<Patient> {
-    if !state.store.has_consent(clinician.user.id, patient_id).await? {
-        return Err(AppError::NotFound);
-    }
-    state.store.patient_by_id(patient_id).await?.ok_or(AppError::NotFound)
 }

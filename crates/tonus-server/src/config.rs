@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::proxy::IpNet;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -17,6 +19,9 @@ pub struct Config {
     pub login_window: Duration,
     pub max_failures_per_account: i64,
     pub max_failures_per_address: i64,
+    /// Sign-up attempts (made or refused) one client address may make per hour, with open
+    /// registration: no mass creation of accounts, no fast probing of names.
+    pub signups_per_hour: i64,
     /// How long a consent invitation code stays valid.
     pub invitation_ttl: Duration,
     /// Requests one personal access token may make per minute (a burst of that many, then
@@ -26,6 +31,17 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// A request not answered within this is cut off with 408 (a stalled client or query).
     pub request_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers are believed; from any
+    /// other peer those headers are ignored and the peer's address is the client's.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Where `/metrics` is served; `None` (the default) turns metrics off entirely.
+    pub metrics_listen: Option<SocketAddr>,
+    /// After a shutdown signal, how long requests in flight may take before the server
+    /// exits anyway.
+    pub shutdown_grace: Duration,
+    /// The address users reach the server at (`https://tonus.example.org`), when it differs
+    /// from the listen address (behind a reverse proxy); used to tell where to sign in.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -38,10 +54,15 @@ impl Default for Config {
             login_window: Duration::from_secs(15 * 60),
             max_failures_per_account: 5,
             max_failures_per_address: 20,
+            signups_per_hour: 10,
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             api_requests_per_minute: 600,
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
+            metrics_listen: None,
+            shutdown_grace: Duration::from_secs(10),
+            public_url: None,
         }
     }
 }

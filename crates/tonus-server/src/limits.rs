@@ -2,66 +2,37 @@
 //! token, and clear answers when the body-size or time limit cuts a request off. (Sign-in
 //! attempts are limited separately, by failures recorded in the database.)
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tonus_store::{Allowance, Store};
 
 use crate::error::{AppError, ErrorMarker};
 use crate::state::AppState;
 
-/// Above this many remembered tokens, full buckets are forgotten (they hold nothing a fresh
-/// bucket would not), so revoked tokens do not accumulate for the life of the process.
-const PRUNE_ABOVE: usize = 1024;
-
 /// A token bucket per token: `per_minute` requests at once, refilled at `per_minute` per
-/// minute. Kept in memory: a restart forgets it, which only ever errs towards allowing.
+/// minute. The buckets live in the database (`tonus_store::allowance`), not in this process:
+/// several server processes behind one load balancer must not each grant the full allowance,
+/// and a restart must not hand a runaway script a fresh one.
 pub struct TokenLimiter {
     per_minute: u32,
-    buckets: Mutex<HashMap<String, Bucket>>,
-}
-
-#[derive(Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at_ms: i64,
 }
 
 impl TokenLimiter {
     pub fn new(per_minute: u32) -> Self {
         Self {
             per_minute: per_minute.max(1),
-            buckets: Mutex::new(HashMap::new()),
         }
     }
 
     /// Takes one request from the allowance of the token whose hash is `key`; when there is
     /// none left, the error says how many whole seconds until there is.
-    pub fn take(&self, key: &str, now_ms: i64) -> Result<(), AppError> {
-        let capacity = f64::from(self.per_minute);
-        let per_ms = capacity / 60_000.0;
-        // A poisoned lock only means another request panicked mid-update; the map is still
-        // usable, and refusing every token request over it would be worse.
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() > PRUNE_ABOVE {
-            buckets.retain(|_, b| b.tokens + (now_ms - b.at_ms) as f64 * per_ms < capacity);
+    pub async fn take(&self, store: &Store, key: &str, now_ms: i64) -> Result<(), AppError> {
+        match store.take_token_allowance(key, self.per_minute, now_ms).await? {
+            Allowance::Granted => Ok(()),
+            Allowance::Refused { retry_after_s } => Err(AppError::RateLimited(retry_after_s)),
         }
-        let b = buckets.entry(key.to_string()).or_insert(Bucket {
-            tokens: capacity,
-            at_ms: now_ms,
-        });
-        let elapsed = (now_ms - b.at_ms).max(0) as f64;
-        b.tokens = (b.tokens + elapsed * per_ms).min(capacity);
-        b.at_ms = now_ms;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            return Ok(());
-        }
-        let wait_ms = (1.0 - b.tokens) / per_ms;
-        Err(AppError::RateLimited((wait_ms / 1000.0).ceil().max(1.0) as u64))
     }
 }
 
@@ -107,20 +78,38 @@ pub fn is_length_limit(e: &axum::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonus_domain::time::Zone;
+    use tonus_store::Role;
 
-    #[test]
-    fn allowance_is_per_token_and_refills() {
+    /// The arithmetic is tested without I/O in `tonus_store::allowance`; this checks the
+    /// limiter answers from the shared table, and two stores on one file (as two processes
+    /// would open it) spend from one bucket.
+    #[tokio::test]
+    async fn allowance_is_per_token_refills_and_is_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tonus.db");
+        let one = Store::open_sqlite(&path).await.unwrap();
+        let two = Store::open_sqlite(&path).await.unwrap();
+        let user = one
+            .create_user("anne", Role::Patient, "hash", &Zone::utc())
+            .await
+            .unwrap();
+        one.create_api_token(user.id, "a", "a", 0).await.unwrap();
+        one.create_api_token(user.id, "b", "b", 0).await.unwrap();
         let l = TokenLimiter::new(3);
-        for _ in 0..3 {
-            assert!(l.take("a", 0).is_ok());
+        for store in [&one, &two, &one] {
+            assert!(l.take(store, "a", 0).await.is_ok());
         }
         // 3 per minute: one request back every 20 s.
-        match l.take("a", 0) {
+        match l.take(&two, "a", 0).await {
             Err(AppError::RateLimited(s)) => assert_eq!(s, 20),
             other => panic!("expected a rate limit, got {other:?}"),
         }
-        assert!(l.take("b", 0).is_ok(), "another token has its own allowance");
-        assert!(l.take("a", 19_000).is_err());
-        assert!(l.take("a", 21_000).is_ok());
+        assert!(
+            l.take(&two, "b", 0).await.is_ok(),
+            "another token has its own allowance"
+        );
+        assert!(l.take(&one, "a", 19_000).await.is_err());
+        assert!(l.take(&two, "a", 21_000).await.is_ok());
     }
 }

@@ -6,30 +6,31 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, api_dashboard, error};
+use crate::api::{account, checkins, clinician, consent, dashboard, episodes};
+use crate::error;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tonus API", description = "Log MS spasms and check-ins; share read access with clinicians by consent. Authenticate scripts with a personal access token (`Authorization: Bearer tonus_…`); browser sessions must send `X-CSRF-Token` on unsafe methods."),
     paths(
-        api::me,
-        api::list_episodes,
-        api::create_episode,
-        api::get_episode,
-        api::replace_episode,
-        api::delete_episode,
-        api::create_checkin,
-        api::list_checkins,
-        api_dashboard::own_dashboard,
-        api::list_tokens,
-        api::create_token,
-        api::revoke_token,
-        api::list_consents,
-        api::revoke_consent,
-        api::own_audit,
-        api::clinician_patients,
-        api::clinician_episodes,
-        api_dashboard::clinician_dashboard,
+        account::me,
+        episodes::list_episodes,
+        episodes::create_episode,
+        episodes::get_episode,
+        episodes::replace_episode,
+        episodes::delete_episode,
+        checkins::create_checkin,
+        checkins::list_checkins,
+        dashboard::own_dashboard,
+        account::list_tokens,
+        account::create_token,
+        account::revoke_token,
+        consent::list_consents,
+        consent::revoke_consent,
+        consent::own_audit,
+        clinician::clinician_patients,
+        clinician::clinician_episodes,
+        dashboard::clinician_dashboard,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&Security, &CommonErrors)
@@ -60,7 +61,10 @@ struct CommonErrors;
 
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            // A clinician whose password an administrator set reaches no patient until they
+            // set their own: 422 naming the "password" rule.
+            let clinician = path.starts_with("/api/clinician");
             let ops = [
                 &mut item.get,
                 &mut item.post,
@@ -74,7 +78,7 @@ impl Modify for CommonErrors {
                     add.push(("401", "No valid session or token (sign_in_required)"));
                     add.push((
                         "403",
-                        "This account's role may not do this, or a session's CSRF token is missing (forbidden, csrf)",
+                        "This account's role may not do this, a personal access token may not (tokens reach only the diary, within their scope), or a session's CSRF token is missing (forbidden, csrf)",
                     ));
                     add.push((
                         "429",
@@ -99,6 +103,12 @@ impl Modify for CommonErrors {
                     .any(|p| matches!(p.parameter_in, ParameterIn::Query));
                 if query_params {
                     add.push(("400", "A query parameter is repeated or malformed (bad_request)"));
+                }
+                if clinician {
+                    add.push((
+                        "422",
+                        "The password was set by an administrator and not changed since (invalid)",
+                    ));
                 }
                 if op.request_body.is_some() {
                     add.push(("400", "The body is not JSON (bad_request)"));

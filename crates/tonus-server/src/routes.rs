@@ -10,8 +10,15 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::api::{
+    self, account as api_account, checkins as api_checkins, clinician as api_clinician, consent as api_consent,
+    dashboard as api_dashboard, episodes as api_episodes,
+};
 use crate::state::AppState;
-use crate::{account, api, api_dashboard, auth, dashboard, exports, html, limits, pages, trials};
+use crate::web::{
+    account, admin, assets, checkin, clinician, dashboard, episodes, exports, sessions, sharing, signin, tokens, trials,
+};
+use crate::{auth, html, limits, ops};
 
 struct Table {
     router: Router<AppState>,
@@ -47,40 +54,43 @@ fn table() -> Table {
         list: Vec::new(),
     }
     // Pages: anyone.
-    .get("/", pages::home)
-    .get("/assets/app.css", pages::stylesheet)
-    .get("/setup", pages::setup_form)
-    .post("/setup", pages::setup)
-    .get("/login", pages::login_form)
-    .post("/login", pages::login)
-    .get("/signup", pages::signup_form)
-    .post("/signup", pages::signup)
+    .get("/", episodes::home)
+    .get("/assets/app.css", assets::stylesheet)
+    .get("/assets/icons/{file}", assets::icon)
+    .get("/manifest.webmanifest", assets::manifest)
+    .get("/favicon.ico", assets::favicon)
+    .get("/setup", signin::setup_form)
+    .post("/setup", signin::setup)
+    .get("/login", signin::login_form)
+    .post("/login", signin::login)
+    .get("/signup", signin::signup_form)
+    .post("/signup", signin::signup)
     // Pages: any signed-in user.
-    .post("/logout", pages::logout)
-    .get("/sessions", pages::sessions)
-    .post("/sessions/end-all", pages::end_all_sessions)
-    .post("/sessions/{id}/end", pages::end_session)
+    .post("/logout", signin::logout)
+    .get("/sessions", sessions::sessions)
+    .post("/sessions/end-all", sessions::end_all_sessions)
+    .post("/sessions/{id}/end", sessions::end_session)
     .get("/account", account::account)
     .post("/account/password", account::change_password)
     .post("/account/totp/start", account::totp_start)
     .post("/account/totp/enable", account::totp_enable)
     .post("/account/totp/disable", account::totp_disable)
     // Pages: patients.
-    .post("/episodes", pages::quick_log)
-    .get("/episodes/{id}/edit", pages::edit_episode_form)
-    .post("/episodes/{id}/edit", pages::edit_episode)
-    .get("/episodes/{id}/delete", pages::delete_episode_confirm)
-    .post("/episodes/{id}/delete", pages::delete_episode)
-    .get("/checkin", pages::checkin_form)
-    .post("/checkin", pages::checkin)
-    .get("/sharing", pages::sharing)
-    .post("/sharing/invitations", pages::create_invitation)
-    .post("/sharing/grant", pages::grant_by_handle)
-    .post("/sharing/{id}/revoke", pages::revoke_consent)
-    .get("/activity", pages::activity)
-    .get("/tokens", pages::tokens)
-    .post("/tokens", pages::create_token)
-    .post("/tokens/{id}/revoke", pages::revoke_token)
+    .post("/episodes", episodes::quick_log)
+    .get("/episodes/{id}/edit", episodes::edit_episode_form)
+    .post("/episodes/{id}/edit", episodes::edit_episode)
+    .get("/episodes/{id}/delete", episodes::delete_episode_confirm)
+    .post("/episodes/{id}/delete", episodes::delete_episode)
+    .get("/checkin", checkin::checkin_form)
+    .post("/checkin", checkin::checkin)
+    .get("/sharing", sharing::sharing)
+    .post("/sharing/invitations", sharing::create_invitation)
+    .post("/sharing/grant", sharing::grant_by_handle)
+    .post("/sharing/{id}/revoke", sharing::revoke_consent)
+    .get("/activity", sharing::activity)
+    .get("/tokens", tokens::tokens)
+    .post("/tokens", tokens::create_token)
+    .post("/tokens/{id}/revoke", tokens::revoke_token)
     .get("/dashboard", dashboard::dashboard)
     .get("/charts", exports::charts)
     .get("/report.pdf", exports::own_report)
@@ -88,41 +98,46 @@ fn table() -> Table {
     .get("/trials", trials::trials)
     .post("/trials", trials::plan)
     .get("/trials/{id}", trials::trial)
+    .post("/trials/{id}/delete", trials::delete)
     .get("/calendar", exports::calendar)
     .post("/calendar/feeds", exports::create_feed)
     .post("/calendar/feeds/{id}/revoke", exports::revoke_feed)
     // Calendar apps: the secret in the path is the credential.
     .get("/feeds/{file}", exports::feed)
     // Pages: clinicians.
-    .get("/clinician", pages::clinician_home)
-    .post("/clinician/redeem", pages::redeem)
-    .get("/clinician/patients/{patient_id}", pages::clinician_patient)
+    .get("/clinician", clinician::clinician_home)
+    .post("/clinician/redeem", clinician::redeem)
+    .get("/clinician/patients/{patient_id}", clinician::clinician_patient)
     .get("/clinician/patients/{patient_id}/report.pdf", exports::clinician_report)
     // Pages: administrators.
-    .get("/admin", pages::admin_home)
-    .post("/admin/users", pages::admin_create_user)
-    .post("/admin/users/{id}/disable", pages::admin_disable_user)
-    .post("/admin/users/{id}/enable", pages::admin_enable_user)
-    .post("/admin/users/{id}/password", pages::admin_reset_password)
+    .get("/admin", admin::admin_home)
+    .post("/admin/users", admin::admin_create_user)
+    .post("/admin/users/{id}/disable", admin::admin_disable_user)
+    .post("/admin/users/{id}/enable", admin::admin_enable_user)
+    .post("/admin/users/{id}/password", admin::admin_reset_password)
+    .post("/admin/users/{id}/totp/remove", admin::admin_remove_totp)
     // JSON API.
     .get("/api/openapi.json", api::openapi_json)
-    .get("/api/me", api::me)
-    .get("/api/episodes", api::list_episodes)
-    .post("/api/episodes", api::create_episode)
-    .get("/api/episodes/{id}", api::get_episode)
-    .put("/api/episodes/{id}", api::replace_episode)
-    .delete("/api/episodes/{id}", api::delete_episode)
-    .get("/api/checkins", api::list_checkins)
+    .get("/api/me", api_account::me)
+    .get("/api/episodes", api_episodes::list_episodes)
+    .post("/api/episodes", api_episodes::create_episode)
+    .get("/api/episodes/{id}", api_episodes::get_episode)
+    .put("/api/episodes/{id}", api_episodes::replace_episode)
+    .delete("/api/episodes/{id}", api_episodes::delete_episode)
+    .get("/api/checkins", api_checkins::list_checkins)
     .get("/api/dashboard", api_dashboard::own_dashboard)
-    .post("/api/checkins", api::create_checkin)
-    .get("/api/tokens", api::list_tokens)
-    .post("/api/tokens", api::create_token)
-    .delete("/api/tokens/{id}", api::revoke_token)
-    .get("/api/consents", api::list_consents)
-    .post("/api/consents/{id}/revoke", api::revoke_consent)
-    .get("/api/audit", api::own_audit)
-    .get("/api/clinician/patients", api::clinician_patients)
-    .get("/api/clinician/patients/{patient_id}/episodes", api::clinician_episodes)
+    .post("/api/checkins", api_checkins::create_checkin)
+    .get("/api/tokens", api_account::list_tokens)
+    .post("/api/tokens", api_account::create_token)
+    .delete("/api/tokens/{id}", api_account::revoke_token)
+    .get("/api/consents", api_consent::list_consents)
+    .post("/api/consents/{id}/revoke", api_consent::revoke_consent)
+    .get("/api/audit", api_consent::own_audit)
+    .get("/api/clinician/patients", api_clinician::clinician_patients)
+    .get(
+        "/api/clinician/patients/{patient_id}/episodes",
+        api_clinician::clinician_episodes,
+    )
     .get(
         "/api/clinician/patients/{patient_id}/dashboard",
         api_dashboard::clinician_dashboard,
@@ -131,16 +146,21 @@ fn table() -> Table {
 
 /// Every (method, path template) the application serves.
 pub fn route_list() -> Vec<(Method, &'static str)> {
-    table().list
+    let mut list = table().list;
+    list.extend(ops::PROBE_ROUTES.map(|p| (Method::GET, p)));
+    list
 }
 
 /// The application with its layers. Order (outermost first): trace, security headers and
 /// HTML error pages, error bodies for the limits, timeout, body limit, then caller resolution
 /// (with the token allowance) and CSRF. The page layer sits outside the limits so that their
-/// answers get the same headers and pages as every other.
+/// answers get the same headers and pages as every other. The health probes are merged in
+/// outside all of those (a load balancer has no session, and must not be handed a CSRF
+/// cookie); the metrics layer, when metrics are on, wraps everything so it times whole requests.
 pub fn app(state: AppState) -> Router {
     let config = state.config.clone();
-    table()
+    let metrics = state.metrics.clone();
+    let app = table()
         .router
         .fallback(html::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware))
@@ -151,6 +171,11 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::explain))
         .layer(axum::middleware::from_fn(html::middleware))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(ops::probes(state))
+        .layer(TraceLayer::new_for_http());
+    match metrics {
+        Some(m) => app.layer(axum::middleware::from_fn_with_state(m, ops::track)),
+        None => app,
+    }
 }

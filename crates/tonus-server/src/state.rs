@@ -7,20 +7,28 @@ use tonus_store::{AuditEvent, Store};
 use crate::config::Config;
 use crate::error::AppResult;
 use crate::limits::TokenLimiter;
+use crate::ops::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
     pub config: Arc<Config>,
     pub token_limiter: Arc<TokenLimiter>,
+    /// Present only when metrics are served (`metrics_listen`); otherwise nothing is counted.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl AppState {
     pub fn new(store: Arc<Store>, config: Config) -> Self {
+        Self::with_metrics(store, config, None)
+    }
+
+    pub fn with_metrics(store: Arc<Store>, config: Config, metrics: Option<Arc<Metrics>>) -> Self {
         Self {
             store,
             token_limiter: Arc::new(TokenLimiter::new(config.api_requests_per_minute)),
             config: Arc::new(config),
+            metrics,
         }
     }
 

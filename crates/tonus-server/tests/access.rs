@@ -231,7 +231,7 @@ fn route_role(path: &str) -> &'static str {
         "clinician"
     } else if path.starts_with("/admin/") {
         "admin"
-    } else if path.starts_with("/sessions/") || path.starts_with("/feeds/") {
+    } else if path.starts_with("/sessions/") || path.starts_with("/feeds/") || path.starts_with("/assets/") {
         "any"
     } else {
         "patient"
@@ -352,9 +352,10 @@ async fn ids_of_other_patients_reveal_nothing_and_access_ends_when_it_should() {
         let r = doc.get(&path).await;
         assert_eq!(r.status(), StatusCode::OK, "[{}]", s.backend);
         assert!(r.text().await.unwrap().contains("rita-secret"));
-        let rita_api = TokenClient::new(&s.base, &rita.token);
-        let consents: serde_json::Value = rita_api
-            .send(Method::GET, "/api/consents", None)
+        // Consent is managed from a browser session (tokens get 403 there, see matrix.rs).
+        let rita_web = s.login("rita").await;
+        let consents: serde_json::Value = rita_web
+            .json(Method::GET, "/api/consents", None)
             .await
             .json()
             .await
@@ -367,8 +368,8 @@ async fn ids_of_other_patients_reveal_nothing_and_access_ends_when_it_should() {
             .unwrap()["id"]
             .as_i64()
             .unwrap();
-        let r = rita_api
-            .send(Method::POST, &format!("/api/consents/{cid}/revoke"), Some("{}"))
+        let r = rita_web
+            .json(Method::POST, &format!("/api/consents/{cid}/revoke"), Some(json!({})))
             .await;
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
         for p in [path.clone(), format!("/clinician/patients/{rita_pid}")] {
@@ -405,7 +406,10 @@ async fn ids_of_other_patients_reveal_nothing_and_access_ends_when_it_should() {
                 };
                 let own = own_ids(&s.store, who, path).await;
                 let (probe_status, probe_body) = send(caller, method, &fill(path, MISSING)).await;
-                let may_use = route_role(path) == "any" || route_role(path) == *role;
+                // A token (read-write here) reaches only the diary routes; elsewhere 403.
+                let token_may = !matches!(caller, Caller::Token(_))
+                    || tonus_server::service::tokens::may(method, path, tonus_store::TokenScope::ReadWrite);
+                let may_use = (route_role(path) == "any" || route_role(path) == *role) && token_may;
                 if may_use && probe_status != StatusCode::NOT_FOUND {
                     failures.push(format!("{method} {path} as {who} ({via}), missing id: {probe_status}"));
                 }
@@ -471,6 +475,13 @@ async fn ids_of_other_patients_reveal_nothing_and_access_ends_when_it_should() {
                 .await
                 .unwrap();
             assert_eq!(feed.status(), StatusCode::OK, "{} feed", v.name);
+            // The feed reminds of the stored trial's period changes (2 arms × 2 blocks).
+            let ics = feed.text().await.unwrap().replace("\r\n ", "");
+            assert!(
+                ics.contains(&format!("SUMMARY:Trial {}: period 4 of 4 starts", v.trial)),
+                "{} feed without its trial's periods:\n{ics}",
+                v.name
+            );
         }
         assert!(s
             .store
@@ -516,12 +527,34 @@ async fn ids_of_other_patients_reveal_nothing_and_access_ends_when_it_should() {
             "the test's own session ended too"
         );
 
-        // A revoked token stops working at once.
-        let tid = anne_token["id"].as_i64().unwrap();
-        let r = anne_api.send(Method::DELETE, &format!("/api/tokens/{tid}"), None).await;
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        // "Everywhere" includes her API tokens.
         assert_eq!(
             anne_api.send(Method::GET, "/api/me", None).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "[{}] token after end-all",
+            s.backend
+        );
+
+        // A revoked token stops working at once (revoked from a session: a token cannot).
+        let anne = s.login("anne").await;
+        let r = anne
+            .json(Method::POST, "/api/tokens", Some(json!({ "name": "second script" })))
+            .await;
+        let second: serde_json::Value = r.json().await.unwrap();
+        let second_api = TokenClient::new(&s.base, second["token"].as_str().unwrap());
+        assert_eq!(
+            second_api.send(Method::GET, "/api/me", None).await.status(),
+            StatusCode::OK
+        );
+        let tid = second["id"].as_i64().unwrap();
+        let r = second_api
+            .send(Method::DELETE, &format!("/api/tokens/{tid}"), None)
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "a token cannot manage tokens");
+        let r = anne.json(Method::DELETE, &format!("/api/tokens/{tid}"), None).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            second_api.send(Method::GET, "/api/me", None).await.status(),
             StatusCode::UNAUTHORIZED
         );
 

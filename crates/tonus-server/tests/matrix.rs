@@ -36,6 +36,15 @@ const ROLES: [&str; 4] = ["anonymous", "patient", "clinician", "admin"];
 const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/", [Login, Ok, Ok, Ok], false),
     ("GET", "/assets/app.css", [Ok, Ok, Ok, Ok], false),
+    // `{file}` is filled with a name that does not exist; tests/web.rs fetches the real icons.
+    (
+        "GET",
+        "/assets/icons/{file}",
+        [NotFound, NotFound, NotFound, NotFound],
+        false,
+    ),
+    ("GET", "/manifest.webmanifest", [Ok, Ok, Ok, Ok], false),
+    ("GET", "/favicon.ico", [Ok, Ok, Ok, Ok], false),
     ("GET", "/setup", [NotFound, NotFound, NotFound, NotFound], false),
     ("POST", "/setup", [NotFound, NotFound, NotFound, NotFound], false),
     ("GET", "/login", [Ok, Ok, Ok, Ok], false),
@@ -89,6 +98,7 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/trials", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/trials", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/trials/{id}", [Login, Own, Forbidden, Forbidden], false),
+    ("POST", "/trials/{id}/delete", [Login, Own, Forbidden, Forbidden], false),
     ("GET", "/dashboard", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/charts", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/report.pdf", [Login, Ok, Forbidden, Forbidden], false),
@@ -137,7 +147,16 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
         [Login, Forbidden, Forbidden, Ok],
         false,
     ),
+    (
+        "POST",
+        "/admin/users/{id}/totp/remove",
+        [Login, Forbidden, Forbidden, Ok],
+        false,
+    ),
     ("GET", "/api/openapi.json", [Ok, Ok, Ok, Ok], false),
+    // Load balancer probes: anyone, no session needed (tests/ops.rs checks they skip it).
+    ("GET", "/healthz", [Ok, Ok, Ok, Ok], false),
+    ("GET", "/readyz", [Ok, Ok, Ok, Ok], false),
     ("GET", "/api/me", [Login, Ok, Ok, Ok], false),
     ("GET", "/api/episodes", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/api/episodes", [Login, Ok, Forbidden, Forbidden], false),
@@ -455,6 +474,117 @@ async fn every_route_has_an_entry_and_every_entry_holds() {
         // Revoked and unconsented stayed that way; the consented patient still is.
         assert!(s.store.has_consent(doc, w.paul).await.unwrap());
         assert!(!s.store.has_consent(doc, w.rita).await.unwrap());
+        assert!(
+            failures.is_empty(),
+            "{} failures:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+}
+
+/// The routes a personal access token may call: (method, path, [read, read-write]). Every
+/// other route answers 403 to a token of either scope: tokens never create tokens, manage
+/// sharing, invitations, calendar feeds, sessions or the account.
+const TOKEN_MATRIX: &[(&str, &str, [bool; 2])] = &[
+    ("GET", "/api/me", [true, true]),
+    ("GET", "/api/episodes", [true, true]),
+    ("GET", "/api/episodes/{id}", [true, true]),
+    ("GET", "/api/checkins", [true, true]),
+    ("GET", "/api/dashboard", [true, true]),
+    ("GET", "/api/openapi.json", [true, true]),
+    ("GET", "/export/archive.json", [true, true]),
+    ("GET", "/report.pdf", [true, true]),
+    ("POST", "/api/episodes", [false, true]),
+    ("PUT", "/api/episodes/{id}", [false, true]),
+    ("DELETE", "/api/episodes/{id}", [false, true]),
+    ("POST", "/api/checkins", [false, true]),
+];
+
+#[tokio::test]
+async fn tokens_reach_only_the_diary_within_their_scope() {
+    let config = tonus_server::Config {
+        max_failures_per_account: 1000,
+        max_failures_per_address: 1000,
+        ..test_config()
+    };
+    for s in servers_with(config).await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        s.add_user(&admin, "ursula", "patient").await;
+        s.add_user(&admin, "doc", "clinician").await;
+        let anne = s.login("anne").await;
+        let w = World {
+            users: [None, Some("anne".into()), Some("doc".into()), Some("admin".into())],
+            anne: s.patient_id("anne").await,
+            paul: s.patient_id("ursula").await,
+            rita: s.patient_id("ursula").await,
+            ursula: s.patient_id("ursula").await,
+        };
+        let mut failures = Vec::new();
+        for (si, scope) in ["read", "read-write"].iter().enumerate() {
+            let r = anne
+                .json(
+                    Method::POST,
+                    "/api/tokens",
+                    Some(serde_json::json!({ "name": format!("matrix {scope}"), "scope": scope })),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let v: serde_json::Value = r.json().await.unwrap();
+            let token = v["token"].as_str().unwrap().to_string();
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .build()
+                .unwrap();
+            for (method, path) in tonus_server::route_list() {
+                let allowed = TOKEN_MATRIX
+                    .iter()
+                    .find(|(m, p, _)| *m == method.as_str() && p == &path)
+                    .is_some_and(|(_, _, a)| a[si]);
+                let concrete = if path.contains("{id}") {
+                    let owner = if path.starts_with("/admin/") { "ursula" } else { "anne" };
+                    let id = fresh_id(&s, &w, path, owner).await;
+                    path.replace("{id}", &id.to_string())
+                } else if path.contains("{patient_id}") {
+                    path.replace("{patient_id}", &w.anne.to_string())
+                } else if path.contains("{file}") {
+                    path.replace("{file}", "nothing.ics")
+                } else {
+                    path.to_string()
+                };
+                let mut req = http
+                    .request(method.clone(), format!("{}{concrete}", s.base))
+                    .bearer_auth(&token);
+                if method != Method::GET {
+                    req = req
+                        .header("content-type", "application/json")
+                        .body(r#"{"kind":"cramp"}"#);
+                }
+                let status = req.send().await.unwrap().status();
+                let ok = if allowed {
+                    status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED
+                } else {
+                    // The feed path carries its own secret and ignores bearer tokens.
+                    status == StatusCode::FORBIDDEN
+                        || (path == "/feeds/{file}" && status == StatusCode::NOT_FOUND)
+                        // Load-balancer probes sit outside authentication and say nothing private.
+                        || (tonus_server::ops::PROBE_ROUTES.contains(&path) && status == StatusCode::OK)
+                };
+                if !ok {
+                    failures.push(format!(
+                        "[{}] {method} {path} with a {scope} token: {status}, {}",
+                        s.backend,
+                        if allowed {
+                            "should reach the handler"
+                        } else {
+                            "should be 403"
+                        }
+                    ));
+                }
+            }
+        }
         assert!(
             failures.is_empty(),
             "{} failures:\n{}",

@@ -12,7 +12,6 @@
 //! the residual degrees of freedom.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
@@ -24,6 +23,8 @@ use crate::hac::{newey_west_maxlags, HacOptions};
 use crate::model::{arm_design_matrix, fit_negative_binomial, fit_ols, fit_quasi_poisson, Fit, ModelKind};
 use crate::series::DayRecord;
 use crate::verdict::{decide, verdict_text, EffectInterval, Verdict};
+
+pub use crate::compare::compare_ranges;
 
 /// How many lags the HAC covariance uses when `HacOptions::maxlags` is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,17 +175,17 @@ pub struct OutcomeAnalysis {
 
 /// One usable observation.
 #[derive(Debug, Clone, Copy)]
-struct Obs {
-    day: u32,
-    arm: usize,
-    value: f64,
+pub(crate) struct Obs {
+    pub(crate) day: u32,
+    pub(crate) arm: usize,
+    pub(crate) value: f64,
 }
 
-struct ArmsFit {
-    fit: Fit,
+pub(crate) struct ArmsFit {
+    pub(crate) fit: Fit,
     cov_diag: Vec<f64>,
-    df: Option<f64>,
-    maxlags: usize,
+    pub(crate) df: Option<f64>,
+    pub(crate) maxlags: usize,
 }
 
 fn fit_arms(obs: &[Obs], n_arms: usize, outcome: Outcome, options: &AnalysisOptions) -> Result<ArmsFit> {
@@ -309,21 +310,21 @@ fn effect_text(scale: EffectScale, est: f64, lo: f64, hi: f64, level: f64) -> St
     }
 }
 
-fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
+pub(crate) fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
     let (s, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
     (n > 0).then(|| s / n as f64)
 }
 
-struct Context<'a> {
-    outcome: Outcome,
-    arm_names: &'a [String],
-    threshold: f64,
-    baseline: Option<f64>,
-    periods: u32,
-    observational: bool,
+pub(crate) struct Context<'a> {
+    pub(crate) outcome: Outcome,
+    pub(crate) arm_names: &'a [String],
+    pub(crate) threshold: f64,
+    pub(crate) baseline: Option<f64>,
+    pub(crate) periods: u32,
+    pub(crate) observational: bool,
 }
 
-fn build(
+pub(crate) fn build(
     obs: &[Obs],
     ctx: &Context<'_>,
     options: &AnalysisOptions,
@@ -441,7 +442,7 @@ fn build(
     Ok((af, arms, comparisons))
 }
 
-fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
+pub(crate) fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
     let model = match af.fit.kind {
         ModelKind::NegativeBinomial => "negative binomial (NB2) regression",
         ModelKind::QuasiPoisson => "quasi-Poisson regression",
@@ -469,7 +470,7 @@ fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
     )
 }
 
-fn index(records: &[DayRecord]) -> BTreeMap<u32, &DayRecord> {
+pub(crate) fn index(records: &[DayRecord]) -> BTreeMap<u32, &DayRecord> {
     records.iter().map(|r| (r.day, r)).collect()
 }
 
@@ -547,206 +548,6 @@ pub fn analyse_trial_outcomes(
         .collect()
 }
 
-/// Observational comparison of two day ranges (e.g. "the month before" vs "the month
-/// since" a change), with the same model as a trial but flagged as observational.
-pub fn compare_ranges(
-    records: &[DayRecord],
-    reference: Range<u32>,
-    other: Range<u32>,
-    outcome: Outcome,
-    threshold: f64,
-    options: &AnalysisOptions,
-) -> Result<OutcomeAnalysis> {
-    if reference.start < other.end && other.start < reference.end {
-        return Err(StatsError::InvalidData(format!(
-            "day ranges {}..{} and {}..{} overlap",
-            reference.start, reference.end, other.start, other.end
-        )));
-    }
-    if !(threshold > 0.0 && threshold < 1.0) {
-        return Err(StatsError::InvalidData(format!(
-            "threshold must be in (0, 1), got {threshold}"
-        )));
-    }
-    let by_day = index(records);
-    let mut obs = Vec::new();
-    let mut days_missing = 0;
-    for (arm, r) in [&reference, &other].into_iter().enumerate() {
-        for d in r.clone() {
-            match by_day.get(&d).and_then(|x| x.value(outcome)) {
-                Some(value) => obs.push(Obs { day: d, arm, value }),
-                None => days_missing += 1,
-            }
-        }
-    }
-    obs.sort_by_key(|o| o.day);
-    let names = vec![
-        format!("days {}–{}", reference.start, reference.end.saturating_sub(1)),
-        format!("days {}–{}", other.start, other.end.saturating_sub(1)),
-    ];
-    let baseline = mean(obs.iter().filter(|o| o.arm == 0).map(|o| o.value));
-    let ctx = Context {
-        outcome,
-        arm_names: &names,
-        threshold,
-        baseline,
-        periods: 2,
-        observational: true,
-    };
-    let (af, arms, comparisons) = build(&obs, &ctx, options)?;
-    Ok(OutcomeAnalysis {
-        outcome,
-        observational: true,
-        model: af.fit.kind,
-        method: format!("{} (observational: ranges not randomised)", method_text(&af, options)),
-        maxlags: af.maxlags,
-        df: af.df,
-        alpha: af.fit.alpha(),
-        days_used: obs.len(),
-        days_missing,
-        days_washout: 0,
-        baseline_mean: baseline,
-        arms,
-        periods: Vec::new(),
-        comparisons,
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::series::records_from_sim;
-    use crate::sim::SimConfig;
-    use crate::trial_sim::{simulate_trial, ArmEffect};
-
-    fn design() -> TrialDesign {
-        TrialDesign {
-            blocks: 4,
-            ..TrialDesign::new(vec!["none".into(), "drug".into()], 9)
-        }
-    }
-
-    #[test]
-    fn strong_effect_is_found_and_reported() {
-        let d = design();
-        let (_, p) = simulate_trial(
-            &SimConfig::quiet(0, 3),
-            &d,
-            &[ArmEffect::NONE, ArmEffect::immediate(0.4)],
-        )
-        .unwrap();
-        let r = records_from_sim(&p);
-        let a = analyse_trial(&d, &r, Outcome::InvoluntaryCount, &AnalysisOptions::default()).unwrap();
-        let c = &a.comparisons[0];
-        assert_eq!(c.verdict, Verdict::Better, "{c:?}");
-        assert!(c.ci_low < 0.4 && 0.4 < c.ci_high * 1.2, "{c:?}");
-        assert!(c.prob_better > 0.95);
-        let gp = c.gamma_poisson.unwrap();
-        assert!(gp.prob_better > 0.95 && gp.design_effect >= 1.0);
-        assert!((gp.prob_meets_threshold - c.prob_meets_threshold).abs() < 0.2);
-        assert_eq!(a.periods.len(), 8);
-        assert_eq!(a.days_washout, 8 * 4);
-        assert!(c.text.contains("not medical advice"));
-        assert!(c.text.contains("at least 30 %"), "{}", c.text);
-        // Scores are linked to counts, so spasticity should fall too.
-        let s = analyse_trial(&d, &r, Outcome::SpasticityNrs, &AnalysisOptions::default()).unwrap();
-        assert!(s.comparisons[0].estimate < 0.0);
-        assert!(s.comparisons[0].responder_share.is_some());
-        let all = analyse_trial_outcomes(&d, &r, &AnalysisOptions::default());
-        assert_eq!(all.len(), 6);
-    }
-
-    #[test]
-    fn unconfirmed_days_are_ignored() {
-        let d = design();
-        let cfg = SimConfig {
-            p_missing_checkin: 0.3,
-            ..SimConfig::quiet(0, 4)
-        };
-        let (_, p) = simulate_trial(&cfg, &d, &[ArmEffect::NONE, ArmEffect::NONE]).unwrap();
-        let r = records_from_sim(&p);
-        let a = analyse_trial(&d, &r, Outcome::StiffnessCount, &AnalysisOptions::default()).unwrap();
-        let unconfirmed_analysed = a.periods.iter().map(|p| p.days_missing).sum::<usize>();
-        assert!(unconfirmed_analysed > 0);
-        assert_eq!(a.days_used + a.days_missing, 8 * 10);
-    }
-
-    #[test]
-    fn observational_ranges_are_flagged_and_checked() {
-        let p = crate::sim::simulate(&SimConfig::quiet(120, 5));
-        let r = records_from_sim(&p);
-        let a = compare_ranges(
-            &r,
-            0..60,
-            60..120,
-            Outcome::InvoluntaryCount,
-            0.3,
-            &AnalysisOptions::default(),
-        )
-        .unwrap();
-        assert!(a.observational);
-        assert!(a.comparisons[0].text.contains("not randomised"));
-        assert!(compare_ranges(
-            &r,
-            0..60,
-            50..120,
-            Outcome::InvoluntaryCount,
-            0.3,
-            &AnalysisOptions::default()
-        )
-        .is_err());
-    }
-
-    #[test]
-    fn poisson_data_fall_back_or_fit_and_zero_arm_is_explained() {
-        let d = design();
-        let cfg = SimConfig {
-            nb_dispersion: 0.0,
-            ar_sigma: 0.0,
-            ..SimConfig::quiet(0, 6)
-        };
-        let (_, p) = simulate_trial(&cfg, &d, &[ArmEffect::NONE, ArmEffect::NONE]).unwrap();
-        let mut r = records_from_sim(&p);
-        let a = analyse_trial(&d, &r, Outcome::InvoluntaryCount, &AnalysisOptions::default());
-        assert!(a.is_ok(), "{a:?}");
-        let cal = d.calendar().unwrap();
-        for per in cal.periods.iter().filter(|p| p.arm == 1) {
-            for day in per.days.clone() {
-                r[day as usize].involuntary_count = 0;
-            }
-        }
-        let e = analyse_trial(&d, &r, Outcome::InvoluntaryCount, &AnalysisOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("no episodes"), "{e}");
-    }
-
-    #[test]
-    fn time_trend_and_three_arms_are_supported() {
-        let d = TrialDesign {
-            arms: vec!["none".into(), "a".into(), "b".into()],
-            blocks: 4,
-            ..design()
-        };
-        let effects = [ArmEffect::NONE, ArmEffect::immediate(0.5), ArmEffect::NONE];
-        let (_, p) = simulate_trial(&SimConfig::quiet(0, 12), &d, &effects).unwrap();
-        let r = records_from_sim(&p);
-        let options = AnalysisOptions {
-            time_trend: true,
-            ..AnalysisOptions::default()
-        };
-        let a = analyse_trial(&d, &r, Outcome::InvoluntaryCount, &options).unwrap();
-        assert_eq!(a.comparisons.len(), 2);
-        assert!(a.method.contains("time trend"));
-        assert!(a.comparisons[0].estimate < a.comparisons[1].estimate);
-        let json = serde_json::to_string(&a).unwrap();
-        assert!(json.contains("\"verdict\""));
-    }
-
-    #[test]
-    fn missing_arm_is_an_error() {
-        let d = design();
-        let r: Vec<DayRecord> = Vec::new();
-        assert!(analyse_trial(&d, &r, Outcome::PainNrs, &AnalysisOptions::default()).is_err());
-    }
-}
+#[path = "analysis_tests.rs"]
+mod tests;

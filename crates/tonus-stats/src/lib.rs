@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod bayes;
+pub mod compare;
 pub mod design;
 pub mod error;
 pub mod exercise;

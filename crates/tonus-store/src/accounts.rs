@@ -8,7 +8,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+
 use tonus_domain::time::Zone;
 use tonus_domain::{Id, Patient, ValidationError};
 
@@ -90,10 +90,12 @@ pub struct User {
     pub disabled: bool,
 }
 
-type UserRow = (i64, String, String, Option<i64>, i64, Option<i64>);
-const USER_COLUMNS: &str = "u.id, u.username, u.role, u.patient_id, u.created_at_ms, u.disabled_at_ms";
+pub(crate) type UserRow = (i64, String, String, Option<i64>, i64, Option<i64>);
+pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.role, u.patient_id, u.created_at_ms, u.disabled_at_ms";
 
-fn user_from_row((id, username, role, patient_id, created_at_ms, disabled): UserRow) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(
+    (id, username, role, patient_id, created_at_ms, disabled): UserRow,
+) -> Result<User, StoreError> {
     let role = Role::parse(&role).map_err(|source| StoreError::Corrupt {
         table: "users",
         id,
@@ -151,157 +153,26 @@ pub struct NewSession<'a> {
     pub user_agent: &'a str,
 }
 
-/// A clinician's access to a patient, live or revoked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Consent {
-    pub id: Id,
-    pub patient_id: Id,
-    pub patient_handle: String,
-    pub clinician_id: Id,
-    pub clinician_username: String,
-    pub via: String,
-    pub granted_at_ms: i64,
-    pub revoked_at_ms: Option<i64>,
-}
-
-type ConsentRow = (i64, i64, String, i64, String, String, i64, Option<i64>);
-const CONSENT_SELECT: &str = "SELECT c.id, c.patient_id, p.handle, c.clinician_id, u.username, c.via, c.granted_at_ms, c.revoked_at_ms FROM consents c JOIN patients p ON p.id = c.patient_id JOIN users u ON u.id = c.clinician_id";
-
-fn consent_from_row(r: ConsentRow) -> Consent {
-    Consent {
-        id: r.0,
-        patient_id: r.1,
-        patient_handle: r.2,
-        clinician_id: r.3,
-        clinician_username: r.4,
-        via: r.5,
-        granted_at_ms: r.6,
-        revoked_at_ms: r.7,
-    }
-}
-
-/// What redeeming an invitation code did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Redeemed {
-    /// A new grant for this patient.
-    Granted { consent_id: Id, patient_id: Id },
-    /// The clinician already had live access; the code is spent all the same.
-    AlreadyGranted { patient_id: Id },
-    /// Unknown, used or expired: indistinguishable on purpose.
-    Invalid,
-}
-
 /// A personal access token, without its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApiToken {
     pub id: Id,
     pub user_id: Id,
     pub name: String,
+    pub scope: crate::TokenScope,
     pub created_at_ms: i64,
     pub last_used_at_ms: Option<i64>,
     pub revoked_at_ms: Option<i64>,
 }
 
-/// One audit event to append.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEvent {
-    pub at_ms: i64,
-    pub actor_id: Option<Id>,
-    /// The user name (or what was typed, for a failed sign-in) at the time.
-    pub actor: String,
-    pub patient_id: Option<Id>,
-    pub action: String,
-    pub address: String,
-    pub detail: String,
-}
+/// How stale a token's last-used time may get before a request refreshes it.
+pub(crate) const TOKEN_USE_EVERY_MS: i64 = 60_000;
 
-/// A stored audit row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditRecord {
-    pub id: Id,
-    pub at_ms: i64,
-    pub actor_id: Option<Id>,
-    pub actor: String,
-    pub patient_id: Option<Id>,
-    pub action: String,
-    pub address: String,
-    pub detail: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-type AuditRow = (
-    i64,
-    i64,
-    Option<i64>,
-    String,
-    Option<i64>,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
-const AUDIT_COLUMNS: &str = "id, at_ms, actor_id, actor, patient_id, action, address, detail, prev_hash, hash";
-
-fn audit_from_row(r: AuditRow) -> AuditRecord {
-    AuditRecord {
-        id: r.0,
-        at_ms: r.1,
-        actor_id: r.2,
-        actor: r.3,
-        patient_id: r.4,
-        action: r.5,
-        address: r.6,
-        detail: r.7,
-        prev_hash: r.8,
-        hash: r.9,
-    }
-}
-
-/// The `prev_hash` of the first row.
-pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// SHA-256 over the previous hash and a canonical JSON array of the row's fields. JSON gives
-/// unambiguous escaping, so no two different rows share a canonical form.
-pub fn audit_hash(prev_hash: &str, e: &AuditEvent) -> String {
-    let canonical = serde_json::json!([
-        "tonus-audit-v1",
-        e.at_ms,
-        e.actor_id,
-        e.actor,
-        e.patient_id,
-        e.action,
-        e.address,
-        e.detail
-    ])
-    .to_string();
-    let mut h = Sha256::new();
-    h.update(prev_hash.as_bytes());
-    h.update(b"\n");
-    h.update(canonical.as_bytes());
-    hex::encode(h.finalize())
-}
-
-/// Result of checking the whole audit chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditVerification {
-    pub rows: u64,
-    /// Hash of the last row: record it elsewhere to detect removal of the newest rows too.
-    pub head: String,
-    /// The first row that does not match, and why.
-    pub first_bad: Option<(Id, String)>,
-}
-
-/// Serialises appends inside one process, so the usual case never even meets the UNIQUE
-/// constraint on `prev_hash` that guards against other processes.
-static AUDIT_APPEND: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     Timestamp::now().as_millisecond()
 }
 
-fn is_unique_violation(e: &StoreError) -> bool {
+pub(crate) fn is_unique_violation(e: &StoreError) -> bool {
     match e {
         StoreError::Db {
             source: sqlx::Error::Database(d),
@@ -320,8 +191,11 @@ impl Store {
         }))
     }
 
-    /// Creates an account. A patient account links to the patients row whose handle is the
-    /// user name, creating it (in `zone`) when missing; both happen in one transaction.
+    /// Creates an account. A patient account always gets a new, empty patients row in `zone`
+    /// (handle: the user name, or `name-2`, `name-3`… when a record of that name exists), in
+    /// the same transaction. It never adopts an existing record by name: a record made by the
+    /// CLI, an import or a restore would otherwise go to whoever signs up first under its name.
+    /// Linking an account to an existing record is `link_patient`, an explicit step.
     pub async fn create_user(
         &self,
         username: &str,
@@ -342,14 +216,18 @@ impl Store {
         let (id, patient_id): (i64, Option<i64>) = on_pool!(self, pool => {
             let mut tx = pool.begin_with(begin).await.ctx("starting a transaction")?;
             let patient_id: Option<i64> = if role == Role::Patient {
-                let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM patients WHERE handle = $1")
-                    .bind(&username).fetch_optional(&mut *tx).await.ctx("finding a patient")?;
-                match existing {
-                    Some(id) => Some(id),
-                    None => Some(sqlx::query_scalar("INSERT INTO patients (handle, time_zone, created_at_ms) VALUES ($1, $2, $3) RETURNING id")
-                        .bind(&username).bind(zone.name()).bind(now)
-                        .fetch_one(&mut *tx).await.ctx("creating a patient")?),
+                let mut handle = username.clone();
+                for n in 2..=1000 {
+                    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM patients WHERE handle = $1")
+                        .bind(&handle).fetch_optional(&mut *tx).await.ctx("finding a free patient handle")?;
+                    if taken.is_none() {
+                        break;
+                    }
+                    handle = crate::security::numbered_handle(&username, n);
                 }
+                Some(sqlx::query_scalar("INSERT INTO patients (handle, time_zone, created_at_ms) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(&handle).bind(zone.name()).bind(now)
+                    .fetch_one(&mut *tx).await.ctx("creating a patient")?)
             } else {
                 None
             };
@@ -364,6 +242,48 @@ impl Store {
             username,
             role,
             patient_id,
+            created_at_ms: now,
+            disabled: false,
+        })
+    }
+
+    /// Creates a patient account that owns the existing patients row `patient_id`, whatever
+    /// that patient's handle (the demo links its account this way, not by matching names).
+    /// Fails with a conflict if the name is taken or the patient already has an account.
+    pub async fn create_patient_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        patient_id: Id,
+    ) -> Result<User, StoreError> {
+        let username = validate_username(username, Role::Patient).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        if self.user_by_username(&username).await?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "a user named {username:?} already exists"
+            )));
+        }
+        let now = now_ms();
+        let begin = self.write_tx_statement();
+        let id: i64 = on_pool!(self, pool => {
+            let mut tx = pool.begin_with(begin).await.ctx("starting a transaction")?;
+            let owner: Option<String> = sqlx::query_scalar("SELECT username FROM users WHERE patient_id = $1")
+                .bind(patient_id).fetch_optional(&mut *tx).await.ctx("finding the patient's account")?;
+            if let Some(owner) = owner {
+                return Err(StoreError::Conflict(format!(
+                    "patient {patient_id} already has the account {owner:?}"
+                )));
+            }
+            let id: i64 = sqlx::query_scalar("INSERT INTO users (username, role, password_hash, patient_id, created_at_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+                .bind(&username).bind(Role::Patient.code()).bind(password_hash).bind(patient_id).bind(now)
+                .fetch_one(&mut *tx).await.ctx("creating a user")?;
+            tx.commit().await.ctx("committing")?;
+            id
+        });
+        Ok(User {
+            id,
+            username,
+            role: Role::Patient,
+            patient_id: Some(patient_id),
             created_at_ms: now,
             disabled: false,
         })
@@ -593,111 +513,6 @@ impl Store {
         Ok((by_user, by_address))
     }
 
-    // ----- consent -----
-
-    pub async fn create_invitation(
-        &self,
-        patient_id: Id,
-        code_hash: &str,
-        now_ms: i64,
-        expires_at_ms: i64,
-    ) -> Result<Id, StoreError> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_scalar::<_, i64>("INSERT INTO invitations (patient_id, code_hash, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4) RETURNING id")
-                .bind(patient_id).bind(code_hash).bind(now_ms).bind(expires_at_ms)
-                .fetch_one(pool).await.ctx("creating an invitation")?
-        }))
-    }
-
-    /// Spends an unexpired, unused invitation and grants its patient's data to the clinician,
-    /// in one transaction: the conditional UPDATE is what makes a code single-use.
-    pub async fn redeem_invitation(
-        &self,
-        code_hash: &str,
-        clinician_id: Id,
-        now_ms: i64,
-    ) -> Result<Redeemed, StoreError> {
-        Ok(on_pool!(self, pool => {
-            let mut tx = pool.begin().await.ctx("starting a transaction")?;
-            let patient: Option<i64> = sqlx::query_scalar("UPDATE invitations SET redeemed_at_ms = $3, redeemed_by = $2 WHERE code_hash = $1 AND redeemed_at_ms IS NULL AND expires_at_ms > $3 RETURNING patient_id")
-                .bind(code_hash).bind(clinician_id).bind(now_ms)
-                .fetch_optional(&mut *tx).await.ctx("redeeming an invitation")?;
-            let outcome = match patient {
-                None => Redeemed::Invalid,
-                Some(patient_id) => {
-                    let live: Option<i64> = sqlx::query_scalar("SELECT id FROM consents WHERE patient_id = $1 AND clinician_id = $2 AND revoked_at_ms IS NULL")
-                        .bind(patient_id).bind(clinician_id).fetch_optional(&mut *tx).await.ctx("reading consent")?;
-                    match live {
-                        Some(_) => Redeemed::AlreadyGranted { patient_id },
-                        None => {
-                            let consent_id: i64 = sqlx::query_scalar("INSERT INTO consents (patient_id, clinician_id, via, granted_at_ms) VALUES ($1, $2, 'invitation', $3) RETURNING id")
-                                .bind(patient_id).bind(clinician_id).bind(now_ms)
-                                .fetch_one(&mut *tx).await.ctx("granting consent")?;
-                            Redeemed::Granted { consent_id, patient_id }
-                        }
-                    }
-                }
-            };
-            tx.commit().await.ctx("committing")?;
-            outcome
-        }))
-    }
-
-    /// Grants directly (the patient typed the clinician's handle). `None` when already live.
-    pub async fn grant_consent(
-        &self,
-        patient_id: Id,
-        clinician_id: Id,
-        via: &str,
-        now_ms: i64,
-    ) -> Result<Option<Id>, StoreError> {
-        if self.has_consent(clinician_id, patient_id).await? {
-            return Ok(None);
-        }
-        let id = on_pool!(self, pool => {
-            sqlx::query_scalar::<_, i64>("INSERT INTO consents (patient_id, clinician_id, via, granted_at_ms) VALUES ($1, $2, $3, $4) RETURNING id")
-                .bind(patient_id).bind(clinician_id).bind(via).bind(now_ms)
-                .fetch_one(pool).await.ctx("granting consent")?
-        });
-        Ok(Some(id))
-    }
-
-    /// Every grant of a patient, live first, then by date.
-    pub async fn consents_of_patient(&self, patient_id: Id) -> Result<Vec<Consent>, StoreError> {
-        let sql = format!("{CONSENT_SELECT} WHERE c.patient_id = $1 ORDER BY c.revoked_at_ms IS NOT NULL, c.granted_at_ms DESC, c.id DESC");
-        let rows: Vec<ConsentRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(patient_id).fetch_all(pool).await.ctx("listing consent")?
-        });
-        Ok(rows.into_iter().map(consent_from_row).collect())
-    }
-
-    /// Live grants a clinician holds.
-    pub async fn consents_of_clinician(&self, clinician_id: Id) -> Result<Vec<Consent>, StoreError> {
-        let sql = format!("{CONSENT_SELECT} WHERE c.clinician_id = $1 AND c.revoked_at_ms IS NULL ORDER BY p.handle");
-        let rows: Vec<ConsentRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(clinician_id).fetch_all(pool).await.ctx("listing consent")?
-        });
-        Ok(rows.into_iter().map(consent_from_row).collect())
-    }
-
-    /// Revokes one of the patient's live grants; returns the clinician it named.
-    pub async fn revoke_consent(&self, patient_id: Id, consent_id: Id, now_ms: i64) -> Result<Option<Id>, StoreError> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_scalar::<_, i64>("UPDATE consents SET revoked_at_ms = $3 WHERE id = $2 AND patient_id = $1 AND revoked_at_ms IS NULL RETURNING clinician_id")
-                .bind(patient_id).bind(consent_id).bind(now_ms)
-                .fetch_optional(pool).await.ctx("revoking consent")?
-        }))
-    }
-
-    /// Whether the clinician holds live access to the patient. Asked on every request.
-    pub async fn has_consent(&self, clinician_id: Id, patient_id: Id) -> Result<bool, StoreError> {
-        let n: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE clinician_id = $1 AND patient_id = $2 AND revoked_at_ms IS NULL")
-                .bind(clinician_id).bind(patient_id).fetch_one(pool).await.ctx("checking consent")?
-        });
-        Ok(n > 0)
-    }
-
     // ----- personal access tokens -----
 
     pub async fn create_api_token(
@@ -715,22 +530,24 @@ impl Store {
     }
 
     pub async fn list_api_tokens(&self, user_id: Id) -> Result<Vec<ApiToken>, StoreError> {
-        type Row = (i64, i64, String, i64, Option<i64>, Option<i64>);
+        type Row = (i64, i64, String, i64, Option<i64>, Option<i64>, String);
         let rows: Vec<Row> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, user_id, name, created_at_ms, last_used_at_ms, revoked_at_ms FROM api_tokens WHERE user_id = $1 ORDER BY id")
+            sqlx::query_as("SELECT id, user_id, name, created_at_ms, last_used_at_ms, revoked_at_ms, scope FROM api_tokens WHERE user_id = $1 ORDER BY id")
                 .bind(user_id).fetch_all(pool).await.ctx("listing tokens")?
         });
-        Ok(rows
-            .into_iter()
-            .map(|r| ApiToken {
-                id: r.0,
-                user_id: r.1,
-                name: r.2,
-                created_at_ms: r.3,
-                last_used_at_ms: r.4,
-                revoked_at_ms: r.5,
+        rows.into_iter()
+            .map(|r| {
+                Ok(ApiToken {
+                    id: r.0,
+                    user_id: r.1,
+                    name: r.2,
+                    scope: crate::TokenScope::from_stored(&r.6, r.0)?,
+                    created_at_ms: r.3,
+                    last_used_at_ms: r.4,
+                    revoked_at_ms: r.5,
+                })
             })
-            .collect())
+            .collect()
     }
 
     pub async fn revoke_api_token(&self, user_id: Id, id: Id, now_ms: i64) -> Result<bool, StoreError> {
@@ -739,145 +556,5 @@ impl Store {
                 .bind(id).bind(user_id).bind(now_ms).execute(pool).await.ctx("revoking a token")?.rows_affected()
         });
         Ok(n > 0)
-    }
-
-    /// The owner of a live token, noting its use.
-    pub async fn user_by_api_token(&self, token_hash: &str, now_ms: i64) -> Result<Option<User>, StoreError> {
-        let sql = format!(
-            "SELECT t.id, {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at_ms IS NULL"
-        );
-        type Row = (i64, i64, String, String, Option<i64>, i64, Option<i64>);
-        let row: Option<Row> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await.ctx("checking a token")?
-        });
-        let Some((token_id, a, b, c, d, e, f)) = row else {
-            return Ok(None);
-        };
-        on_pool!(self, pool => {
-            sqlx::query("UPDATE api_tokens SET last_used_at_ms = $2 WHERE id = $1")
-                .bind(token_id).bind(now_ms).execute(pool).await.ctx("noting token use")?;
-        });
-        Ok(Some(user_from_row((a, b, c, d, e, f))?))
-    }
-
-    // ----- audit log -----
-
-    /// Appends one event to the hash chain.
-    pub async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord, StoreError> {
-        let _guard = AUDIT_APPEND.lock().await;
-        let mut last_err = None;
-        // Another process (the CLI next to the server) may append between our read and write;
-        // the UNIQUE prev_hash then rejects ours and we read the new head and try again.
-        for _ in 0..5 {
-            match self.try_append_audit(event).await {
-                Ok(r) => return Ok(r),
-                Err(e) if is_unique_violation(&e) => last_err = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last_err.unwrap_or_else(|| StoreError::Conflict("the audit log is busy".to_string())))
-    }
-
-    async fn try_append_audit(&self, e: &AuditEvent) -> Result<AuditRecord, StoreError> {
-        let prev: Option<String> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-                .fetch_optional(pool).await.ctx("reading the audit head")?
-        });
-        let prev_hash = prev.unwrap_or_else(|| AUDIT_GENESIS.to_string());
-        let hash = audit_hash(&prev_hash, e);
-        let id: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar("INSERT INTO audit_log (at_ms, actor_id, actor, patient_id, action, address, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
-                .bind(e.at_ms).bind(e.actor_id).bind(&e.actor).bind(e.patient_id).bind(&e.action)
-                .bind(&e.address).bind(&e.detail).bind(&prev_hash).bind(&hash)
-                .fetch_one(pool).await.ctx("appending to the audit log")?
-        });
-        Ok(AuditRecord {
-            id,
-            at_ms: e.at_ms,
-            actor_id: e.actor_id,
-            actor: e.actor.clone(),
-            patient_id: e.patient_id,
-            action: e.action.clone(),
-            address: e.address.clone(),
-            detail: e.detail.clone(),
-            prev_hash,
-            hash,
-        })
-    }
-
-    /// Audit rows about one patient (or all with `None`), newest first.
-    pub async fn list_audit(&self, patient_id: Option<Id>, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows: Vec<AuditRow> = match patient_id {
-            Some(p) => {
-                let sql =
-                    format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE patient_id = $1 ORDER BY id DESC LIMIT $2");
-                on_pool!(self, pool => {
-                    sqlx::query_as(&sql).bind(p).bind(limit).fetch_all(pool).await.ctx("reading the audit log")?
-                })
-            }
-            None => {
-                let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT $1");
-                on_pool!(self, pool => {
-                    sqlx::query_as(&sql).bind(limit).fetch_all(pool).await.ctx("reading the audit log")?
-                })
-            }
-        };
-        Ok(rows.into_iter().map(audit_from_row).collect())
-    }
-
-    /// Walks the chain from the first row, in pages, and names the first row whose link or
-    /// content does not match. Deleting or editing any row but the newest breaks a link.
-    pub async fn verify_audit(&self) -> Result<AuditVerification, StoreError> {
-        let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT 1000");
-        let mut expected_prev = AUDIT_GENESIS.to_string();
-        let mut after = 0i64;
-        let mut rows = 0u64;
-        loop {
-            let page: Vec<AuditRow> = on_pool!(self, pool => {
-                sqlx::query_as(&sql).bind(after).fetch_all(pool).await.ctx("reading the audit log")?
-            });
-            if page.is_empty() {
-                break;
-            }
-            for r in page.into_iter().map(audit_from_row) {
-                rows += 1;
-                after = r.id;
-                if r.prev_hash != expected_prev {
-                    return Ok(AuditVerification {
-                        rows,
-                        head: expected_prev,
-                        first_bad: Some((
-                            r.id,
-                            "its link does not match the row before it (a row was removed or changed)".to_string(),
-                        )),
-                    });
-                }
-                let event = AuditEvent {
-                    at_ms: r.at_ms,
-                    actor_id: r.actor_id,
-                    actor: r.actor.clone(),
-                    patient_id: r.patient_id,
-                    action: r.action.clone(),
-                    address: r.address.clone(),
-                    detail: r.detail.clone(),
-                };
-                if audit_hash(&r.prev_hash, &event) != r.hash {
-                    return Ok(AuditVerification {
-                        rows,
-                        head: expected_prev,
-                        first_bad: Some((
-                            r.id,
-                            "its content does not match its hash (the row was changed)".to_string(),
-                        )),
-                    });
-                }
-                expected_prev = r.hash;
-            }
-        }
-        Ok(AuditVerification {
-            rows,
-            head: expected_prev,
-            first_bad: None,
-        })
     }
 }

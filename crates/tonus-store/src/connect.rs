@@ -18,6 +18,9 @@ pub(crate) enum Backend {
 pub struct Store {
     pub(crate) backend: Backend,
     location: String,
+    /// Serialises this store's own audit appends, so they queue here rather than each holding
+    /// a pooled connection while waiting for the database-wide lock (see `append_audit`).
+    pub(crate) audit_append: tokio::sync::Mutex<()>,
 }
 
 /// Runs `$body` with `$pool` bound to whichever pool the store has.
@@ -89,6 +92,7 @@ impl Store {
         Ok(Self {
             backend: Backend::Sqlite(pool),
             location,
+            audit_append: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -125,6 +129,7 @@ impl Store {
         Ok(Self {
             backend: Backend::Postgres(pool),
             location: redacted,
+            audit_append: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -159,6 +164,44 @@ impl Store {
                 Ok("ok".to_string())
             }
         }
+    }
+
+    /// Whether the database answers and every migration this build knows is applied: what a
+    /// load balancer's readiness probe asks. `Err` says why not, in words for an operator.
+    pub async fn readiness(&self) -> Result<(), String> {
+        let (migrator, sql) = match &self.backend {
+            Backend::Sqlite(_) => (
+                sqlx::migrate!("./migrations/sqlite"),
+                "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success = 1",
+            ),
+            Backend::Postgres(_) => (
+                sqlx::migrate!("./migrations/postgres"),
+                "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
+            ),
+        };
+        let applied: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(sql)
+                .fetch_one(pool)
+                .await
+                .map_err(|e| format!("database not reachable: {e}"))?
+        });
+        let expected = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        if applied < expected {
+            return Err(format!(
+                "database schema at migration {applied}, this build needs {expected}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Connections the pool holds now, and how many of them are idle (for metrics).
+    pub fn pool_usage(&self) -> (u32, usize) {
+        on_pool!(self, pool => (pool.size(), pool.num_idle()))
+    }
+
+    /// The most connections the pool opens.
+    pub fn pool_max(&self) -> u32 {
+        on_pool!(self, pool => pool.options().get_max_connections())
     }
 
     pub async fn close(&self) {

@@ -5,21 +5,26 @@
 //! own driver. Every row belongs to a patient and every query is scoped by patient id.
 
 mod accounts;
+pub mod allowance;
 pub mod archive;
+mod audit;
 mod connect;
+mod consent;
 mod error;
 mod feeds;
 mod repo;
 mod rows;
+mod security;
 mod trials;
 
-pub use accounts::{
-    audit_hash, validate_username, ApiToken, AuditEvent, AuditRecord, AuditVerification, Consent, NewSession, Redeemed,
-    Role, Session, User, AUDIT_GENESIS,
-};
+pub use accounts::{validate_username, ApiToken, NewSession, Role, Session, User};
+pub use allowance::Allowance;
+pub use audit::{audit_hash, AuditEvent, AuditRecord, AuditVerification, AUDIT_GENESIS};
 pub use connect::{default_sqlite_path, Store};
+pub use consent::{Consent, Redeemed};
 pub use error::StoreError;
 pub use feeds::CalendarFeed;
 pub use repo::{Batch, StoredRegimen, StoredTreatment};
 pub use rows::Stored;
+pub use security::{Linked, LoginFailures, TokenScope, TokenUse};
 pub use trials::StoredTrial;

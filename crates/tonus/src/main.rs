@@ -12,7 +12,23 @@ use clap::Parser;
 
 use crate::context::UserError;
 
+/// Rust ignores SIGPIPE, so writing to a closed pipe (`tonus list | head -1`) makes
+/// `println!` panic. A command-line tool should instead end quietly, as the shell expects
+/// (status 141), so the default action is put back before anything is written.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -25,7 +41,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let result = runtime.block_on(commands::run(cli));
+    // Tasks still running (requests `serve` abandoned after its grace period) must not keep
+    // the process alive: give them a moment, then exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -125,3 +125,50 @@ fn serve_answers_on_the_address_it_prints() {
     assert!(response.contains("Create the administrator"));
     assert!(response.to_ascii_lowercase().contains("set-cookie: __host-tonus-csrf="));
 }
+
+/// A record made outside the web app goes to an account only by `tonus user link`, and a
+/// closed pipe (`tonus list | head -1`) ends the command quietly.
+#[test]
+fn user_link_is_explicit_and_a_closed_pipe_is_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tonus.db").display().to_string();
+    let out = tonus(&db, &["demo", "--days", "200", "--name", "anne", "--no-account"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A new patient account with the same name gets a new, empty record...
+    let out = tonus(
+        &db,
+        &["user", "add", "--role", "patient", "anne", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let users = |db: &str| -> serde_json::Value {
+        serde_json::from_slice(&tonus(db, &["user", "list", "--json"], "").stdout).unwrap()
+    };
+    let fresh = users(&db)[0]["patient_id"].as_i64().unwrap();
+    // ...until the server's operator links it, on purpose.
+    let out = tonus(&db, &["user", "link", "anne", "--patient", "anne"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("now owns patient \"anne\""),
+        "{}",
+        text(&out.stdout)
+    );
+    let linked = users(&db)[0]["patient_id"].as_i64().unwrap();
+    assert_ne!(fresh, linked);
+    let out = tonus(&db, &["user", "link", "nobody", "--patient", "anne"], "");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    // Hundreds of lines into a pipe that closes after the first.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("\"$TONUS\" --patient anne list --from -200 | head -1")
+        .env("TONUS", env!("CARGO_BIN_EXE_tonus"))
+        .env("TONUS_DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).lines().count(), 1, "{}", text(&out.stdout));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+}

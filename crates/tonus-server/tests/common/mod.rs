@@ -243,6 +243,24 @@ impl Client {
         }
     }
 
+    /// A client whose connections come from `local` (any 127.0.0.x works on Linux loopback),
+    /// so a test can play several addresses against one server.
+    pub fn from_address(base: &str, local: std::net::IpAddr) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .no_proxy()
+            .local_address(local)
+            .build()
+            .unwrap();
+        Self {
+            http,
+            base: base.to_string(),
+            csrf: Mutex::new(String::new()),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -83,15 +83,20 @@ fn sim_treatments(days: u32) -> Vec<SimTreatment> {
     ]
 }
 
+/// The web account `tonus demo` makes for the demo patient, so a newcomer can sign in to the
+/// web app at once.
+pub const DEMO_USER: &str = "demo";
+
 pub async fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let zone = Zone::parse(&a.tz)?;
     if let Some(old) = ctx.store.patient_by_handle(&a.name).await? {
         if !a.replace {
             return Err(user_error(format!(
-                "patient {:?} already exists; use --replace to simulate it again, or --name for another",
+                "patient {:?} already exists, so its data and web account are left as they are; run `tonus serve` to use them, or use --replace to simulate it again (with a new account password), or --name for another",
                 a.name
             )));
         }
+        // Deleting the patient deletes the web account that owns it too.
         ctx.store.delete_patient(&old).await?;
     }
     let patient = ctx.store.create_patient(&a.name, &zone).await?;
@@ -139,11 +144,16 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         add_doses(&mut batch, &mut rng, &patient, rid, start, today, schedule, ctx.now)?;
     }
     ctx.store.insert_batch(&patient, &batch).await?;
+    let account = if a.no_account {
+        Account::NotAsked
+    } else {
+        demo_account(ctx, &patient).await?
+    };
 
     let confirmed = sim.days.iter().filter(|d| d.confirmed).count();
     super::report(
         ctx,
-        &format!(
+        &(format!(
             "Simulated patient {:?} ({}): {} days from {first} to {today}, {} episodes, {} confirmed days, {} check-ins, {} exercise sessions, {} doses, {} clinical events.\nTry: tonus --patient {} days    or    tonus --patient {} list --from -7",
             patient.handle,
             patient.zone,
@@ -156,13 +166,55 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
             batch.events.len(),
             patient.handle,
             patient.handle
-        ),
+        ) + &match &account {
+            Account::Made { password } => format!(
+                "\nWeb app: run `tonus serve`, open http://localhost:8080/login and sign in as `{DEMO_USER}` with the password `{password}` (shown only now; set another on the Account page)."
+            ),
+            Account::NotAsked => String::new(),
+            Account::Taken => format!(
+                "\nNo web account made for it: the user name `{DEMO_USER}` is taken (`tonus user add --role patient NAME` makes one)."
+            ),
+        }),
         &serde_json::json!({
             "patient": patient, "days": a.days, "seed": a.seed, "from": first.to_string(), "to": today.to_string(),
             "episodes": batch.episodes.len(), "checkins": batch.checkins.len(), "exercise": batch.exercise.len(),
             "doses": batch.doses.len(), "events": batch.events.len(),
+            "account": match &account {
+                Account::Made { password } => serde_json::json!({"username": DEMO_USER, "password": password}),
+                Account::Taken | Account::NotAsked => serde_json::Value::Null,
+            },
         }),
     )
+}
+
+enum Account {
+    Made {
+        password: String,
+    },
+    /// The user name is in use by another account.
+    Taken,
+    /// `--no-account`.
+    NotAsked,
+}
+
+/// Makes the web account `demo` owning `patient` (linked by id, whatever the patient's name),
+/// with a random password hashed exactly as the server hashes passwords.
+async fn demo_account(ctx: &Ctx, patient: &Patient) -> Result<Account> {
+    if ctx.store.user_by_username(DEMO_USER).await?.is_some() {
+        return Ok(Account::Taken);
+    }
+    let hex = tonus_server::security::random_hex(8);
+    // Groups of four are easier to read and type; 64 random bits.
+    let password = format!("{}-{}-{}-{}", &hex[0..4], &hex[4..8], &hex[8..12], &hex[12..16]);
+    tonus_server::security::check_password_rules(&password, DEMO_USER)?;
+    let hash = tonus_server::security::hash_password(password.clone())
+        .await
+        .map_err(|_| anyhow::anyhow!("could not hash the demo account's password"))?;
+    ctx.store
+        .create_patient_user(DEMO_USER, &hash, patient.id)
+        .await
+        .context("creating the demo web account")?;
+    Ok(Account::Made { password })
 }
 
 fn local(patient: &Patient, day: Date, minute: u16) -> Result<Timestamp> {

@@ -26,8 +26,14 @@ use crate::cli::{Cli, Command};
 use crate::context::Ctx;
 
 pub async fn run(cli: Cli) -> Result<()> {
+    // `serve` opens its own database, possibly one named in its settings file: opening the
+    // default one here first would create a stray SQLite file.
+    let command = match cli.command {
+        Command::Serve(a) => return serve::run(a, &cli.global).await,
+        other => other,
+    };
     let ctx = Ctx::open(&cli.global).await?;
-    let result = match cli.command {
+    let result = match command {
         Command::Log(c) => log::run(&ctx, c).await,
         Command::Checkin(a) => checkin::run(&ctx, a).await,
         Command::Treatment(c) => treatment::run(&ctx, c).await,

@@ -14,6 +14,7 @@ pub async fn run(ctx: &Ctx, cmd: UserCommand) -> Result<()> {
     match cmd {
         UserCommand::Add(a) => add(ctx, a).await,
         UserCommand::List => list(ctx).await,
+        UserCommand::Link(a) => link(ctx, &a.name, &a.patient).await,
     }
 }
 
@@ -26,6 +27,14 @@ async fn add(ctx: &Ctx, a: UserAddArgs) -> Result<()> {
     };
     if ctx.store.user_by_username(&name).await?.is_some() {
         return Err(user_error(format!("a user named {name:?} already exists")));
+    }
+    if let Some(handle) = &a.patient {
+        if role != Role::Patient {
+            return Err(user_error("--patient: only a patient account owns a patient record"));
+        }
+        if ctx.store.patient_by_handle(handle).await?.is_none() {
+            return Err(user_error(format!("--patient: no patient named {handle:?}")));
+        }
     }
     let password = read_password(a.password_stdin)?;
     tonus_server::security::check_password_rules(&password, &name)?;
@@ -44,7 +53,51 @@ async fn add(ctx: &Ctx, a: UserAddArgs) -> Result<()> {
             detail: format!("{} {}", role, user.username),
         })
         .await?;
+    if let Some(handle) = &a.patient {
+        link(ctx, &user.username, handle).await?;
+        // The record create_user made a moment ago is empty and nobody's now: remove it.
+        if let Some(p) = user.patient_id {
+            if let Some(fresh) = ctx.store.patient_by_id(p).await? {
+                ctx.store.delete_patient(&fresh).await?;
+            }
+        }
+        return Ok(());
+    }
     super::report(ctx, &format!("Created {} account {:?}.", role, user.username), &user)
+}
+
+/// The explicit, audited step that gives an account an existing record: on the server only,
+/// by whoever runs the CLI there (who can read the database anyway).
+async fn link(ctx: &Ctx, name: &str, handle: &str) -> Result<()> {
+    let linked = ctx
+        .store
+        .link_patient(&name.trim().to_lowercase(), handle.trim())
+        .await
+        .map_err(|e| user_error(e.to_string()))?;
+    ctx.store
+        .append_audit(&AuditEvent {
+            at_ms: jiff::Timestamp::now().as_millisecond(),
+            actor_id: None,
+            actor: "tonus user link".to_string(),
+            patient_id: Some(linked.patient.id),
+            action: "user.link".to_string(),
+            address: "local".to_string(),
+            detail: format!(
+                "{} -> patient {} (previous record id {})",
+                linked.user.username,
+                linked.patient.handle,
+                linked.previous_patient_id.map_or("none".to_string(), |p| p.to_string())
+            ),
+        })
+        .await?;
+    super::report(
+        ctx,
+        &format!(
+            "Account {:?} now owns patient {:?}.",
+            linked.user.username, linked.patient.handle
+        ),
+        &linked.user,
+    )
 }
 
 async fn list(ctx: &Ctx) -> Result<()> {

@@ -8,15 +8,14 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::civil::{Date, Weekday};
-use jiff::Timestamp;
-use tonus_domain::Patient;
 use tonus_report::data::{EventRow, TreatmentRow};
 use tonus_report::{DayCell, ReportData, Section};
 
-use crate::auth::{CsrfToken, PatientAuth};
+use super::exports::RangeQuery;
+use super::{render, Nav};
+use crate::auth::{ClientAddr, CsrfToken, PatientAuth};
 use crate::error::AppResult;
-use crate::exports::{range, RangeQuery};
-use crate::pages::{render, Nav};
+use crate::service::{exports, Own};
 use crate::state::AppState;
 
 /// Charts of the report shown on the dashboard, in order, with their headings.
@@ -186,14 +185,6 @@ impl Dashboard {
             notice: data.notice,
         }
     }
-
-    /// Gathers the patient's records over the requested range (default: the last 90 days).
-    pub async fn load(state: &AppState, patient: &Patient, q: &RangeQuery, action: &str) -> AppResult<Self> {
-        let now = Timestamp::now();
-        let (from, to) = range(q, patient, now)?;
-        let data = tonus_report::gather(&state.store, patient, from, to, now, &Section::ALL, 4, &[]).await?;
-        Ok(Dashboard::from_report(data, action.to_string()))
-    }
 }
 
 #[derive(Template)]
@@ -208,9 +199,12 @@ pub async fn dashboard(
     State(state): State<AppState>,
     pa: PatientAuth,
     csrf: CsrfToken,
+    addr: ClientAddr,
     Query(q): Query<RangeQuery>,
 ) -> AppResult<Response> {
-    let dash = Dashboard::load(&state, &pa.patient, &q, "/dashboard").await?;
+    let me = Own::new(&state, &pa, &addr);
+    let data = exports::dashboard(&me, q.from.as_deref(), q.to.as_deref(), &Section::ALL).await?;
+    let dash = Dashboard::from_report(data, "/dashboard".to_string());
     render(
         &DashboardPage {
             nav: Nav::new(Some(&pa.auth), &csrf),

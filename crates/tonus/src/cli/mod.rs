@@ -3,6 +3,9 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod data;
+pub use data::*;
+
 #[derive(Parser)]
 #[command(
     name = "tonus",
@@ -126,10 +129,10 @@ pub struct SpasmArgs {
     #[arg(long, short, value_delimiter = ',')]
     pub trigger: Vec<String>,
     /// Free text about the trigger.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub trigger_note: Option<String>,
     /// Free-text note.
-    #[arg(long, short)]
+    #[arg(long, allow_hyphen_values = true, short)]
     pub note: Option<String>,
 }
 
@@ -163,7 +166,7 @@ pub struct CheckinArgs {
     /// Say the day's episode log is NOT complete (its count stays unknown).
     #[arg(long)]
     pub log_incomplete: bool,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub note: Option<String>,
 }
 
@@ -231,7 +234,7 @@ pub struct DoseArgs {
     /// When (default: now).
     #[arg(long, allow_hyphen_values = true)]
     pub at: Option<String>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub note: Option<String>,
 }
 
@@ -249,7 +252,7 @@ pub struct ExerciseArgs {
     /// When it started (default: now).
     #[arg(long, allow_hyphen_values = true, short)]
     pub at: Option<String>,
-    #[arg(long, short)]
+    #[arg(long, allow_hyphen_values = true, short)]
     pub note: Option<String>,
 }
 
@@ -426,267 +429,7 @@ pub struct DemoArgs {
     /// Replace an existing demo patient of the same name.
     #[arg(long)]
     pub replace: bool,
-}
-
-#[derive(Subcommand)]
-pub enum TrialCommand {
-    /// Plan a trial: `tonus trial plan --name baclofen-vs-none --arm none --arm Baclofen`.
-    Plan(PlanArgs),
-    /// List trials.
-    List,
-    /// The calendar of a trial: which arm when, and which days are washout.
-    Show {
-        /// Trial id or name.
-        trial: String,
-    },
-    /// Analyse a trial (CENT 2015 layout): every outcome, with intervals and a verdict.
-    Report {
-        /// Trial id or name.
-        trial: String,
-        /// Add a linear time trend to the models (slow drift over the trial).
-        #[arg(long)]
-        trend: bool,
-    },
-}
-
-#[derive(Args)]
-pub struct PlanArgs {
-    /// A short name for the trial.
+    /// Do not make the web account `demo` for the patient (scripts that make their own).
     #[arg(long)]
-    pub name: String,
-    /// An arm: `none` (no treatment) or a treatment's name; give two or more. The first is
-    /// the reference the others are compared with.
-    #[arg(long = "arm", required = true)]
-    pub arms: Vec<String>,
-    /// First day of the baseline run-in (default: tomorrow).
-    #[arg(long, allow_hyphen_values = true)]
-    pub start: Option<String>,
-    /// Run-in days before the first period (baseline for the 30 % rule).
-    #[arg(long, default_value_t = 14)]
-    pub baseline_days: u32,
-    /// Days in each period.
-    #[arg(long, default_value_t = 14)]
-    pub period_days: u32,
-    /// Days at the start of each period left out of the analysis (onset and carry-over).
-    #[arg(long, default_value_t = 4)]
-    pub washout_days: u32,
-    /// Blocks; each block has every arm once, in random order.
-    #[arg(long, default_value_t = 3)]
-    pub blocks: u32,
-    /// Seed of the random order (default: random, and recorded).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Primary outcome: involuntary-count, stiffness-count, episode-pain, spasticity-nrs, pain-nrs, night-wakings.
-    #[arg(long, default_value = "involuntary-count")]
-    pub primary: String,
-    /// Relative fall that counts as meaningful, fixed in advance (0.30 = 30 %).
-    #[arg(long, default_value_t = 0.30)]
-    pub threshold: f64,
-}
-
-#[derive(Subcommand)]
-pub enum AnalyseCommand {
-    /// Compare two date ranges (observational, not randomised): `--before 2026-01-01..2026-01-31 --after 2026-03-01..2026-03-31`.
-    Compare {
-        /// Reference range FROM..TO (dates inclusive).
-        #[arg(long, allow_hyphen_values = true)]
-        before: String,
-        /// Range compared with it, FROM..TO.
-        #[arg(long, allow_hyphen_values = true)]
-        after: String,
-        /// Relative fall that counts as meaningful.
-        #[arg(long, default_value_t = 0.30)]
-        threshold: f64,
-    },
-    /// Next-day spasms against exercise load (minutes × exertion); flags sessions above your gentle limit.
-    Exercise {
-        #[arg(long, allow_hyphen_values = true, default_value = "-180")]
-        from: String,
-        #[arg(long, allow_hyphen_values = true, default_value = "today")]
-        to: String,
-        /// Highest exertion (0–10) you consider gentle.
-        #[arg(long, default_value_t = 4)]
-        gentle_limit: u8,
-    },
-}
-
-// ----- import, export, backup and restore (interop) -----
-
-#[derive(Subcommand)]
-pub enum ExportCommand {
-    /// CSV files, one per record type (docs/csv.md): all types into --out-dir, or one
-    /// type (--what) to --out or standard output.
-    Csv(ExportCsvArgs),
-    /// A FHIR R4 `collection` Bundle (JSON) of the patient's records, for a clinic's system.
-    Fhir {
-        /// Output file (default: standard output).
-        #[arg(long)]
-        out: Option<std::path::PathBuf>,
-    },
-    /// An iCalendar (.ics) file of reminders: scheduled doses and the daily check-in.
-    Ical(ExportIcalArgs),
-    /// Everything the patient has recorded, as one Tonus JSON archive (docs/backup.md).
-    Archive {
-        /// Output file (default: standard output).
-        #[arg(long)]
-        out: Option<std::path::PathBuf>,
-    },
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CsvWhat {
-    Treatments,
-    Episodes,
-    Checkins,
-    Doses,
-    Exercise,
-    Events,
-}
-
-#[derive(Args)]
-pub struct ExportCsvArgs {
-    /// Only this record type (default: every type, into --out-dir).
-    #[arg(long, value_enum)]
-    pub what: Option<CsvWhat>,
-    /// File for one type (default: standard output).
-    #[arg(long, requires = "what", conflicts_with = "out_dir")]
-    pub out: Option<std::path::PathBuf>,
-    /// Folder for all types: treatments.csv, episodes.csv, checkins.csv, doses.csv,
-    /// exercise.csv, events.csv (created if missing; existing files are not overwritten).
-    #[arg(long)]
-    pub out_dir: Option<std::path::PathBuf>,
-}
-
-#[derive(Args)]
-pub struct ExportIcalArgs {
-    /// Output .ics file.
-    #[arg(long)]
-    pub out: std::path::PathBuf,
-    /// Local time of the daily check-in reminder.
-    #[arg(long, default_value = "20:00")]
-    pub checkin_at: String,
-    /// Leave out the daily check-in reminder.
-    #[arg(long)]
-    pub no_checkin: bool,
-    /// A trial period change to remind of, as DATE=LABEL (repeatable).
-    #[arg(long = "period-change", value_name = "DATE=LABEL")]
-    pub period_change: Vec<String>,
-}
-
-#[derive(Subcommand)]
-pub enum ImportCommand {
-    /// CSV files (any record type; the header says which). Nothing is written unless every
-    /// row is valid, or with --skip-invalid the valid rows are written and the rest listed.
-    Csv {
-        /// Files to import (treatments before doses is handled for you).
-        #[arg(required = true)]
-        files: Vec<std::path::PathBuf>,
-        /// Write the valid rows even when some are invalid (all in one transaction).
-        #[arg(long)]
-        skip_invalid: bool,
-    },
-    /// A FHIR R4 Bundle as `tonus export fhir` writes it; records are added to the patient.
-    Fhir { file: std::path::PathBuf },
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackupFormat {
-    /// An SQLite file on SQLite (whole database), else a JSON archive.
-    Auto,
-    /// A consistent SQLite copy made with VACUUM INTO (SQLite databases only).
-    Sqlite,
-    /// The Tonus JSON archive (either backend; all patients or --patient).
-    Archive,
-}
-
-#[derive(Args)]
-pub struct BackupArgs {
-    /// Backup file to create (never overwritten).
-    #[arg(long)]
-    pub out: std::path::PathBuf,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub format: BackupFormat,
-}
-
-#[derive(Args)]
-pub struct RestoreArgs {
-    /// An SQLite backup or a JSON archive (with --patient, only that patient is restored).
-    #[arg(long)]
-    pub from: std::path::PathBuf,
-    /// Replace patients that exist already (their current records are deleted).
-    #[arg(long)]
-    pub replace: bool,
-}
-
-#[derive(Args)]
-pub struct ReportArgs {
-    /// First day (default: 90 days ago).
-    #[arg(long, allow_hyphen_values = true, default_value = "-89")]
-    pub from: String,
-    /// Last day (default: today).
-    #[arg(long, allow_hyphen_values = true, default_value = "today")]
-    pub to: String,
-    /// Where to write the PDF.
-    #[arg(long, short, default_value = "tonus-report.pdf")]
-    pub out: std::path::PathBuf,
-    /// Sections, comma-separated (the summary page is always first): summary, treatments,
-    /// counts, scores, regions, night, events, exercise, trials. Default: all.
-    #[arg(long, value_delimiter = ',')]
-    pub sections: Vec<String>,
-    /// Also write each chart as an SVG file into this folder.
-    #[arg(long)]
-    pub svg_dir: Option<std::path::PathBuf>,
-    /// Highest exertion (0–10) counted as gentle.
-    #[arg(long, default_value_t = 4)]
-    pub gentle_limit: u8,
-}
-
-#[derive(Args)]
-pub struct ServeArgs {
-    /// Address and port to listen on. Keep the loopback default behind a TLS reverse proxy:
-    /// session cookies are Secure, so browsers send them only over HTTPS or to localhost.
-    #[arg(long, env = "TONUS_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: std::net::SocketAddr,
-    /// Let anyone who reaches the server create a patient account at /signup.
-    #[arg(long)]
-    pub open_registration: bool,
-    /// Minutes without activity after which a session ends.
-    #[arg(long, default_value_t = 720)]
-    pub idle_minutes: u64,
-    /// Hours after sign-in after which a session ends, however active.
-    #[arg(long, default_value_t = 336)]
-    pub max_session_hours: u64,
-    /// Requests one personal access token may make per minute (then 429 with Retry-After).
-    #[arg(long, env = "TONUS_API_REQUESTS_PER_MINUTE", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..))]
-    pub api_requests_per_minute: u32,
-}
-
-#[derive(Subcommand)]
-pub enum UserCommand {
-    /// Create an account: `tonus user add --role admin NAME` (asks for the password).
-    Add(UserAddArgs),
-    /// List accounts.
-    List,
-}
-
-#[derive(Args)]
-pub struct UserAddArgs {
-    /// patient, clinician or admin. A patient account owns the patient of the same name,
-    /// created if missing.
-    #[arg(long)]
-    pub role: String,
-    /// User name: a–z, 0–9, '.', '_', '-' (and '@' for clinicians and administrators).
-    pub name: String,
-    /// Read the password from the first line of standard input (for scripts).
-    #[arg(long)]
-    pub password_stdin: bool,
-    /// Time zone of a new patient (default: this machine's).
-    #[arg(long, value_name = "ZONE")]
-    pub time_zone: Option<String>,
-}
-
-#[derive(Subcommand)]
-pub enum AuditCommand {
-    /// Check the hash chain; exits 1 naming the first row that does not match.
-    Verify,
+    pub no_account: bool,
 }

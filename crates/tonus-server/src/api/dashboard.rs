@@ -4,19 +4,21 @@
 
 use axum::extract::State;
 use axum::Json;
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use tonus_domain::Patient;
 use tonus_report::{ReportData, Section};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{ApiPath, ApiQuery};
-use crate::auth::{consented_patient, ClientAddr, ClinicianAuth, PatientAuth};
+use super::{ApiPath, ApiQuery};
+use crate::auth::{ClientAddr, ClinicianAuth, PatientAuth};
 use crate::error::{AppResult, ErrorBody};
-use crate::exports::{range, RangeQuery};
+use crate::service::{clinician, exports, Actor, Own};
 use crate::state::AppState;
 
+/// Only the figures: no charts to draw.
+const SECTIONS: [Section; 3] = [Section::Summary, Section::Treatments, Section::Events];
+
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DashboardQuery {
     /// First local day (2026-11-01, today, -89); default 89 days before `to`.
     pub from: Option<String>,
@@ -131,24 +133,18 @@ fn out(d: ReportData) -> DashboardOut {
     }
 }
 
-async fn load(state: &AppState, patient: &Patient, q: DashboardQuery) -> AppResult<DashboardOut> {
-    let now = Timestamp::now();
-    let (from, to) = range(&RangeQuery { from: q.from, to: q.to }, patient, now)?;
-    // Only the figures: no charts to draw.
-    let sections = [Section::Summary, Section::Treatments, Section::Events];
-    let data = tonus_report::gather(&state.store, patient, from, to, now, &sections, 4, &[]).await?;
-    Ok(out(data))
-}
-
 #[utoipa::path(get, path = "/api/dashboard", tag = "dashboard", params(DashboardQuery),
     responses((status = 200, body = DashboardOut), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 pub async fn own_dashboard(
     State(state): State<AppState>,
     pa: PatientAuth,
+    addr: ClientAddr,
     ApiQuery(q): ApiQuery<DashboardQuery>,
 ) -> AppResult<Json<DashboardOut>> {
-    Ok(Json(load(&state, &pa.patient, q).await?))
+    let me = Own::new(&state, &pa, &addr);
+    let data = exports::dashboard(&me, q.from.as_deref(), q.to.as_deref(), &SECTIONS).await?;
+    Ok(Json(out(data)))
 }
 
 #[utoipa::path(get, path = "/api/clinician/patients/{patient_id}/dashboard", tag = "clinician",
@@ -164,16 +160,14 @@ pub async fn clinician_dashboard(
     ApiPath(patient_id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<DashboardQuery>,
 ) -> AppResult<Json<DashboardOut>> {
-    let patient = consented_patient(&state, &auth, patient_id).await?;
-    let dash = load(&state, &patient, q).await?;
-    state
-        .audit(
-            (Some(auth.user.id), &auth.user.username),
-            Some(patient.id),
-            "clinician.view",
-            &addr.0,
-            &format!("dashboard {} to {} (api)", dash.from, dash.to),
-        )
-        .await?;
-    Ok(Json(dash))
+    let view = clinician::dashboard(
+        &Actor::new(&state, &auth, &addr),
+        patient_id,
+        (q.from.as_deref(), q.to.as_deref()),
+        &SECTIONS,
+        None,
+        "api",
+    )
+    .await?;
+    Ok(Json(out(view.data)))
 }

@@ -10,11 +10,12 @@ use jiff::Timestamp;
 use tonus_domain::input::parse_date;
 use tonus_domain::time::today;
 use tonus_domain::ValidationError;
-use tonus_report::trials::{compute, day, design_of, parse_outcome, summary_lines, PlanRequest, TrialError, NOTICE};
+use tonus_report::trials::{day, design_of, parse_outcome, PlanRequest, TrialError, NOTICE};
 
-use crate::auth::{CsrfToken, PatientAuth};
+use super::{render, status_for, FormFields, Nav};
+use crate::auth::{ClientAddr, CsrfToken, PatientAuth};
 use crate::error::{AppError, AppResult};
-use crate::pages::{render, FormFields, Nav};
+use crate::service::{trials, Own};
 use crate::state::AppState;
 
 fn trial_error(e: TrialError) -> AppError {
@@ -87,15 +88,12 @@ impl TrialsPage {
 }
 
 async fn list_page(
-    state: &AppState,
-    pa: &PatientAuth,
+    me: &Own<'_>,
     csrf: &CsrfToken,
     error: Option<String>,
     form: Vec<(String, String)>,
 ) -> AppResult<Response> {
-    let trials = state
-        .store
-        .list_trials(&pa.patient)
+    let trials = trials::list(me)
         .await?
         .into_iter()
         .map(|t| TrialRow {
@@ -105,14 +103,10 @@ async fn list_page(
             start: t.start_date.to_string(),
         })
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     render(
         &TrialsPage {
-            nav: Nav::new(Some(&pa.auth), csrf),
+            nav: Nav::new(Some(me.actor.auth), csrf),
             trials,
             error,
             form,
@@ -122,8 +116,13 @@ async fn list_page(
 }
 
 /// GET /trials
-pub async fn trials(State(state): State<AppState>, pa: PatientAuth, csrf: CsrfToken) -> AppResult<Response> {
-    list_page(&state, &pa, &csrf, None, Vec::new()).await
+pub async fn trials(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    csrf: CsrfToken,
+    addr: ClientAddr,
+) -> AppResult<Response> {
+    list_page(&Own::new(&state, &pa, &addr), &csrf, None, Vec::new()).await
 }
 
 fn number(form: &FormFields, field: &'static str, default: u32) -> Result<u32, ValidationError> {
@@ -140,8 +139,10 @@ pub async fn plan(
     State(state): State<AppState>,
     pa: PatientAuth,
     csrf: CsrfToken,
+    addr: ClientAddr,
     form: FormFields,
 ) -> AppResult<Response> {
+    let me = Own::new(&state, &pa, &addr);
     let now = Timestamp::now();
     let p = &pa.patient;
     let attempt = async {
@@ -174,11 +175,11 @@ pub async fn plan(
             primary: parse_outcome(primary)?,
             threshold: threshold_pct / 100.0,
         };
-        Ok::<_, PlanError>(tonus_report::trials::plan(&state.store, p, &request).await?)
+        Ok::<_, PlanError>(trials::plan(&me, &request).await?)
     };
     match attempt.await {
-        Ok((t, _)) => Ok(Redirect::to(&format!("/trials/{}", t.id)).into_response()),
-        Err(PlanError::Shown(message)) => list_page(&state, &pa, &csrf, Some(message), form.0.clone()).await,
+        Ok(t) => Ok(Redirect::to(&format!("/trials/{}", t.id)).into_response()),
+        Err(PlanError::Shown(message)) => list_page(&me, &csrf, Some(message), form.0.clone()).await,
         Err(PlanError::App(e)) => Err(e),
     }
 }
@@ -201,6 +202,9 @@ struct TrialPage {
     periods: Vec<PeriodRow>,
     results: Vec<String>,
     notice: &'static str,
+    id: i64,
+    /// Not started yet: it can still be deleted.
+    planned: bool,
 }
 
 /// GET /trials/{id}: the calendar and, once started, the analysis.
@@ -208,14 +212,11 @@ pub async fn trial(
     State(state): State<AppState>,
     pa: PatientAuth,
     csrf: CsrfToken,
+    addr: ClientAddr,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let t = state
-        .store
-        .find_trial(&pa.patient, &id.to_string())
-        .await?
-        .filter(|t| t.id == id)
-        .ok_or(AppError::NotFound)?;
+    let me = Own::new(&state, &pa, &addr);
+    let t = trials::get(&me, id).await?;
     let design = design_of(&t).map_err(trial_error)?;
     let cal = design.calendar().map_err(|e| trial_error(e.into()))?;
     let d = |i: u32| day(t.start_date, i).map(|d| d.to_string()).map_err(trial_error);
@@ -238,8 +239,8 @@ pub async fn trial(
     } else {
         format!("{} to {}", d(0)?, d(cal.baseline.end - 1)?)
     };
-    let results = match compute(&state.store, &pa.patient, &t, Timestamp::now(), false).await {
-        Ok((rep, _)) => summary_lines(&rep),
+    let results = match trials::summary(&me, &t).await {
+        Ok(lines) => lines,
         Err(TrialError::NotStarted(msg)) => vec![msg],
         Err(e) => return Err(trial_error(e)),
     };
@@ -261,6 +262,19 @@ pub async fn trial(
         periods,
         results,
         notice: NOTICE,
+        id: t.id,
+        planned: t.start_date > today(&pa.patient.zone, Timestamp::now()),
     };
     render(&page, StatusCode::OK)
+}
+
+/// POST /trials/{id}/delete: only a trial that has not started.
+pub async fn delete(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    trials::delete(&Own::new(&state, &pa, &addr), id).await?;
+    Ok(Redirect::to("/trials").into_response())
 }

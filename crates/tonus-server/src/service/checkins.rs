@@ -1,0 +1,47 @@
+//! The daily check-in.
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use tonus_domain::checkin::CheckInDraft;
+use tonus_domain::input::parse_date;
+use tonus_domain::time::today;
+use tonus_domain::CheckIn;
+use tonus_store::Stored;
+
+use super::Own;
+use crate::error::AppResult;
+
+/// A day as typed (2026-11-20, today, -1); empty or absent means today in the patient's zone.
+pub fn day(me: &Own<'_>, typed: Option<&str>) -> AppResult<Date> {
+    let now = Timestamp::now();
+    Ok(match typed.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => {
+            let date = parse_date("date", d, &me.patient.zone, now)?;
+            super::from_1900("date", date)?;
+            date
+        }
+        None => today(&me.patient.zone, now),
+    })
+}
+
+/// Saves the day's check-in; saving the same day again replaces it.
+pub async fn save(me: &Own<'_>, date: Option<&str>, draft: CheckInDraft) -> AppResult<(i64, CheckIn)> {
+    let date = day(me, date)?;
+    let checkin = draft.validate(date, &me.patient.zone, Timestamp::now())?;
+    let id = me.state().store.upsert_checkin(me.patient, &checkin).await?;
+    Ok((id, checkin))
+}
+
+/// The check-ins whose day lies in the range.
+pub async fn list(me: &Own<'_>, from: Option<Date>, to: Option<Date>) -> AppResult<Vec<Stored<CheckIn>>> {
+    Ok(me.state().store.list_checkins(me.patient, from, to).await?)
+}
+
+/// The check-in of one day, if there is one.
+pub async fn of_day(me: &Own<'_>, date: Date) -> AppResult<Option<CheckIn>> {
+    Ok(list(me, Some(date), Some(date))
+        .await?
+        .into_iter()
+        .next()
+        .map(|c| c.value))
+}

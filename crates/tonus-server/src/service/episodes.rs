@@ -1,0 +1,87 @@
+//! Logging spasm episodes, correcting and deleting them.
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use tonus_domain::episode::EpisodeDraft;
+use tonus_domain::input::parse_when;
+use tonus_domain::time::{LocalInstant, Zone};
+use tonus_domain::Episode;
+use tonus_store::Stored;
+
+use super::Own;
+use crate::error::{AppError, AppResult};
+
+/// An episode as typed: the draft's fields, and the start as the person wrote it.
+pub struct EpisodeInput {
+    pub draft: EpisodeDraft,
+    /// RFC 3339 or local time in the patient's zone; empty or absent: now for a new episode,
+    /// the stored start for a correction.
+    pub started_at: Option<String>,
+}
+
+/// The start as shown in forms (to the minute), so a correction that leaves the shown time
+/// untouched keeps the stored instant exactly, seconds included.
+pub fn minute_text(at: Timestamp, zone: &Zone) -> String {
+    at.to_zoned(zone.tz()).strftime("%Y-%m-%d %H:%M").to_string()
+}
+
+fn validate(me: &Own<'_>, input: EpisodeInput, stored_at: Option<Timestamp>) -> AppResult<Episode> {
+    let now = Timestamp::now();
+    let zone = me.patient.zone.clone();
+    let typed = input.started_at.as_deref().map(str::trim).unwrap_or("");
+    let at = match stored_at {
+        Some(t) if typed.is_empty() || typed == minute_text(t, &zone) => t,
+        None if typed.is_empty() => now,
+        _ => {
+            let at = parse_when("started_at", typed, &zone, now)?;
+            super::from_1900("started_at", at.to_zoned(jiff::tz::TimeZone::UTC).date())?;
+            at
+        }
+    };
+    Ok(input.draft.validate(LocalInstant { at, zone }, now)?)
+}
+
+/// Logs a new episode.
+pub async fn log(me: &Own<'_>, input: EpisodeInput) -> AppResult<(i64, Episode)> {
+    let episode = validate(me, input, None)?;
+    let id = me.state().store.insert_episode(me.patient, &episode).await?;
+    Ok((id, episode))
+}
+
+/// One of the patient's episodes (404 if it is not theirs).
+pub async fn get(me: &Own<'_>, id: i64) -> AppResult<Stored<Episode>> {
+    me.state()
+        .store
+        .get_episode(me.patient, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The patient's episodes whose local day lies in the range.
+pub async fn list(me: &Own<'_>, from: Option<Date>, to: Option<Date>) -> AppResult<Vec<Stored<Episode>>> {
+    Ok(me.state().store.list_episodes(me.patient, from, to).await?)
+}
+
+/// Replaces an episode with a correction. `keep_triggers`: the form that sent it does not
+/// show triggers, so the stored ones stay rather than being cleared.
+pub async fn correct(me: &Own<'_>, id: i64, mut input: EpisodeInput, keep_triggers: bool) -> AppResult<Episode> {
+    let old = get(me, id).await?;
+    if keep_triggers {
+        input.draft.triggers = old.value.triggers().iter().map(|t| t.code().to_string()).collect();
+        input.draft.trigger_note = old.value.trigger_note().map(str::to_string);
+    }
+    let episode = validate(me, input, Some(old.value.started_at().at))?;
+    if !me.state().store.update_episode(me.patient, id, &episode).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(episode)
+}
+
+/// Deletes one of the patient's episodes (404 if it is not theirs).
+pub async fn delete(me: &Own<'_>, id: i64) -> AppResult<()> {
+    if me.state().store.delete_episode(me.patient, id).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}

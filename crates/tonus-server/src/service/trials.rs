@@ -1,0 +1,66 @@
+//! Personal trials: plan one (the same rules as `tonus trial plan`), read its calendar and its
+//! analysis. The analysis is `tonus_report::trials`, shared with the CLI and the report.
+
+use jiff::Timestamp;
+use tonus_domain::time::today;
+use tonus_domain::ValidationError;
+use tonus_report::trials::{compute, summary_lines, PlanRequest, TrialError};
+use tonus_store::StoredTrial;
+
+use super::Own;
+use crate::error::{AppError, AppResult};
+
+/// The patient's trials.
+pub async fn list(me: &Own<'_>) -> AppResult<Vec<StoredTrial>> {
+    Ok(me.state().store.list_trials(me.patient).await?)
+}
+
+/// Plans a trial: randomised order, fixed in advance.
+/// A start more than a year ahead is refused: almost surely a typo (2062 for 2026), and a
+/// trial planned that far out would sit unnoticed in the calendar.
+pub async fn plan(me: &Own<'_>, request: &PlanRequest<'_>) -> Result<StoredTrial, TrialError> {
+    let today = today(&me.patient.zone, Timestamp::now());
+    let latest = today.checked_add(jiff::Span::new().years(1))?;
+    if request.start > latest {
+        return Err(ValidationError::new(
+            "start",
+            format!("a start within a year (by {latest})"),
+            request.start.to_string(),
+        )
+        .into());
+    }
+    let (trial, _) = tonus_report::trials::plan(&me.state().store, me.patient, request).await?;
+    Ok(trial)
+}
+
+/// One of the patient's trials (404 if it is not theirs).
+pub async fn get(me: &Own<'_>, id: i64) -> AppResult<StoredTrial> {
+    me.state()
+        .store
+        .find_trial(me.patient, &id.to_string())
+        .await?
+        .filter(|t| t.id == id)
+        .ok_or(AppError::NotFound)
+}
+
+/// Deletes a trial that has not started yet (a started one is part of the record).
+pub async fn delete(me: &Own<'_>, id: i64) -> AppResult<()> {
+    let trial = get(me, id).await?;
+    if trial.start_date <= today(&me.patient.zone, Timestamp::now()) {
+        return Err(AppError::Invalid(ValidationError::new(
+            "trial",
+            "a trial that has not started yet",
+            format!("started on {}", trial.start_date),
+        )));
+    }
+    if !me.state().store.delete_trial(me.patient, id).await? {
+        return Err(AppError::NotFound);
+    }
+    me.audit("trial.delete", &trial.name).await
+}
+
+/// The analysis so far, as sentences (the CLI report's summary).
+pub async fn summary(me: &Own<'_>, trial: &StoredTrial) -> Result<Vec<String>, TrialError> {
+    let (report, _) = compute(&me.state().store, me.patient, trial, Timestamp::now(), false).await?;
+    Ok(summary_lines(&report))
+}
