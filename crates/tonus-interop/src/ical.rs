@@ -8,15 +8,16 @@
 //! each reminder (never from database ids), so re-exporting updates events in a calendar
 //! app instead of duplicating them.
 //!
-//! A secret, revocable subscription URL serving this text is web work for later
-//! (tonus-server); it should call [`calendar`] unchanged.
+//! A regimen that stopped keeps its event, ended by `UNTIL`, so a calendar that imported
+//! it earlier stops reminding; a dose change (a regimen that takes over the day the last
+//! one stops, or the day after) continues the same series rather than adding a second.
 
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::{Offset, TimeZone};
 use jiff::{Span, Timestamp};
 use tonus_domain::time::Zone;
-use tonus_domain::{Route, Schedule};
-use tonus_store::archive::TreatmentRecords;
+use tonus_domain::{Regimen, Route, Schedule};
+use tonus_store::archive::{RegimenRecords, TreatmentRecords};
 
 /// Everything a calendar is made from.
 pub struct CalendarInput<'a> {
@@ -27,7 +28,7 @@ pub struct CalendarInput<'a> {
     pub checkin_at: Option<Time>,
     /// Trial period changes (or any dated milestone) as (day, label).
     pub period_changes: &'a [(Date, String)],
-    /// The patient's today: regimens that ended before it get no reminders.
+    /// The patient's today: the dose in effect on it names a reminder series.
     pub today: Date,
     /// DTSTAMP of every event.
     pub stamp: Timestamp,
@@ -187,6 +188,35 @@ fn action(route: Option<Route>) -> &'static str {
     }
 }
 
+/// A treatment's scheduled regimens grouped into reminder series: a regimen that starts
+/// while the previous one of the same schedule and route ends (on its last day or the day
+/// after) is a dose change and continues that series. Each series is in start order.
+fn reminder_series(regimens: &[RegimenRecords]) -> Vec<Vec<&Regimen>> {
+    let mut sorted: Vec<&Regimen> = regimens
+        .iter()
+        .map(|r| &r.regimen)
+        .filter(|g| g.schedule() != Schedule::AsNeeded)
+        .collect();
+    sorted.sort_by_key(|g| g.start());
+    let mut out: Vec<Vec<&Regimen>> = Vec::new();
+    for g in sorted {
+        let continues = |series: &&mut Vec<&Regimen>| {
+            series.last().is_some_and(|last| {
+                last.schedule() == g.schedule()
+                    && last.route() == g.route()
+                    && last
+                        .end()
+                        .is_some_and(|end| g.start() >= last.start() && g.start() <= end.tomorrow().unwrap_or(end))
+            })
+        };
+        match out.iter_mut().find(continues) {
+            Some(series) => series.push(g),
+            None => out.push(vec![g]),
+        }
+    }
+    out
+}
+
 /// The whole calendar as text (CRLF line endings, folded lines).
 pub fn calendar(input: &CalendarInput) -> String {
     let tz = input.zone.tz();
@@ -200,12 +230,10 @@ pub fn calendar(input: &CalendarInput) -> String {
     let mut earliest = input.today;
 
     for t in input.treatments {
-        for r in &t.regimens {
-            let g = &r.regimen;
-            if g.end().is_some_and(|e| e < input.today) {
-                continue; // Finished: nothing left to remind of.
-            }
-            let (rule, hours): (String, Vec<i8>) = match g.schedule() {
+        for series in reminder_series(&t.regimens) {
+            let first = series[0];
+            let last = series[series.len() - 1];
+            let (rule, hours): (String, Vec<i8>) = match first.schedule() {
                 Schedule::AsNeeded => continue,
                 Schedule::TimesPerDay(n) => {
                     let hours = dose_hours(n);
@@ -215,48 +243,66 @@ pub fn calendar(input: &CalendarInput) -> String {
                 Schedule::EveryDays(n) => (format!("FREQ=DAILY;INTERVAL={n}"), vec![9]),
                 Schedule::EveryWeeks(n) => (format!("FREQ=WEEKLY;INTERVAL={n}"), vec![9]),
             };
-            let rule = match g.end() {
+            // A stopped regimen stays in the calendar with its end, so a calendar that
+            // imported it earlier learns that the reminders stop.
+            let rule = match last.end() {
                 Some(end) => format!("RRULE:{rule};UNTIL={}", clock.until(end)),
                 None => format!("RRULE:{rule}"),
             };
-            earliest = earliest.min(g.start());
-            let dose = g
-                .dose()
-                .map(|d| format!(" {} {}", d.amount(), d.unit().label()))
-                .unwrap_or_default();
-            let route = g.route().map(|r| format!(" ({})", r.label())).unwrap_or_default();
-            let summary = format!("{}: {}{dose}{route}", action(g.route()), t.treatment.name());
+            earliest = earliest.min(first.start());
+            // The dose in effect today (or the next one to start) names the series.
+            let current = series
+                .iter()
+                .rev()
+                .find(|g| g.start() <= input.today)
+                .copied()
+                .unwrap_or(first);
+            let dose_of = |g: &Regimen| {
+                g.dose()
+                    .map(|d| format!(" {} {}", d.amount(), d.unit().label()))
+                    .unwrap_or_default()
+            };
+            let route = first.route().map(|r| format!(" ({})", r.label())).unwrap_or_default();
+            let summary = format!(
+                "{}: {}{}{route}",
+                action(first.route()),
+                t.treatment.name(),
+                dose_of(current)
+            );
+            // Identified by what stays the same through dose changes, so a subscribed
+            // calendar updates the one series instead of adding a second.
             let uid = fnv(&[
                 input.patient,
                 "regimen",
                 &t.treatment.name().to_lowercase(),
-                &g.start().to_string(),
-                &g.schedule().code(),
-                &dose,
+                &first.start().to_string(),
+                &first.schedule().code(),
                 &route,
             ]);
+            let mut description = format!(
+                "{} ({}). Log it in Tonus: tonus dose taken \"{}\"",
+                t.treatment.name(),
+                first.schedule().code(),
+                t.treatment.name()
+            );
+            if series.len() > 1 {
+                let changes: Vec<String> = series
+                    .iter()
+                    .map(|g| format!("from {}:{}", g.start(), dose_of(g)))
+                    .collect();
+                description.push_str(&format!(". Dose {}", changes.join("; ")));
+            }
             line(&mut events, "BEGIN:VEVENT");
             line(&mut events, &format!("UID:tonus-dose-{uid}@tonus.invalid"));
             line(&mut events, &stamp);
             line(
                 &mut events,
-                &clock.dtstart(g.start().to_datetime(Time::constant(hours[0], 0, 0, 0))),
+                &clock.dtstart(first.start().to_datetime(Time::constant(hours[0], 0, 0, 0))),
             );
             line(&mut events, "DURATION:PT15M");
             line(&mut events, &rule);
             line(&mut events, &format!("SUMMARY:{}", text(&summary)));
-            line(
-                &mut events,
-                &format!(
-                    "DESCRIPTION:{}",
-                    text(&format!(
-                        "{} ({}). Log it in Tonus: tonus dose taken \"{}\"",
-                        t.treatment.name(),
-                        g.schedule().code(),
-                        t.treatment.name()
-                    ))
-                ),
-            );
+            line(&mut events, &format!("DESCRIPTION:{}", text(&description)));
             line(&mut events, "CATEGORIES:Tonus,Medication");
             alarm(&mut events, &summary);
             line(&mut events, "END:VEVENT");
@@ -366,5 +412,97 @@ mod tests {
     fn offsets() {
         assert_eq!(offset_text(Offset::constant(1)), "+0100");
         assert_eq!(offset_text(Offset::from_seconds(-(3 * 3600 + 1800)).unwrap()), "-0330");
+    }
+
+    fn baclofen(regimens: &[(f64, &str, Option<&str>)]) -> TreatmentRecords {
+        use tonus_domain::{Category, Dose, Treatment, Unit};
+        TreatmentRecords {
+            treatment: Treatment::new("Baclofen", Category::Drug, None).unwrap(),
+            regimens: regimens
+                .iter()
+                .map(|(mg, start, end)| RegimenRecords {
+                    regimen: Regimen::new(
+                        Category::Drug,
+                        Some(Dose::new(*mg, Unit::parse("mg").unwrap()).unwrap()),
+                        Some(Route::Oral),
+                        Schedule::TimesPerDay(3),
+                        start.parse().unwrap(),
+                        end.map(|e| e.parse().unwrap()),
+                    )
+                    .unwrap(),
+                    doses: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The unfolded VEVENTs of a calendar for `t`, as one string each.
+    fn dose_events(t: TreatmentRecords, today: &str) -> Vec<String> {
+        let zone = Zone::parse("Europe/Paris").unwrap();
+        let treatments = [t];
+        let text = calendar(&CalendarInput {
+            patient: "me",
+            zone: &zone,
+            treatments: &treatments,
+            checkin_at: None,
+            period_changes: &[],
+            today: today.parse().unwrap(),
+            stamp: Timestamp::UNIX_EPOCH,
+        });
+        text.replace("\r\n ", "")
+            .split("BEGIN:VEVENT")
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_stopped_regimen_ends_instead_of_disappearing() {
+        let events = dose_events(baclofen(&[(10.0, "2026-01-01", Some("2026-02-10"))]), "2026-06-01");
+        assert_eq!(events.len(), 1, "{events:?}");
+        // The last local day, 23:59:59 in Paris (UTC+1 in winter).
+        assert!(events[0].contains(";UNTIL=20260210T225959Z"), "{}", events[0]);
+    }
+
+    #[test]
+    fn a_dose_change_continues_one_series() {
+        for change in ["2026-02-10", "2026-02-11"] {
+            let t = baclofen(&[(10.0, "2026-01-01", Some("2026-02-10")), (15.0, change, None)]);
+            let events = dose_events(t, "2026-03-01");
+            assert_eq!(events.len(), 1, "{events:?}");
+            let e = &events[0];
+            assert!(e.contains("SUMMARY:Take: Baclofen 15 mg (oral)"), "{e}");
+            assert!(e.contains("DTSTART;TZID=Europe/Paris:20260101T080000"), "{e}");
+            assert!(!e.contains("UNTIL"), "{e}");
+            assert!(e.contains("from 2026-01-01: 10 mg\\; from"), "{e}");
+        }
+        // Before the change takes effect the series still shows the dose of today.
+        let t = baclofen(&[(10.0, "2026-01-01", Some("2026-02-10")), (15.0, "2026-02-11", None)]);
+        assert!(dose_events(t, "2026-02-01")[0].contains("SUMMARY:Take: Baclofen 10 mg (oral)"));
+    }
+
+    #[test]
+    fn a_restart_after_a_gap_is_a_new_series_with_its_own_uid() {
+        let t = baclofen(&[(10.0, "2026-01-01", Some("2026-01-31")), (10.0, "2026-03-01", None)]);
+        let events = dose_events(t, "2026-03-05");
+        assert_eq!(events.len(), 2, "{events:?}");
+        let uid = |e: &str| e.lines().find(|l| l.starts_with("UID:")).map(str::to_string);
+        assert_ne!(uid(&events[0]), uid(&events[1]));
+    }
+
+    #[test]
+    fn uids_do_not_change_with_the_dose() {
+        let uid = |t| {
+            dose_events(t, "2026-03-01")[0]
+                .lines()
+                .find(|l| l.starts_with("UID:"))
+                .map(str::to_string)
+        };
+        let before = uid(baclofen(&[(10.0, "2026-01-01", None)]));
+        let after = uid(baclofen(&[
+            (10.0, "2026-01-01", Some("2026-02-10")),
+            (15.0, "2026-02-11", None),
+        ]));
+        assert_eq!(before, after);
     }
 }

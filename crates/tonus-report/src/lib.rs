@@ -4,6 +4,7 @@ pub mod charts;
 pub mod data;
 pub mod gather;
 pub mod pdf;
+pub mod trial_calendar;
 pub mod trials;
 
 pub use data::{build, DayCell, ReportData, ReportInput, Section, TrialSummary};

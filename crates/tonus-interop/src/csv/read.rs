@@ -53,7 +53,7 @@ impl Row<'_> {
         self.index
             .get(col)
             .and_then(|i| self.record.get(*i))
-            .map(str::trim)
+            .map(|s| super::cells::restore(s.trim()))
             .filter(|s| !s.is_empty())
     }
 
@@ -128,7 +128,16 @@ pub fn read<R: Read>(input: R, zone: &Zone, now: Timestamp) -> Result<Import, In
             source,
         })?
         .clone();
-    let names: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+    // A byte-order mark (what `--excel` writes, and what Excel's "CSV UTF-8" saves) is not
+    // part of the first column's name.
+    let names: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { h };
+            h.trim().to_ascii_lowercase()
+        })
+        .collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let kind = Kind::detect(&refs).ok_or_else(|| InteropError::UnknownHeader {
         found: header.iter().collect::<Vec<_>>().join(","),

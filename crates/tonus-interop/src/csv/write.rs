@@ -28,14 +28,42 @@ fn csv_err(source: csv::Error) -> InteropError {
     }
 }
 
+/// How a file is laid out for the program that opens it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Style {
+    /// UTF-8 without a byte-order mark, LF line ends: what scripts and other tools expect.
+    #[default]
+    Plain,
+    /// A UTF-8 byte-order mark (without it Excel reads the file as the system's legacy code
+    /// page and garbles every non-ASCII letter) and CRLF line ends.
+    Excel,
+}
+
 /// Writes the records of one type with a header; returns the number of data rows.
 pub fn write<W: Write>(kind: Kind, out: W, records: &PatientRecords) -> Result<u64, InteropError> {
-    let mut w = csv::Writer::from_writer(out);
+    write_styled(kind, out, records, Style::Plain)
+}
+
+/// [`write`] in the given [`Style`].
+pub fn write_styled<W: Write>(
+    kind: Kind,
+    mut out: W,
+    records: &PatientRecords,
+    style: Style,
+) -> Result<u64, InteropError> {
+    let mut builder = csv::WriterBuilder::new();
+    if style == Style::Excel {
+        out.write_all("\u{feff}".as_bytes())
+            .map_err(|source| InteropError::Io { what: "CSV", source })?;
+        builder.terminator(csv::Terminator::CRLF);
+    }
+    let mut w = builder.from_writer(out);
     w.write_record(kind.columns()).map_err(csv_err)?;
     let mut rows = 0u64;
     let mut row = |w: &mut csv::Writer<W>, fields: &[&str]| -> Result<(), InteropError> {
         rows += 1;
-        w.write_record(fields).map_err(csv_err)
+        w.write_record(fields.iter().map(|f| super::cells::neutralise(f).into_owned()))
+            .map_err(csv_err)
     };
     match kind {
         Kind::Episodes => {
@@ -182,10 +210,11 @@ pub fn write<W: Write>(kind: Kind, out: W, records: &PatientRecords) -> Result<u
 /// Writes every type, calling `open` for each file's writer; returns rows per type.
 pub fn write_all<W: Write>(
     records: &PatientRecords,
+    style: Style,
     mut open: impl FnMut(Kind) -> Result<W, InteropError>,
 ) -> Result<Vec<(Kind, u64)>, InteropError> {
     Kind::ALL
         .into_iter()
-        .map(|k| Ok((k, write(k, open(k)?, records)?)))
+        .map(|k| Ok((k, write_styled(k, open(k)?, records, style)?)))
         .collect()
 }

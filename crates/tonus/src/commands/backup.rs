@@ -137,13 +137,14 @@ pub async fn restore(ctx: &Ctx, a: RestoreArgs, only: Option<&str>) -> Result<()
     let n = File::open(&a.from)
         .and_then(|mut f| f.read(&mut head))
         .with_context(|| format!("reading {}", a.from.display()))?;
-    let mut snapshots = if n == 16 && &head == SQLITE_MAGIC {
-        from_sqlite(&a.from).await?
+    let (mut snapshots, left_out) = if n == 16 && &head == SQLITE_MAGIC {
+        from_sqlite(&a.from, only).await?
     } else {
         let text = std::fs::read_to_string(&a.from).with_context(|| format!("reading {}", a.from.display()))?;
-        Archive::from_json(&text, ctx.now)
+        let patients = Archive::from_json(&text, ctx.now)
             .map_err(|e| user_error(format!("{}: {e}", a.from.display())))?
-            .patients
+            .patients;
+        (patients, Vec::new())
     };
     if let Some(handle) = only {
         snapshots.retain(|s| s.handle == handle);
@@ -154,24 +155,51 @@ pub async fn restore(ctx: &Ctx, a: RestoreArgs, only: Option<&str>) -> Result<()
             )));
         }
     }
+    let left_out_text = left_out
+        .iter()
+        .map(|(what, n)| format!("{what} ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Restoring records into a database that has its own accounts cannot carry sign-ins,
+    // consents or the audit chain across; doing it silently would look like a full restore.
+    if !left_out.is_empty() && !a.records_only {
+        return Err(user_error(format!(
+            "{} also holds {left_out_text}, which `restore` does not copy (only patients and their records). \
+             Nothing was restored. To restore the records anyway, add --records-only; to get the whole \
+             database back, stop the server and put a copy of the backup file in place of the database \
+             (docs/backup.md, \"Restoring everything\").",
+            a.from.display()
+        )));
+    }
     let restored = ctx.store.restore(&snapshots, a.replace).await?;
     let records: usize = snapshots.iter().map(|s| s.records.len()).sum();
     let names: Vec<&str> = restored.iter().map(|p| p.handle.as_str()).collect();
+    let not_restored = if left_out.is_empty() {
+        String::new()
+    } else {
+        format!(" Not restored: {left_out_text}.")
+    };
     super::report(
         ctx,
         &format!(
-            "Restored {} patient(s) ({}), {records} records, from {}.",
+            "Restored {} patient(s) ({}), {records} records (episodes, check-ins, treatments, regimens, doses, exercise, clinical events), from {}.{not_restored}",
             restored.len(),
             names.join(", "),
             a.from.display()
         ),
-        &serde_json::json!({"patients": restored, "records": records}),
+        &serde_json::json!({
+            "patients": restored,
+            "records": records,
+            "not_restored": left_out.iter().map(|(what, n)| serde_json::json!({"what": what, "count": n})).collect::<Vec<_>>(),
+        }),
     )
 }
 
-/// Reads every patient from an SQLite backup. Opening a database runs migrations and sets
-/// WAL mode, which would change the backup file itself, so we open a private copy.
-async fn from_sqlite(path: &Path) -> Result<Vec<PatientSnapshot>> {
+/// Reads every patient from an SQLite backup, and counts what the backup holds beyond
+/// patients' records (for `only`, what belongs to that patient). Opening a database runs
+/// migrations and sets WAL mode, which would change the backup file itself, so we open a
+/// private copy.
+async fn from_sqlite(path: &Path, only: Option<&str>) -> Result<(Vec<PatientSnapshot>, Vec<(&'static str, i64)>)> {
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
     let copy = dir.path().join("restore.db");
     std::fs::copy(path, &copy).with_context(|| format!("copying {}", path.display()))?;
@@ -181,7 +209,43 @@ async fn from_sqlite(path: &Path) -> Result<Vec<PatientSnapshot>> {
         .with_context(|| format!("opening the backup {}", path.display()))?;
     let snapshots = store.snapshot(None).await;
     store.close().await;
-    Ok(snapshots?)
+    let left_out = not_restored(&copy, only)
+        .await
+        .with_context(|| format!("reading the backup {}", path.display()))?;
+    Ok((snapshots?, left_out))
+}
+
+/// What a restore leaves behind, as (what, how many), only the kinds present. `?1` is the
+/// patient a restore is limited to, or NULL for all.
+async fn not_restored(copy: &Path, only: Option<&str>) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
+    const OF_PATIENT: &str = "(?1 IS NULL OR patient_id IN (SELECT id FROM patients WHERE handle = ?1))";
+    let queries = [
+        ("personal trials", format!("SELECT COUNT(*) FROM trials WHERE {OF_PATIENT}")),
+        (
+            "web accounts",
+            format!("SELECT COUNT(*) FROM users WHERE (?1 IS NULL AND patient_id IS NULL) OR {OF_PATIENT} AND patient_id IS NOT NULL"),
+        ),
+        ("clinician consents", format!("SELECT COUNT(*) FROM consents WHERE {OF_PATIENT}")),
+        ("calendar feeds", format!("SELECT COUNT(*) FROM calendar_feeds WHERE {OF_PATIENT}")),
+        (
+            "API tokens",
+            format!("SELECT COUNT(*) FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE {OF_PATIENT} OR ?1 IS NULL)"),
+        ),
+        ("audit log entries", format!("SELECT COUNT(*) FROM audit_log WHERE {OF_PATIENT}")),
+    ];
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(copy))
+        .await?;
+    let mut out = Vec::new();
+    for (what, sql) in &queries {
+        let n: i64 = sqlx::query_scalar(sql).bind(only).fetch_one(&pool).await?;
+        if n > 0 {
+            out.push((*what, n));
+        }
+    }
+    pool.close().await;
+    Ok(out)
 }
 
 /// Refuses a file that is not a whole Tonus database before anything migrates it: a backup

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tonus_domain::Patient;
 use tonus_interop::archive::Archive;
-use tonus_interop::csv::Kind;
+use tonus_interop::csv::{Kind, Style};
 use tonus_store::archive::PatientSnapshot;
 
 use crate::cli::{CsvWhat, ExportCommand, ExportCsvArgs, ExportIcalArgs};
@@ -74,11 +74,12 @@ pub async fn run(ctx: &Ctx, cmd: ExportCommand) -> Result<()> {
 async fn csv(ctx: &Ctx, patient: &Patient, a: ExportCsvArgs) -> Result<()> {
     let records = ctx.store.patient_records(patient).await?;
     let pb = progress(ctx, None, "exporting CSV");
+    let style = if a.excel { Style::Excel } else { Style::Plain };
     let written = match (a.what, a.out_dir) {
         (Some(what), None) => {
             let kind = kind_of(what);
             let out = pb.wrap_write(sink(a.out.as_deref())?);
-            vec![(kind, tonus_interop::csv::write(kind, out, &records)?)]
+            vec![(kind, tonus_interop::csv::write_styled(kind, out, &records, style)?)]
         }
         (what, dir) => {
             let dir = dir.ok_or_else(|| user_error("give --out-dir DIR for all types, or --what TYPE"))?;
@@ -97,7 +98,7 @@ async fn csv(ctx: &Ctx, patient: &Patient, a: ExportCsvArgs) -> Result<()> {
                     ))
                 })?;
                 let out = pb.wrap_write(BufWriter::new(file));
-                written.push((kind, tonus_interop::csv::write(kind, out, &records)?));
+                written.push((kind, tonus_interop::csv::write_styled(kind, out, &records, style)?));
             }
             written
         }
@@ -146,7 +147,8 @@ async fn ical(ctx: &Ctx, patient: &Patient, a: ExportIcalArgs) -> Result<()> {
             ))
         })?)
     };
-    let mut changes = Vec::new();
+    // Stored trials' period changes, then any extra dated milestones given on the line.
+    let mut changes = tonus_report::trial_calendar::period_changes(&ctx.store.list_trials(patient).await?);
     for item in &a.period_change {
         let (date, label) = item
             .split_once('=')
