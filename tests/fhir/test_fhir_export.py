@@ -1,5 +1,5 @@
 """The FHIR R4 export, checked by an independent validator (fhir.resources) and by our own
-rules: honest statuses, the codes DOMAIN.md names (verified against published terminology),
+rules: honest statuses, the SNOMED CT and LOINC codes in docs/fhir.md (verified against published terminology),
 references that resolve inside the bundle, and a lossless way back in."""
 
 import json
