@@ -290,6 +290,9 @@ pub fn summary_lines(rep: &TrialReport) -> Vec<String> {
             }
         }
     }
+    if let Some(a) = rep.outcomes.iter().find_map(|o| o.analysis.as_ref()) {
+        lines.push(a.probability_rule.clone());
+    }
     lines
 }
 

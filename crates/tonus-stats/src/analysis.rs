@@ -11,18 +11,17 @@
 //! Kiefer–Vogelsang fixed-b widening of the standard error, and Student t quantiles with
 //! the residual degrees of freedom.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 use crate::bayes::{self, ArmCounts, GammaPoissonComparison};
+use crate::days::{DayLookup, DayValue, Gaps};
 use crate::design::{Calendar, DayRole, Outcome, TrialDesign};
 use crate::error::{Result, StatsError};
 use crate::hac::{newey_west_maxlags, HacOptions};
 use crate::model::{arm_design_matrix, fit_negative_binomial, fit_ols, fit_quasi_poisson, Fit, ModelKind};
 use crate::series::DayRecord;
-use crate::verdict::{decide, verdict_text, EffectInterval, Verdict};
+use crate::verdict::{decide, percent, probabilities_shown, verdict_text, EffectInterval, Verdict, PROBABILITY_RULE};
 
 pub use crate::compare::compare_ranges;
 
@@ -146,8 +145,14 @@ pub struct PeriodSummary {
     pub block: u32,
     pub arm: String,
     pub days_analysed: usize,
-    /// Non-washout days without a usable value (unconfirmed or not answered).
+    /// Non-washout days that have happened without a usable value (unconfirmed, or not
+    /// answered).
     pub days_missing: usize,
+    /// Episode pain only: confirmed days without episodes, so without a pain to rate
+    /// (known, not missing).
+    pub days_without_episodes: usize,
+    /// Non-washout days that have not happened yet (an interim look).
+    pub days_to_come: usize,
     pub mean: Option<f64>,
 }
 
@@ -165,8 +170,16 @@ pub struct OutcomeAnalysis {
     /// NB2 dispersion (Var = μ + αμ²) when the NB model was used.
     pub alpha: Option<f64>,
     pub days_used: usize,
+    /// Days that have happened without a usable value (see [`PeriodSummary`]).
     pub days_missing: usize,
+    /// Episode pain only: confirmed days without episodes.
+    pub days_without_episodes: usize,
+    /// Days of the comparison that have not happened yet.
+    pub days_to_come: usize,
+    /// Washout days that have happened.
     pub days_washout: usize,
+    /// The probability rule ([`crate::verdict::PROBABILITY_RULE`]), for the report.
+    pub probability_rule: String,
     pub baseline_mean: Option<f64>,
     pub arms: Vec<ArmSummary>,
     pub periods: Vec<PeriodSummary>,
@@ -188,23 +201,25 @@ pub(crate) struct ArmsFit {
     pub(crate) maxlags: usize,
 }
 
-fn fit_arms(obs: &[Obs], n_arms: usize, outcome: Outcome, options: &AnalysisOptions) -> Result<ArmsFit> {
-    for arm in 0..n_arms {
+fn fit_arms(obs: &[Obs], arm_names: &[String], outcome: Outcome, options: &AnalysisOptions) -> Result<ArmsFit> {
+    let n_arms = arm_names.len();
+    // Messages name the arm as the patient planned it, never by its position.
+    for (arm, name) in arm_names.iter().enumerate() {
         if !obs.iter().any(|o| o.arm == arm) {
             return Err(StatsError::NotEnoughObservations {
                 needed: 1,
                 got: 0,
-                context: format!("arm {arm} has no analysed days with a value"),
+                context: format!("arm \"{name}\" has no analysed days with a value yet"),
             });
         }
     }
     if outcome.is_count() {
-        for arm in 0..n_arms {
+        for (arm, name) in arm_names.iter().enumerate() {
             if obs.iter().filter(|o| o.arm == arm).all(|o| o.value == 0.0) {
                 // The rate ratio would be 0 or infinite, with no finite interval: say so
                 // rather than report a number.
                 return Err(StatsError::InvalidData(format!(
-                    "no episodes were logged on the analysed days of arm {arm}: \
+                    "no episodes were logged on the analysed days of arm \"{name}\": \
                      a rate ratio cannot be estimated"
                 )));
             }
@@ -321,6 +336,8 @@ pub(crate) struct Context<'a> {
     pub(crate) threshold: f64,
     pub(crate) baseline: Option<f64>,
     pub(crate) periods: u32,
+    /// Analysed periods of each arm (the probability rule needs two per compared arm).
+    pub(crate) periods_per_arm: Vec<u32>,
     pub(crate) observational: bool,
 }
 
@@ -336,7 +353,7 @@ pub(crate) fn build(
         )));
     }
     let n_arms = ctx.arm_names.len();
-    let af = fit_arms(obs, n_arms, ctx.outcome, options)?;
+    let af = fit_arms(obs, ctx.arm_names, ctx.outcome, options)?;
     let dist = RefDist::new(af.df)?;
     let crit = dist.quantile(0.5 + options.level / 2.0);
     let arms: Vec<ArmSummary> = ctx
@@ -412,11 +429,14 @@ pub(crate) fn build(
             &effect_text(scale, e, l, h, options.level),
         );
         let prob_meets_threshold = dist.cdf((-margin - est) / se);
-        text.push_str(&format!(
-            " Chance that the fall is at least {:.0} %: about {:.0} %.",
-            ctx.threshold * 100.0,
-            prob_meets_threshold * 100.0
-        ));
+        let periods_of = |arm: usize| ctx.periods_per_arm.get(arm).copied().unwrap_or(0);
+        if probabilities_shown(verdict, periods_of(0).min(periods_of(a))) {
+            text.push_str(&format!(
+                " Chance that the fall is at least {:.0} %: {}.",
+                ctx.threshold * 100.0,
+                percent(prob_meets_threshold)
+            ));
+        }
         if ctx.observational {
             text.push_str(
                 " These days were not randomised: other things that changed between them may explain the difference.",
@@ -470,12 +490,9 @@ pub(crate) fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
     )
 }
 
-pub(crate) fn index(records: &[DayRecord]) -> BTreeMap<u32, &DayRecord> {
-    records.iter().map(|r| (r.day, r)).collect()
-}
-
 /// Analyses one outcome of a trial. `records` are numbered like the calendar (day 0 = first
-/// run-in day); days absent from `records` count as missing.
+/// run-in day) and end on the last day that has happened: later days are "to come", days
+/// absent before it count as missing.
 pub fn analyse_trial(
     design: &TrialDesign,
     records: &[DayRecord],
@@ -483,23 +500,32 @@ pub fn analyse_trial(
     options: &AnalysisOptions,
 ) -> Result<OutcomeAnalysis> {
     let calendar: Calendar = design.calendar()?;
-    let by_day = index(records);
-    let value = |d: u32| by_day.get(&d).and_then(|r| r.value(outcome));
+    let days = DayLookup::new(records, outcome);
+    let value = |d: u32| match days.get(d) {
+        DayValue::Value(v) => Some(v),
+        _ => None,
+    };
     let mut obs = Vec::new();
-    let mut days_missing = 0;
+    let mut gaps = Gaps::default();
     let mut days_washout = 0;
     let mut periods = Vec::new();
     for p in &calendar.periods {
-        days_washout += p.washout.len();
-        let vals: Vec<(u32, f64)> = p.analysed.clone().filter_map(|d| value(d).map(|v| (d, v))).collect();
-        let missing = p.analysed.len() - vals.len();
-        days_missing += missing;
+        days_washout += p.washout.clone().filter(|d| days.has_happened(*d)).count();
+        let mut g = Gaps::default();
+        let vals: Vec<(u32, f64)> = p
+            .analysed
+            .clone()
+            .filter_map(|d| g.take(days.get(d)).map(|v| (d, v)))
+            .collect();
+        gaps.add(g);
         periods.push(PeriodSummary {
             index: p.index,
             block: p.block,
             arm: design.arms[p.arm].clone(),
             days_analysed: vals.len(),
-            days_missing: missing,
+            days_missing: g.missing,
+            days_without_episodes: g.without_episodes,
+            days_to_come: g.to_come,
             mean: mean(vals.iter().map(|v| v.1)),
         });
         obs.extend(vals.into_iter().map(|(day, value)| Obs { day, arm: p.arm, value }));
@@ -509,12 +535,23 @@ pub fn analyse_trial(
         .all(|o| matches!(calendar.role(o.day), Some(DayRole::Analysed { .. }))));
     let baseline_mean = mean(calendar.baseline.clone().filter_map(value));
     let analysed_periods = periods.iter().filter(|p| p.days_analysed > 0).count() as u32;
+    let periods_per_arm = (0..design.arms.len())
+        .map(|a| {
+            calendar
+                .periods
+                .iter()
+                .zip(&periods)
+                .filter(|(c, s)| c.arm == a && s.days_analysed > 0)
+                .count() as u32
+        })
+        .collect();
     let ctx = Context {
         outcome,
         arm_names: &design.arms,
         threshold: design.success_threshold,
         baseline: baseline_mean,
         periods: analysed_periods,
+        periods_per_arm,
         observational: false,
     };
     let (af, arms, comparisons) = build(&obs, &ctx, options)?;
@@ -527,8 +564,11 @@ pub fn analyse_trial(
         df: af.df,
         alpha: af.fit.alpha(),
         days_used: obs.len(),
-        days_missing,
+        days_missing: gaps.missing,
+        days_without_episodes: gaps.without_episodes,
+        days_to_come: gaps.to_come,
         days_washout,
+        probability_rule: PROBABILITY_RULE.to_string(),
         baseline_mean,
         arms,
         periods,

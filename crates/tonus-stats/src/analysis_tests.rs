@@ -128,8 +128,103 @@ fn time_trend_and_three_arms_are_supported() {
 }
 
 #[test]
-fn missing_arm_is_an_error() {
+fn missing_arm_is_an_error_that_names_the_arm() {
     let d = design();
-    let r: Vec<DayRecord> = Vec::new();
-    assert!(analyse_trial(&d, &r, Outcome::PainNrs, &AnalysisOptions::default()).is_err());
+    let (_, p) = simulate_trial(&SimConfig::quiet(0, 8), &d, &[ArmEffect::NONE, ArmEffect::NONE]).unwrap();
+    let mut r = records_from_sim(&p);
+    let cal = d.calendar().unwrap();
+    for per in cal.periods.iter().filter(|p| p.arm == 1) {
+        for day in per.days.clone() {
+            r[day as usize].confirmed = false;
+        }
+    }
+    let e = analyse_trial(&d, &r, Outcome::PainNrs, &AnalysisOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("arm \"drug\""), "{e}");
+    assert!(!e.contains("arm 1") && !e.contains("arm 0"), "{e}");
+    assert!(analyse_trial(&d, &[], Outcome::PainNrs, &AnalysisOptions::default()).is_err());
+}
+
+#[test]
+fn days_that_have_not_happened_are_to_come_not_missing() {
+    let d = design();
+    let cfg = SimConfig {
+        p_missing_checkin: 0.2,
+        ..SimConfig::quiet(0, 9)
+    };
+    let (cal, p) = simulate_trial(&cfg, &d, &[ArmEffect::NONE, ArmEffect::NONE]).unwrap();
+    let all = records_from_sim(&p);
+    // An interim look: the records end half-way through the fifth period.
+    let today = cal.periods[4].analysed.start + 5;
+    let r: Vec<DayRecord> = all.iter().filter(|x| x.day <= today).cloned().collect();
+    let a = analyse_trial(&d, &r, Outcome::StiffnessCount, &AnalysisOptions::default()).unwrap();
+    let unconfirmed_so_far = cal
+        .periods
+        .iter()
+        .flat_map(|p| p.analysed.clone())
+        .filter(|day| *day <= today && !all[*day as usize].confirmed)
+        .count();
+    assert_eq!(a.days_missing, unconfirmed_so_far);
+    let analysed_total: usize = cal.periods.iter().map(|p| p.analysed.len()).sum();
+    let analysed_after: usize = cal
+        .periods
+        .iter()
+        .flat_map(|p| p.analysed.clone())
+        .filter(|day| *day > today)
+        .count();
+    assert_eq!(a.days_to_come, analysed_after);
+    assert_eq!(a.days_used + a.days_missing + a.days_to_come, analysed_total);
+    assert_eq!(a.periods[7].days_to_come, 10);
+    assert_eq!(a.periods[7].days_missing, 0, "a future period has nothing missing");
+    // Only washout days that have happened are counted (periods 1–5 have begun).
+    assert_eq!(a.days_washout, 5 * 4);
+}
+
+#[test]
+fn confirmed_days_without_episodes_have_no_pain_to_miss() {
+    let d = design();
+    let cfg = SimConfig {
+        baseline_rate_involuntary: 0.6,
+        baseline_rate_stiffness: 0.3,
+        p_missing_checkin: 0.1,
+        ..SimConfig::quiet(0, 10)
+    };
+    let (cal, p) = simulate_trial(&cfg, &d, &[ArmEffect::NONE, ArmEffect::NONE]).unwrap();
+    let r = records_from_sim(&p);
+    let a = analyse_trial(&d, &r, Outcome::EpisodePain, &AnalysisOptions::default()).unwrap();
+    let analysed = cal.periods.iter().flat_map(|p| p.analysed.clone());
+    let quiet_confirmed = analysed
+        .clone()
+        .filter(|day| {
+            let x = &r[*day as usize];
+            x.confirmed && x.involuntary_count == 0 && x.stiffness_count == 0
+        })
+        .count();
+    let unconfirmed = analysed.filter(|day| !r[*day as usize].confirmed).count();
+    assert!(quiet_confirmed > 5, "low rates give quiet days: {quiet_confirmed}");
+    assert_eq!(a.days_without_episodes, quiet_confirmed);
+    assert_eq!(a.days_missing, unconfirmed, "the simulator rates every episode's pain");
+    assert_eq!(
+        a.periods.iter().map(|p| p.days_without_episodes).sum::<usize>(),
+        quiet_confirmed
+    );
+    // Counts are known on those days (zero), so nothing is set aside for them.
+    let c = analyse_trial(&d, &r, Outcome::InvoluntaryCount, &AnalysisOptions::default()).unwrap();
+    assert_eq!((c.days_without_episodes, c.days_missing), (0, unconfirmed));
+}
+
+#[test]
+fn probabilities_are_not_put_into_words_on_thin_data() {
+    // One block: each arm has a single period, so however the interval falls the rule
+    // keeps the probability sentence out.
+    let d = TrialDesign { blocks: 1, ..design() };
+    for seed in 0..5 {
+        let (_, p) = simulate_trial(&SimConfig::quiet(0, 20 + seed), &d, &[ArmEffect::NONE, ArmEffect::NONE]).unwrap();
+        let r = records_from_sim(&p);
+        let a = analyse_trial(&d, &r, Outcome::InvoluntaryCount, &AnalysisOptions::default()).unwrap();
+        let c = &a.comparisons[0];
+        assert!(!c.text.contains("Chance"), "{}", c.text);
+        assert!(a.probability_rule.contains("at least 2 analysed periods"));
+    }
 }

@@ -14,6 +14,7 @@
 pub mod analysis;
 pub mod bayes;
 pub mod compare;
+mod days;
 pub mod design;
 pub mod error;
 pub mod exercise;

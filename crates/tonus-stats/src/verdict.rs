@@ -65,6 +65,34 @@ pub fn more_periods_needed(e: &EffectInterval, periods: u32, arms: u32) -> u32 {
     more.div_ceil(arms) * arms
 }
 
+/// Analysed periods each compared arm needs before probabilities are put into words.
+pub const MIN_PERIODS_FOR_PROBABILITIES: u32 = 2;
+
+/// The rule of [`probabilities_shown`], in words for the report.
+pub const PROBABILITY_RULE: &str = "Probabilities are put into words only when the 95 % interval \
+has settled the question (better, worse, or no clear difference) and each compared arm has at \
+least 2 analysed periods; before that they swing from one period to the next and read as more \
+certain than they are.";
+
+/// Whether a comparison's probabilities are put into words. A wide interval gives
+/// probabilities such as "85 % chance of a fall of 30 % or more" even when there is no
+/// effect at all; they read as encouragement, so they wait until the interval has settled
+/// the question and every compared arm has been seen in more than one period.
+pub fn probabilities_shown(v: Verdict, fewest_periods_per_arm: u32) -> bool {
+    !matches!(v, Verdict::NotEnoughData { .. }) && fewest_periods_per_arm >= MIN_PERIODS_FOR_PROBABILITIES
+}
+
+/// A probability in words, never "0 %" or "100 %": the model cannot be that sure.
+pub fn percent(p: f64) -> String {
+    if p < 0.01 {
+        "under 1 %".into()
+    } else if p > 0.99 {
+        "over 99 %".into()
+    } else {
+        format!("about {:.0} %", p * 100.0)
+    }
+}
+
 /// Plain-language sentence for a verdict. `effect_text` describes the estimate and interval
 /// (e.g. "38 % fewer episodes (95 % interval 12 % to 56 % fewer)").
 pub fn verdict_text(v: Verdict, arm: &str, reference: &str, outcome: &str, effect_text: &str) -> String {
@@ -117,6 +145,18 @@ mod tests {
             }
             v => panic!("{v:?}"),
         }
+    }
+
+    #[test]
+    fn probabilities_wait_for_a_settled_question_and_two_periods_per_arm() {
+        let unsettled = Verdict::NotEnoughData { more_periods_needed: 4 };
+        assert!(!probabilities_shown(unsettled, 10));
+        assert!(!probabilities_shown(Verdict::Better, 1));
+        assert!(probabilities_shown(Verdict::Better, 2));
+        assert!(probabilities_shown(Verdict::NoClearDifference, 3));
+        assert_eq!(percent(0.004), "under 1 %");
+        assert_eq!(percent(0.9995), "over 99 %");
+        assert_eq!(percent(0.853), "about 85 %");
     }
 
     #[test]

@@ -261,6 +261,28 @@ fn effect_line(a: &OutcomeAnalysis) -> Vec<String> {
         .collect()
 }
 
+/// How the outcome's days were used: days still to come and confirmed days without episodes
+/// (for episode pain) are named apart, never counted as missing.
+fn day_counts(a: &OutcomeAnalysis) -> String {
+    let mut parts = vec![
+        format!("{} days analysed", a.days_used),
+        format!("{} missing (not confirmed, or not answered)", a.days_missing),
+    ];
+    if a.days_without_episodes > 0 {
+        parts.push(format!(
+            "{} confirmed days without episodes (no pain to rate)",
+            a.days_without_episodes
+        ));
+    }
+    if a.days_washout > 0 {
+        parts.push(format!("{} washout", a.days_washout));
+    }
+    if a.days_to_come > 0 {
+        parts.push(format!("{} still to come", a.days_to_come));
+    }
+    parts.join(", ")
+}
+
 fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
     let d = &r.design;
     let t = r.trial;
@@ -320,14 +342,14 @@ fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
         }
     }
     println!("8. Results per outcome (only confirmed, non-washout days):");
+    if let Some(a) = r.outcomes.iter().find_map(|o| o.analysis.as_ref()) {
+        println!("  {}", a.probability_rule);
+    }
     for o in &r.outcomes {
         let tag = if o.primary { " [primary]" } else { "" };
         match (&o.analysis, &o.not_analysed) {
             (Some(a), _) => {
-                println!(
-                    "  {}{tag}: {} days analysed, {} missing (unconfirmed), {} washout. Method: {}",
-                    o.label, a.days_used, a.days_missing, a.days_washout, a.method
-                );
+                println!("  {}{tag}: {}. Method: {}", o.label, day_counts(a), a.method);
                 let per_period: Vec<String> = a
                     .periods
                     .iter()
@@ -443,10 +465,7 @@ pub async fn analyse(ctx: &Ctx, cmd: AnalyseCommand) -> Result<()> {
             for o in &results {
                 match (&o.analysis, &o.not_analysed) {
                     (Some(a), _) => {
-                        println!(
-                            "  {}: {} days used, {} unconfirmed.",
-                            o.label, a.days_used, a.days_missing
-                        );
+                        println!("  {}: {}.", o.label, day_counts(a));
                         for l in effect_line(a) {
                             println!("{l}");
                         }
