@@ -11,7 +11,7 @@ use tonus_domain::{DoseStatus, Patient};
 use tonus_stats::analysis::{analyse_trial_outcomes, AnalysisOptions, EffectScale, OutcomeAnalysis};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
 use tonus_stats::records::day_records;
-use tonus_stats::verdict::Verdict;
+use tonus_stats::verdict::percent;
 use tonus_stats::StatsError;
 use tonus_store::{Store, StoreError, StoredRegimen, StoredTrial};
 
@@ -264,26 +264,32 @@ pub fn summary_lines(rep: &TrialReport) -> Vec<String> {
             None => lines.push(format!("{}{tag}: not enough data yet", o.label)),
             Some(a) => {
                 for c in &a.comparisons {
+                    let p = &c.posterior;
                     let effect = match c.scale {
                         EffectScale::RateRatio => format!(
                             "rate ratio {:.2} (95 % interval {:.2} to {:.2})",
-                            c.estimate, c.ci_low, c.ci_high
+                            p.median, p.low, p.high
                         ),
                         EffectScale::MeanDifference => format!(
                             "mean difference {:+.2} (95 % interval {:+.2} to {:+.2})",
-                            c.estimate, c.ci_low, c.ci_high
+                            p.median, p.low, p.high
                         ),
                     };
-                    let verdict = match c.verdict {
-                        Verdict::Better => "better".to_string(),
-                        Verdict::Worse => "worse".to_string(),
-                        Verdict::NoClearDifference => "no clear difference".to_string(),
-                        Verdict::NotEnoughData { more_periods_needed } => {
-                            format!("not enough data yet (about {more_periods_needed} more periods)")
-                        }
+                    let verdict = c.verdict.label();
+                    // Only where the probability rule allows (stated at the end).
+                    let probabilities = if c.probabilities_shown {
+                        let t = rep.design.success_threshold * 100.0;
+                        format!(
+                            "; chance of a fall ≥ {t:.0} % {}, of any fall {}, of a rise ≥ {t:.0} % {}",
+                            percent(p.prob_fall_threshold),
+                            percent(p.prob_any_fall),
+                            percent(p.prob_rise_threshold)
+                        )
+                    } else {
+                        String::new()
                     };
                     lines.push(format!(
-                        "{}{tag}: {} vs {}: {effect}; {} days analysed — {verdict}",
+                        "{}{tag}: {} vs {}: {effect}{probabilities}; {} days analysed — {verdict}",
                         o.label, c.arm, c.reference, a.days_used
                     ));
                 }
@@ -293,6 +299,14 @@ pub fn summary_lines(rep: &TrialReport) -> Vec<String> {
     if let Some(a) = rep.outcomes.iter().find_map(|o| o.analysis.as_ref()) {
         lines.push(a.probability_rule.clone());
     }
+    let mut priors: Vec<&str> = rep
+        .outcomes
+        .iter()
+        .filter_map(|o| o.analysis.as_ref().map(|a| a.prior.as_str()))
+        .collect();
+    priors.sort_unstable();
+    priors.dedup();
+    lines.extend(priors.into_iter().map(String::from));
     lines
 }
 

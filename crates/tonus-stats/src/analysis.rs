@@ -20,8 +20,12 @@ use crate::design::{Calendar, DayRole, Outcome, TrialDesign};
 use crate::error::{Result, StatsError};
 use crate::hac::{newey_west_maxlags, HacOptions};
 use crate::model::{arm_design_matrix, fit_negative_binomial, fit_ols, fit_quasi_poisson, Fit, ModelKind};
+use crate::posterior::{self, Likelihood, PosteriorSummary};
 use crate::series::DayRecord;
-use crate::verdict::{decide, percent, probabilities_shown, verdict_text, EffectInterval, Verdict, PROBABILITY_RULE};
+use crate::verdict::{
+    decide, probabilities_shown, verdict_text, EffectInterval, Verdict, VerdictWords, PROBABILITY_RULE,
+};
+use crate::wording::{band_text, effect_text, prior_sd, prior_text, probability_text, small_change_text};
 
 pub use crate::compare::compare_ranges;
 
@@ -109,18 +113,20 @@ pub struct Comparison {
     pub arm: String,
     pub reference: String,
     pub scale: EffectScale,
-    /// Rate ratio or mean difference.
+    /// Rate ratio or mean difference: the robust fit's estimate (checked against
+    /// statsmodels in tests/reference).
     pub estimate: f64,
+    /// Its confidence interval (frequentist); the verdict and the words use `posterior`.
     pub ci_low: f64,
     pub ci_high: f64,
     /// Standard error on the model scale (log rate ratio, or points).
     pub se: f64,
     pub p_value: f64,
-    /// Approximate probability that the arm is better (lower) than the reference, from
-    /// the sampling distribution of the estimate (flat prior).
-    pub prob_better: f64,
-    /// Same, for a fall at least as large as the success threshold.
-    pub prob_meets_threshold: f64,
+    /// The posterior under the weakly informative prior, on the reported scale: median,
+    /// interval, and the probabilities of a meaningful fall, any fall, a meaningful rise.
+    pub posterior: PosteriorSummary,
+    /// Whether `text` puts the probabilities into words (see [`PROBABILITY_RULE`]).
+    pub probabilities_shown: bool,
     /// Counts only: the tempered gamma–Poisson second opinion (see [`crate::bayes`]).
     pub gamma_poisson: Option<GammaPoissonComparison>,
     /// Scores only: share of the arm's analysed days at least `threshold` below the
@@ -180,6 +186,8 @@ pub struct OutcomeAnalysis {
     pub days_washout: usize,
     /// The probability rule ([`crate::verdict::PROBABILITY_RULE`]), for the report.
     pub probability_rule: String,
+    /// The prior, stated for the report.
+    pub prior: String,
     pub baseline_mean: Option<f64>,
     pub arms: Vec<ArmSummary>,
     pub periods: Vec<PeriodSummary>,
@@ -284,9 +292,6 @@ impl RefDist {
     fn sf(&self, x: f64) -> f64 {
         self.t.as_ref().map_or_else(|| self.z.sf(x), |t| t.sf(x))
     }
-    fn cdf(&self, x: f64) -> f64 {
-        self.t.as_ref().map_or_else(|| self.z.cdf(x), |t| t.cdf(x))
-    }
     fn quantile(&self, p: f64) -> f64 {
         self.t
             .as_ref()
@@ -299,30 +304,6 @@ impl RefDist {
 pub fn critical_and_p(df: f64, options: &AnalysisOptions, stat: f64) -> Result<(f64, f64)> {
     let dist = RefDist::new(options.use_t.then_some(df).filter(|d| *d >= 1.0))?;
     Ok((dist.quantile(0.5 + options.level / 2.0), 2.0 * dist.sf(stat.abs())))
-}
-
-fn pct(rr: f64) -> String {
-    let p = (rr - 1.0) * 100.0;
-    if p < 0.0 {
-        format!("{:.0} % fewer", -p)
-    } else {
-        format!("{p:.0} % more")
-    }
-}
-
-fn effect_text(scale: EffectScale, est: f64, lo: f64, hi: f64, level: f64) -> String {
-    let l = level * 100.0;
-    match scale {
-        EffectScale::RateRatio => format!(
-            "rate ratio {est:.2}, {} ({l:.0} % interval {} to {})",
-            pct(est),
-            pct(lo),
-            pct(hi)
-        ),
-        EffectScale::MeanDifference => {
-            format!("mean difference {est:+.2} points ({l:.0} % interval {lo:+.2} to {hi:+.2})")
-        }
-    }
 }
 
 pub(crate) fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
@@ -369,15 +350,16 @@ pub(crate) fn build(
             }
         })
         .collect();
-    let scale = if ctx.outcome.is_count() {
-        EffectScale::RateRatio
-    } else {
-        EffectScale::MeanDifference
-    };
-    let margin = match scale {
-        EffectScale::RateRatio => -(1.0 - ctx.threshold).ln(),
-        // A 30 % fall of the reference mean, in points; a tiny floor keeps it positive.
-        EffectScale::MeanDifference => (ctx.threshold * arms[0].mean.abs()).max(1e-9),
+    let scale = scale_of(ctx.outcome);
+    // The band of changes too small to matter: for rates a fall to 1 − t and a rise to
+    // 1 + t, as the report words them; for scores t × the reference mean either way (a tiny
+    // floor keeps it positive).
+    let (fall_margin, rise_margin) = match scale {
+        EffectScale::RateRatio => (-(1.0 - ctx.threshold).ln(), (1.0 + ctx.threshold).ln()),
+        EffectScale::MeanDifference => {
+            let m = (ctx.threshold * arms[0].mean.abs()).max(1e-9);
+            (m, m)
+        }
     };
     let mut comparisons = Vec::new();
     for a in 1..n_arms {
@@ -385,23 +367,30 @@ pub(crate) fn build(
         let se = af.cov_diag[a].sqrt();
         if !(se.is_finite() && est.is_finite()) {
             return Err(StatsError::InvalidData(format!(
-                "non-finite estimate for arm {}",
+                "non-finite estimate for arm \"{}\"",
                 ctx.arm_names[a]
             )));
         }
-        let (lo, hi) = (est - crit * se, est + crit * se);
-        let iv = EffectInterval {
+        let likelihood = Likelihood {
             estimate: est,
             se,
-            low: lo,
-            high: hi,
+            df: af.df,
+        };
+        let post = posterior::summarise(likelihood, prior_sd(scale), options.level, fall_margin, rise_margin)?;
+        let iv = EffectInterval {
+            estimate: post.median,
+            se,
+            low: post.low,
+            high: post.high,
             critical: crit,
-            margin,
+            fall_margin,
+            rise_margin,
         };
         let verdict = decide(&iv, ctx.periods, n_arms as u32);
-        let (e, l, h) = match scale {
-            EffectScale::RateRatio => (est.exp(), lo.exp(), hi.exp()),
-            EffectScale::MeanDifference => (est, lo, hi),
+        let (lo, hi) = (est - crit * se, est + crit * se);
+        let (e, l, h, post) = match scale {
+            EffectScale::RateRatio => (est.exp(), lo.exp(), hi.exp(), post.exp()),
+            EffectScale::MeanDifference => (est, lo, hi, post),
         };
         let responder_share = match (scale, ctx.baseline) {
             (EffectScale::MeanDifference, Some(b)) => {
@@ -421,21 +410,21 @@ pub(crate) fn build(
             }
             EffectScale::MeanDifference => None,
         };
-        let mut text = verdict_text(
-            verdict,
-            &ctx.arm_names[a],
-            &ctx.arm_names[0],
-            ctx.outcome.label(),
-            &effect_text(scale, e, l, h, options.level),
-        );
-        let prob_meets_threshold = dist.cdf((-margin - est) / se);
+        let words = VerdictWords {
+            arm: &ctx.arm_names[a],
+            reference: &ctx.arm_names[0],
+            outcome: ctx.outcome.label(),
+            effect_text: &effect_text(scale, post.median, post.low, post.high, options.level),
+            band_text: &band_text(scale, ctx.threshold, fall_margin, &ctx.arm_names[0]),
+        };
+        let mut text = verdict_text(verdict, &words);
+        if let Some(small) = small_change_text(verdict, &iv, words.band_text) {
+            text.push_str(&small);
+        }
         let periods_of = |arm: usize| ctx.periods_per_arm.get(arm).copied().unwrap_or(0);
-        if probabilities_shown(verdict, periods_of(0).min(periods_of(a))) {
-            text.push_str(&format!(
-                " Chance that the fall is at least {:.0} %: {}.",
-                ctx.threshold * 100.0,
-                percent(prob_meets_threshold)
-            ));
+        let shown = probabilities_shown(verdict, periods_of(0).min(periods_of(a)));
+        if shown {
+            text.push_str(&probability_text(&post, ctx.threshold));
         }
         if ctx.observational {
             text.push_str(
@@ -451,8 +440,8 @@ pub(crate) fn build(
             ci_high: h,
             se,
             p_value: 2.0 * dist.sf((est / se).abs()),
-            prob_better: dist.cdf(-est / se),
-            prob_meets_threshold,
+            posterior: post,
+            probabilities_shown: shown,
             gamma_poisson,
             responder_share,
             verdict,
@@ -460,6 +449,15 @@ pub(crate) fn build(
         });
     }
     Ok((af, arms, comparisons))
+}
+
+/// The scale an outcome is reported on.
+pub(crate) fn scale_of(outcome: Outcome) -> EffectScale {
+    if outcome.is_count() {
+        EffectScale::RateRatio
+    } else {
+        EffectScale::MeanDifference
+    }
 }
 
 pub(crate) fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
@@ -569,6 +567,7 @@ pub fn analyse_trial(
         days_to_come: gaps.to_come,
         days_washout,
         probability_rule: PROBABILITY_RULE.to_string(),
+        prior: prior_text(scale_of(outcome), options.level),
         baseline_mean,
         arms,
         periods,

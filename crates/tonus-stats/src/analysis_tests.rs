@@ -24,14 +24,19 @@ fn strong_effect_is_found_and_reported() {
     let c = &a.comparisons[0];
     assert_eq!(c.verdict, Verdict::Better, "{c:?}");
     assert!(c.ci_low < 0.4 && 0.4 < c.ci_high * 1.2, "{c:?}");
-    assert!(c.prob_better > 0.95);
+    assert!(c.posterior.prob_any_fall > 0.95);
+    assert!(c.posterior.low < c.posterior.median && c.posterior.median < c.posterior.high);
+    assert!(c.posterior.high < 1.0, "the verdict follows the posterior interval");
     let gp = c.gamma_poisson.unwrap();
     assert!(gp.prob_better > 0.95 && gp.design_effect >= 1.0);
-    assert!((gp.prob_meets_threshold - c.prob_meets_threshold).abs() < 0.2);
+    assert!((gp.prob_meets_threshold - c.posterior.prob_fall_threshold).abs() < 0.2);
+    assert!(c.probabilities_shown);
     assert_eq!(a.periods.len(), 8);
     assert_eq!(a.days_washout, 8 * 4);
     assert!(c.text.contains("not medical advice"));
-    assert!(c.text.contains("at least 30 %"), "{}", c.text);
+    assert!(c.text.contains("fall of at least 30 %"), "{}", c.text);
+    assert!(c.text.contains("rise of at least 30 %"), "{}", c.text);
+    assert!(a.prior.contains("SD 1.17"), "{}", a.prior);
     // Scores are linked to counts, so spasticity should fall too.
     let s = analyse_trial(&d, &r, Outcome::SpasticityNrs, &AnalysisOptions::default()).unwrap();
     assert!(s.comparisons[0].estimate < 0.0);
@@ -224,7 +229,59 @@ fn probabilities_are_not_put_into_words_on_thin_data() {
         let r = records_from_sim(&p);
         let a = analyse_trial(&d, &r, Outcome::InvoluntaryCount, &AnalysisOptions::default()).unwrap();
         let c = &a.comparisons[0];
-        assert!(!c.text.contains("Chance"), "{}", c.text);
+        assert!(!c.probabilities_shown && !c.text.contains("chance"), "{}", c.text);
         assert!(a.probability_rule.contains("at least 2 analysed periods"));
+    }
+}
+
+#[test]
+fn the_posterior_is_the_robust_likelihood_times_the_stated_prior() {
+    let d = design();
+    let (_, p) = simulate_trial(
+        &SimConfig::quiet(0, 30),
+        &d,
+        &[ArmEffect::NONE, ArmEffect::immediate(0.8)],
+    )
+    .unwrap();
+    let r = records_from_sim(&p);
+    for outcome in [Outcome::InvoluntaryCount, Outcome::SpasticityNrs] {
+        let a = analyse_trial(&d, &r, outcome, &AnalysisOptions::default()).unwrap();
+        let c = &a.comparisons[0];
+        let (est, sd, fall, rise) = if outcome.is_count() {
+            (
+                c.estimate.ln(),
+                crate::posterior::PRIOR_SD_LOG_RATE_RATIO,
+                -(0.7f64).ln(),
+                (1.3f64).ln(),
+            )
+        } else {
+            let m = 0.3 * a.arms[0].mean;
+            (c.estimate, crate::posterior::PRIOR_SD_POINTS, m, m)
+        };
+        let lik = crate::posterior::Likelihood {
+            estimate: est,
+            se: c.se,
+            df: a.df,
+        };
+        let mut want = crate::posterior::summarise(lik, sd, 0.95, fall, rise).unwrap();
+        if outcome.is_count() {
+            want = want.exp();
+        }
+        let (got, want) = (c.posterior, want);
+        for (x, y) in [
+            (got.median, want.median),
+            (got.low, want.low),
+            (got.high, want.high),
+            (got.prob_fall_threshold, want.prob_fall_threshold),
+            (got.prob_any_fall, want.prob_any_fall),
+            (got.prob_rise_threshold, want.prob_rise_threshold),
+        ] {
+            assert!((x - y).abs() < 1e-9, "{got:?} vs {want:?}");
+        }
+        // A weak prior barely moves a well-measured effect: the posterior interval is the
+        // confidence interval to within a few per cent of its width.
+        let width = c.ci_high - c.ci_low;
+        assert!((c.posterior.low - c.ci_low).abs() < 0.05 * width, "{c:?}");
+        assert!((c.posterior.high - c.ci_high).abs() < 0.05 * width, "{c:?}");
     }
 }

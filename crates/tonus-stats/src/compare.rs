@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::analysis::{build, mean, method_text, AnalysisOptions, Context, Obs, OutcomeAnalysis};
+use crate::analysis::{build, mean, method_text, scale_of, AnalysisOptions, Context, Obs, OutcomeAnalysis};
 use crate::days::{DayLookup, Gaps};
 use crate::design::Outcome;
 use crate::error::{Result, StatsError};
@@ -71,6 +71,7 @@ pub fn compare_ranges(
         days_to_come: gaps.to_come,
         days_washout: 0,
         probability_rule: crate::verdict::PROBABILITY_RULE.to_string(),
+        prior: crate::wording::prior_text(scale_of(outcome), options.level),
         baseline_mean: baseline,
         arms,
         periods: Vec::new(),

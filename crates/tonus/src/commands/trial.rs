@@ -14,7 +14,7 @@ use tonus_stats::analysis::{compare_ranges, AnalysisOptions, EffectScale, Outcom
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
 use tonus_stats::exercise::{load_effect, sessions_above_limit, ExerciseSession as StatSession, GentleLimit};
 use tonus_stats::records::day_records;
-use tonus_stats::verdict::Verdict;
+use tonus_stats::verdict::percent;
 use tonus_stats::StatsError;
 use tonus_store::StoredTrial;
 
@@ -225,37 +225,40 @@ fn effect_line(a: &OutcomeAnalysis) -> Vec<String> {
     a.comparisons
         .iter()
         .map(|c| {
+            let p = &c.posterior;
             let effect = match c.scale {
                 EffectScale::RateRatio => format!(
-                    "rate ratio {:.2} (95 % interval {:.2} to {:.2}), P(lower) {:.0} %, P(fall ≥ threshold) {:.0} %",
-                    c.estimate,
-                    c.ci_low,
-                    c.ci_high,
-                    c.prob_better * 100.0,
-                    c.prob_meets_threshold * 100.0
+                    "rate ratio {:.2} (95 % interval {:.2} to {:.2})",
+                    p.median, p.low, p.high
                 ),
                 EffectScale::MeanDifference => format!(
                     "mean difference {:+.2} (95 % interval {:+.2} to {:+.2}){}",
-                    c.estimate,
-                    c.ci_low,
-                    c.ci_high,
+                    p.median,
+                    p.low,
+                    p.high,
                     c.responder_share.map_or(String::new(), |r| format!(
                         ", {:.0} % of days ≥30 % below baseline",
                         r * 100.0
                     ))
                 ),
             };
-            let verdict = match c.verdict {
-                Verdict::Better => "BETTER".to_string(),
-                Verdict::Worse => "WORSE".to_string(),
-                Verdict::NoClearDifference => "NO CLEAR DIFFERENCE".to_string(),
-                Verdict::NotEnoughData { more_periods_needed } => {
-                    format!("NOT ENOUGH DATA YET — about {more_periods_needed} more periods needed")
-                }
+            // The probabilities stay out where the rule says they would mislead.
+            let probabilities = if c.probabilities_shown {
+                format!(
+                    "; P(fall ≥ threshold) {}, P(any fall) {}, P(rise ≥ threshold) {}",
+                    percent(p.prob_fall_threshold),
+                    percent(p.prob_any_fall),
+                    percent(p.prob_rise_threshold)
+                )
+            } else {
+                String::new()
             };
             format!(
-                "    {} vs {}: {effect}\n      verdict: {verdict}\n      {}",
-                c.arm, c.reference, c.text
+                "    {} vs {}: {effect}{probabilities}\n      verdict: {}\n      {}",
+                c.arm,
+                c.reference,
+                c.verdict.label().to_uppercase(),
+                c.text
             )
         })
         .collect()
@@ -344,6 +347,16 @@ fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
     println!("8. Results per outcome (only confirmed, non-washout days):");
     if let Some(a) = r.outcomes.iter().find_map(|o| o.analysis.as_ref()) {
         println!("  {}", a.probability_rule);
+    }
+    for (i, o) in r.outcomes.iter().enumerate() {
+        // Each prior once: counts share one, scores another.
+        let Some(a) = &o.analysis else { continue };
+        let seen = r.outcomes[..i]
+            .iter()
+            .any(|x| x.analysis.as_ref().is_some_and(|b| b.prior == a.prior));
+        if !seen {
+            println!("  {}", a.prior);
+        }
     }
     for o in &r.outcomes {
         let tag = if o.primary { " [primary]" } else { "" };
