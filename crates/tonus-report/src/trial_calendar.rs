@@ -62,6 +62,7 @@ mod tests {
             name: name.into(),
             start_date: start.parse().unwrap(),
             design: serde_json::to_value(design).unwrap(),
+            planned_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         }
     }
 

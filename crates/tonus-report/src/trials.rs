@@ -11,9 +11,9 @@ use tonus_domain::{DoseStatus, Patient};
 use tonus_stats::analysis::{analyse_trial_outcomes, AnalysisOptions, EffectScale, OutcomeAnalysis};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
 use tonus_stats::records::day_records;
-use tonus_stats::verdict::Verdict;
+use tonus_stats::verdict::percent;
 use tonus_stats::StatsError;
-use tonus_store::{Store, StoreError, StoredRegimen, StoredTrial};
+use tonus_store::{Store, StoreError, StoredRegimen, StoredTrial, TrialPlanRecord};
 
 use crate::data::TrialSummary;
 
@@ -42,6 +42,20 @@ pub enum TrialError {
 
 /// The arm name for "no treatment".
 pub const NONE_ARM: &str = "none";
+
+/// The label of a trial planned after its first day, wherever the trial is named.
+pub const PLANNED_AFTER_START: &str = "planned after the start: not pre-specified";
+
+/// A trial whose plan was saved after its first (local) day: its order, primary outcome and
+/// threshold may have been chosen knowing some of its data, so it is not pre-specified.
+pub fn planned_after_start(t: &StoredTrial, zone: &tonus_domain::time::Zone) -> bool {
+    tonus_domain::time::today(zone, t.planned_at) > t.start_date
+}
+
+/// The label for `t`, if it needs one.
+pub fn provenance(t: &StoredTrial, zone: &tonus_domain::time::Zone) -> Option<&'static str> {
+    planned_after_start(t, zone).then_some(PLANNED_AFTER_START)
+}
 
 /// What a patient asks for when planning a trial.
 pub struct PlanRequest<'a> {
@@ -96,16 +110,13 @@ pub async fn plan(
     let cal = design.calendar()?;
     let json = serde_json::to_value(&design).map_err(|e| TrialError::Design(0, e))?;
     let id = store.insert_trial(patient, name, r.start, &json).await?;
-    Ok((
-        StoredTrial {
-            id,
-            patient_id: patient.id,
-            name: name.to_string(),
-            start_date: r.start,
-            design: json,
-        },
-        cal,
-    ))
+    // Read back, so the planning time is the one stored.
+    let trial = store
+        .find_trial(patient, &id.to_string())
+        .await?
+        .filter(|t| t.id == id)
+        .ok_or_else(|| StoreError::Conflict(format!("trial #{id} was deleted while it was being planned")))?;
+    Ok((trial, cal))
 }
 
 /// Parses an outcome code (`involuntary-count`, `spasticity-nrs`, …).
@@ -161,6 +172,13 @@ pub struct OutcomeResult {
 pub struct TrialReport<'a> {
     pub trial: &'a StoredTrial,
     pub design: TrialDesign,
+    /// False when the plan was saved after the trial's first day.
+    pub pre_specified: bool,
+    /// [`PLANNED_AFTER_START`] when not pre-specified.
+    pub provenance: Option<&'static str>,
+    /// Every plan ever saved for dates that overlap this trial's (this one included), oldest
+    /// first: re-planning until the order suits shows here.
+    pub plans: Vec<PlanLine>,
     pub notice: &'static str,
     pub data_until: Date,
     pub complete: bool,
@@ -240,9 +258,14 @@ pub async fn compute<'a>(
             )
         })
         .collect();
+    let provenance = provenance(t, &patient.zone);
+    let plans = plans_for_dates(&s.list_trial_plans(patient).await?, t)?;
     let rep = TrialReport {
         trial: t,
         design,
+        pre_specified: provenance.is_none(),
+        provenance,
+        plans,
         notice: NOTICE,
         data_until: until,
         complete: until >= end,
@@ -251,6 +274,82 @@ pub async fn compute<'a>(
         outcomes,
     };
     Ok((rep, cal))
+}
+
+/// One saved plan, as the report lists it.
+#[derive(Serialize)]
+pub struct PlanLine {
+    pub trial_id: i64,
+    pub name: String,
+    pub planned_at: Timestamp,
+    pub start_date: Date,
+    pub seed: Option<u64>,
+    /// The arm of each period, in order.
+    pub order: Vec<String>,
+    pub deleted_at: Option<Timestamp>,
+    /// The plan of the trial being reported.
+    pub this_trial: bool,
+}
+
+impl PlanLine {
+    /// One sentence for reports.
+    pub fn text(&self) -> String {
+        let status = if self.this_trial {
+            "this trial".to_string()
+        } else if let Some(d) = self.deleted_at {
+            format!("trial #{} {:?}, deleted on {}", self.trial_id, self.name, d)
+        } else {
+            format!("trial #{} {:?}", self.trial_id, self.name)
+        };
+        format!(
+            "saved {}, from {}, seed {}, order {} ({status})",
+            self.planned_at,
+            self.start_date,
+            self.seed.map_or("unknown".to_string(), |s| s.to_string()),
+            self.order.join(" → ")
+        )
+    }
+}
+
+/// The first and last day a stored design covers (its start only, if it cannot be read).
+fn span(start: Date, design: &serde_json::Value) -> Result<(Date, Date, Option<TrialDesign>), TrialError> {
+    let Ok(d) = serde_json::from_value::<TrialDesign>(design.clone()) else {
+        return Ok((start, start, None));
+    };
+    let Ok(cal) = d.calendar() else {
+        return Ok((start, start, None));
+    };
+    Ok((start, day(start, cal.total_days.saturating_sub(1))?, Some(d)))
+}
+
+/// The plans whose dates overlap `t`'s, oldest first.
+pub fn plans_for_dates(all: &[TrialPlanRecord], t: &StoredTrial) -> Result<Vec<PlanLine>, TrialError> {
+    let (from, to, _) = span(t.start_date, &t.design)?;
+    let mut out = Vec::new();
+    for p in all {
+        let (a, b, design) = span(p.start_date, &p.design)?;
+        if a > to || b < from {
+            continue;
+        }
+        let order = match &design {
+            Some(d) => d
+                .calendar()
+                .map(|c| c.periods.iter().map(|q| d.arms[q.arm].clone()).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        out.push(PlanLine {
+            trial_id: p.trial_id,
+            name: p.name.clone(),
+            planned_at: p.planned_at,
+            start_date: p.start_date,
+            seed: design.as_ref().map(|d| d.seed),
+            order,
+            deleted_at: p.deleted_at,
+            this_trial: p.trial_id == t.id && p.deleted_at.is_none(),
+        });
+    }
+    Ok(out)
 }
 
 /// One line per outcome and comparison, for the clinician report.
@@ -264,32 +363,57 @@ pub fn summary_lines(rep: &TrialReport) -> Vec<String> {
             None => lines.push(format!("{}{tag}: not enough data yet", o.label)),
             Some(a) => {
                 for c in &a.comparisons {
+                    let p = &c.posterior;
                     let effect = match c.scale {
                         EffectScale::RateRatio => format!(
                             "rate ratio {:.2} (95 % interval {:.2} to {:.2})",
-                            c.estimate, c.ci_low, c.ci_high
+                            p.median, p.low, p.high
                         ),
                         EffectScale::MeanDifference => format!(
                             "mean difference {:+.2} (95 % interval {:+.2} to {:+.2})",
-                            c.estimate, c.ci_low, c.ci_high
+                            p.median, p.low, p.high
                         ),
                     };
-                    let verdict = match c.verdict {
-                        Verdict::Better => "better".to_string(),
-                        Verdict::Worse => "worse".to_string(),
-                        Verdict::NoClearDifference => "no clear difference".to_string(),
-                        Verdict::NotEnoughData { more_periods_needed } => {
-                            format!("not enough data yet (about {more_periods_needed} more periods)")
-                        }
+                    let verdict = c.verdict.label();
+                    // Only where the probability rule allows (stated at the end).
+                    let probabilities = if c.probabilities_shown {
+                        let t = rep.design.success_threshold * 100.0;
+                        format!(
+                            "; chance of a fall ≥ {t:.0} % {}, of any fall {}, of a rise ≥ {t:.0} % {}",
+                            percent(p.prob_fall_threshold),
+                            percent(p.prob_any_fall),
+                            percent(p.prob_rise_threshold)
+                        )
+                    } else {
+                        String::new()
                     };
                     lines.push(format!(
-                        "{}{tag}: {} vs {}: {effect}; {} days analysed — {verdict}",
+                        "{}{tag}: {} vs {}: {effect}{probabilities}; {} days analysed — {verdict}",
                         o.label, c.arm, c.reference, a.days_used
                     ));
                 }
             }
         }
     }
+    if let Some(a) = rep.outcomes.iter().find_map(|o| o.analysis.as_ref()) {
+        lines.push(a.probability_rule.clone());
+    }
+    if rep.plans.len() > 1 {
+        let each: Vec<String> = rep.plans.iter().map(PlanLine::text).collect();
+        lines.push(format!(
+            "Re-planned: {} plans were saved for these dates: {}.",
+            rep.plans.len(),
+            each.join("; ")
+        ));
+    }
+    let mut priors: Vec<&str> = rep
+        .outcomes
+        .iter()
+        .filter_map(|o| o.analysis.as_ref().map(|a| a.prior.as_str()))
+        .collect();
+    priors.sort_unstable();
+    priors.dedup();
+    lines.extend(priors.into_iter().map(String::from));
     lines
 }
 
@@ -314,14 +438,15 @@ pub async fn summaries(
         out.push(TrialSummary {
             name: t.name.clone(),
             design: format!(
-                "{}; {} blocks of {}-day periods, {} washout days; {} to {}{}",
+                "{}; {} blocks of {}-day periods, {} washout days; {} to {}{}{}",
                 rep.design.arms.join(" vs "),
                 rep.design.blocks,
                 rep.design.period_days,
                 rep.design.washout_days,
                 t.start_date,
                 rep.data_until,
-                if rep.complete { "" } else { " (interim)" }
+                if rep.complete { "" } else { " (interim)" },
+                rep.provenance.map_or(String::new(), |p| format!(" — {p}"))
             ),
             lines: summary_lines(&rep),
         });
@@ -384,4 +509,55 @@ fn adherence(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(trial_id: i64, start: &str, seed: u64, deleted: bool) -> TrialPlanRecord {
+        let design = TrialDesign::new(vec!["none".into(), "Baclofen".into()], seed);
+        TrialPlanRecord {
+            id: trial_id,
+            trial_id,
+            name: "try".into(),
+            start_date: start.parse().unwrap(),
+            design: serde_json::to_value(&design).unwrap(),
+            planned_at: "2027-02-01T10:00:00Z".parse().unwrap(),
+            deleted_at: deleted.then(|| "2027-02-01T10:05:00Z".parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn plans_for_overlapping_dates_are_all_listed() {
+        // A 3-block two-arm design lasts 14 + 6 × 14 = 98 days.
+        let all = vec![
+            plan(1, "2027-03-01", 1, true),
+            plan(2, "2027-03-10", 2, true),
+            plan(3, "2027-03-01", 3, false),
+            plan(4, "2027-06-06", 4, false),
+            plan(5, "2027-06-07", 5, false),
+        ];
+        let t = StoredTrial {
+            id: 3,
+            patient_id: 1,
+            name: "try".into(),
+            start_date: "2027-03-01".parse().unwrap(),
+            design: all[2].design.clone(),
+            planned_at: all[2].planned_at,
+        };
+        let lines = plans_for_dates(&all, &t).unwrap();
+        let ids: Vec<i64> = lines.iter().map(|l| l.trial_id).collect();
+        assert_eq!(
+            ids,
+            vec![1, 2, 3, 4],
+            "2027-06-06 is the last day; 2027-06-07 is after it"
+        );
+        assert!(lines[2].this_trial && !lines[0].this_trial);
+        assert_eq!(lines[1].seed, Some(2));
+        assert_eq!(lines[0].order.len(), 6);
+        let text = lines[0].text();
+        assert!(text.contains("seed 1") && text.contains("deleted on"), "{text}");
+        assert!(lines[2].text().contains("(this trial)"));
+    }
 }

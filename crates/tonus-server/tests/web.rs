@@ -821,6 +821,10 @@ async fn trials_are_planned_and_shown_on_the_web() {
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
         assert!(html.contains("Baclofen") && html.contains("2026-01-05") && html.contains("not medical advice"));
+        assert!(
+            html.contains("planned after the start: not pre-specified"),
+            "a trial planned after its first day says so"
+        );
         assert_eq!(
             html.matches("<td>none of the trial treatments</td>").count(),
             2,

@@ -11,18 +11,21 @@
 //! Kiefer–Vogelsang fixed-b widening of the standard error, and Student t quantiles with
 //! the residual degrees of freedom.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 use crate::bayes::{self, ArmCounts, GammaPoissonComparison};
+use crate::days::{DayLookup, DayValue, Gaps};
 use crate::design::{Calendar, DayRole, Outcome, TrialDesign};
 use crate::error::{Result, StatsError};
 use crate::hac::{newey_west_maxlags, HacOptions};
 use crate::model::{arm_design_matrix, fit_negative_binomial, fit_ols, fit_quasi_poisson, Fit, ModelKind};
+use crate::posterior::{self, Likelihood, PosteriorSummary};
 use crate::series::DayRecord;
-use crate::verdict::{decide, verdict_text, EffectInterval, Verdict};
+use crate::verdict::{
+    decide, probabilities_shown, verdict_text, EffectInterval, Verdict, VerdictWords, PROBABILITY_RULE,
+};
+use crate::wording::{band_text, effect_text, prior_sd, prior_text, probability_text, small_change_text};
 
 pub use crate::compare::compare_ranges;
 
@@ -110,18 +113,20 @@ pub struct Comparison {
     pub arm: String,
     pub reference: String,
     pub scale: EffectScale,
-    /// Rate ratio or mean difference.
+    /// Rate ratio or mean difference: the robust fit's estimate (checked against
+    /// statsmodels in tests/reference).
     pub estimate: f64,
+    /// Its confidence interval (frequentist); the verdict and the words use `posterior`.
     pub ci_low: f64,
     pub ci_high: f64,
     /// Standard error on the model scale (log rate ratio, or points).
     pub se: f64,
     pub p_value: f64,
-    /// Approximate probability that the arm is better (lower) than the reference, from
-    /// the sampling distribution of the estimate (flat prior).
-    pub prob_better: f64,
-    /// Same, for a fall at least as large as the success threshold.
-    pub prob_meets_threshold: f64,
+    /// The posterior under the weakly informative prior, on the reported scale: median,
+    /// interval, and the probabilities of a meaningful fall, any fall, a meaningful rise.
+    pub posterior: PosteriorSummary,
+    /// Whether `text` puts the probabilities into words (see [`PROBABILITY_RULE`]).
+    pub probabilities_shown: bool,
     /// Counts only: the tempered gamma–Poisson second opinion (see [`crate::bayes`]).
     pub gamma_poisson: Option<GammaPoissonComparison>,
     /// Scores only: share of the arm's analysed days at least `threshold` below the
@@ -146,8 +151,14 @@ pub struct PeriodSummary {
     pub block: u32,
     pub arm: String,
     pub days_analysed: usize,
-    /// Non-washout days without a usable value (unconfirmed or not answered).
+    /// Non-washout days that have happened without a usable value (unconfirmed, or not
+    /// answered).
     pub days_missing: usize,
+    /// Episode pain only: confirmed days without episodes, so without a pain to rate
+    /// (known, not missing).
+    pub days_without_episodes: usize,
+    /// Non-washout days that have not happened yet (an interim look).
+    pub days_to_come: usize,
     pub mean: Option<f64>,
 }
 
@@ -165,8 +176,18 @@ pub struct OutcomeAnalysis {
     /// NB2 dispersion (Var = μ + αμ²) when the NB model was used.
     pub alpha: Option<f64>,
     pub days_used: usize,
+    /// Days that have happened without a usable value (see [`PeriodSummary`]).
     pub days_missing: usize,
+    /// Episode pain only: confirmed days without episodes.
+    pub days_without_episodes: usize,
+    /// Days of the comparison that have not happened yet.
+    pub days_to_come: usize,
+    /// Washout days that have happened.
     pub days_washout: usize,
+    /// The probability rule ([`crate::verdict::PROBABILITY_RULE`]), for the report.
+    pub probability_rule: String,
+    /// The prior, stated for the report.
+    pub prior: String,
     pub baseline_mean: Option<f64>,
     pub arms: Vec<ArmSummary>,
     pub periods: Vec<PeriodSummary>,
@@ -188,23 +209,25 @@ pub(crate) struct ArmsFit {
     pub(crate) maxlags: usize,
 }
 
-fn fit_arms(obs: &[Obs], n_arms: usize, outcome: Outcome, options: &AnalysisOptions) -> Result<ArmsFit> {
-    for arm in 0..n_arms {
+fn fit_arms(obs: &[Obs], arm_names: &[String], outcome: Outcome, options: &AnalysisOptions) -> Result<ArmsFit> {
+    let n_arms = arm_names.len();
+    // Messages name the arm as the patient planned it, never by its position.
+    for (arm, name) in arm_names.iter().enumerate() {
         if !obs.iter().any(|o| o.arm == arm) {
             return Err(StatsError::NotEnoughObservations {
                 needed: 1,
                 got: 0,
-                context: format!("arm {arm} has no analysed days with a value"),
+                context: format!("arm \"{name}\" has no analysed days with a value yet"),
             });
         }
     }
     if outcome.is_count() {
-        for arm in 0..n_arms {
+        for (arm, name) in arm_names.iter().enumerate() {
             if obs.iter().filter(|o| o.arm == arm).all(|o| o.value == 0.0) {
                 // The rate ratio would be 0 or infinite, with no finite interval: say so
                 // rather than report a number.
                 return Err(StatsError::InvalidData(format!(
-                    "no episodes were logged on the analysed days of arm {arm}: \
+                    "no episodes were logged on the analysed days of arm \"{name}\": \
                      a rate ratio cannot be estimated"
                 )));
             }
@@ -269,9 +292,6 @@ impl RefDist {
     fn sf(&self, x: f64) -> f64 {
         self.t.as_ref().map_or_else(|| self.z.sf(x), |t| t.sf(x))
     }
-    fn cdf(&self, x: f64) -> f64 {
-        self.t.as_ref().map_or_else(|| self.z.cdf(x), |t| t.cdf(x))
-    }
     fn quantile(&self, p: f64) -> f64 {
         self.t
             .as_ref()
@@ -286,30 +306,6 @@ pub fn critical_and_p(df: f64, options: &AnalysisOptions, stat: f64) -> Result<(
     Ok((dist.quantile(0.5 + options.level / 2.0), 2.0 * dist.sf(stat.abs())))
 }
 
-fn pct(rr: f64) -> String {
-    let p = (rr - 1.0) * 100.0;
-    if p < 0.0 {
-        format!("{:.0} % fewer", -p)
-    } else {
-        format!("{p:.0} % more")
-    }
-}
-
-fn effect_text(scale: EffectScale, est: f64, lo: f64, hi: f64, level: f64) -> String {
-    let l = level * 100.0;
-    match scale {
-        EffectScale::RateRatio => format!(
-            "rate ratio {est:.2}, {} ({l:.0} % interval {} to {})",
-            pct(est),
-            pct(lo),
-            pct(hi)
-        ),
-        EffectScale::MeanDifference => {
-            format!("mean difference {est:+.2} points ({l:.0} % interval {lo:+.2} to {hi:+.2})")
-        }
-    }
-}
-
 pub(crate) fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
     let (s, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
     (n > 0).then(|| s / n as f64)
@@ -321,6 +317,8 @@ pub(crate) struct Context<'a> {
     pub(crate) threshold: f64,
     pub(crate) baseline: Option<f64>,
     pub(crate) periods: u32,
+    /// Analysed periods of each arm (the probability rule needs two per compared arm).
+    pub(crate) periods_per_arm: Vec<u32>,
     pub(crate) observational: bool,
 }
 
@@ -336,7 +334,7 @@ pub(crate) fn build(
         )));
     }
     let n_arms = ctx.arm_names.len();
-    let af = fit_arms(obs, n_arms, ctx.outcome, options)?;
+    let af = fit_arms(obs, ctx.arm_names, ctx.outcome, options)?;
     let dist = RefDist::new(af.df)?;
     let crit = dist.quantile(0.5 + options.level / 2.0);
     let arms: Vec<ArmSummary> = ctx
@@ -352,15 +350,16 @@ pub(crate) fn build(
             }
         })
         .collect();
-    let scale = if ctx.outcome.is_count() {
-        EffectScale::RateRatio
-    } else {
-        EffectScale::MeanDifference
-    };
-    let margin = match scale {
-        EffectScale::RateRatio => -(1.0 - ctx.threshold).ln(),
-        // A 30 % fall of the reference mean, in points; a tiny floor keeps it positive.
-        EffectScale::MeanDifference => (ctx.threshold * arms[0].mean.abs()).max(1e-9),
+    let scale = scale_of(ctx.outcome);
+    // The band of changes too small to matter: for rates a fall to 1 − t and a rise to
+    // 1 + t, as the report words them; for scores t × the reference mean either way (a tiny
+    // floor keeps it positive).
+    let (fall_margin, rise_margin) = match scale {
+        EffectScale::RateRatio => (-(1.0 - ctx.threshold).ln(), (1.0 + ctx.threshold).ln()),
+        EffectScale::MeanDifference => {
+            let m = (ctx.threshold * arms[0].mean.abs()).max(1e-9);
+            (m, m)
+        }
     };
     let mut comparisons = Vec::new();
     for a in 1..n_arms {
@@ -368,23 +367,30 @@ pub(crate) fn build(
         let se = af.cov_diag[a].sqrt();
         if !(se.is_finite() && est.is_finite()) {
             return Err(StatsError::InvalidData(format!(
-                "non-finite estimate for arm {}",
+                "non-finite estimate for arm \"{}\"",
                 ctx.arm_names[a]
             )));
         }
-        let (lo, hi) = (est - crit * se, est + crit * se);
-        let iv = EffectInterval {
+        let likelihood = Likelihood {
             estimate: est,
             se,
-            low: lo,
-            high: hi,
+            df: af.df,
+        };
+        let post = posterior::summarise(likelihood, prior_sd(scale), options.level, fall_margin, rise_margin)?;
+        let iv = EffectInterval {
+            estimate: post.median,
+            se,
+            low: post.low,
+            high: post.high,
             critical: crit,
-            margin,
+            fall_margin,
+            rise_margin,
         };
         let verdict = decide(&iv, ctx.periods, n_arms as u32);
-        let (e, l, h) = match scale {
-            EffectScale::RateRatio => (est.exp(), lo.exp(), hi.exp()),
-            EffectScale::MeanDifference => (est, lo, hi),
+        let (lo, hi) = (est - crit * se, est + crit * se);
+        let (e, l, h, post) = match scale {
+            EffectScale::RateRatio => (est.exp(), lo.exp(), hi.exp(), post.exp()),
+            EffectScale::MeanDifference => (est, lo, hi, post),
         };
         let responder_share = match (scale, ctx.baseline) {
             (EffectScale::MeanDifference, Some(b)) => {
@@ -404,19 +410,22 @@ pub(crate) fn build(
             }
             EffectScale::MeanDifference => None,
         };
-        let mut text = verdict_text(
-            verdict,
-            &ctx.arm_names[a],
-            &ctx.arm_names[0],
-            ctx.outcome.label(),
-            &effect_text(scale, e, l, h, options.level),
-        );
-        let prob_meets_threshold = dist.cdf((-margin - est) / se);
-        text.push_str(&format!(
-            " Chance that the fall is at least {:.0} %: about {:.0} %.",
-            ctx.threshold * 100.0,
-            prob_meets_threshold * 100.0
-        ));
+        let words = VerdictWords {
+            arm: &ctx.arm_names[a],
+            reference: &ctx.arm_names[0],
+            outcome: ctx.outcome.label(),
+            effect_text: &effect_text(scale, post.median, post.low, post.high, options.level),
+            band_text: &band_text(scale, ctx.threshold, fall_margin, &ctx.arm_names[0]),
+        };
+        let mut text = verdict_text(verdict, &words);
+        if let Some(small) = small_change_text(verdict, &iv, words.band_text) {
+            text.push_str(&small);
+        }
+        let periods_of = |arm: usize| ctx.periods_per_arm.get(arm).copied().unwrap_or(0);
+        let shown = probabilities_shown(verdict, periods_of(0).min(periods_of(a)));
+        if shown {
+            text.push_str(&probability_text(&post, ctx.threshold));
+        }
         if ctx.observational {
             text.push_str(
                 " These days were not randomised: other things that changed between them may explain the difference.",
@@ -431,8 +440,8 @@ pub(crate) fn build(
             ci_high: h,
             se,
             p_value: 2.0 * dist.sf((est / se).abs()),
-            prob_better: dist.cdf(-est / se),
-            prob_meets_threshold,
+            posterior: post,
+            probabilities_shown: shown,
             gamma_poisson,
             responder_share,
             verdict,
@@ -440,6 +449,15 @@ pub(crate) fn build(
         });
     }
     Ok((af, arms, comparisons))
+}
+
+/// The scale an outcome is reported on.
+pub(crate) fn scale_of(outcome: Outcome) -> EffectScale {
+    if outcome.is_count() {
+        EffectScale::RateRatio
+    } else {
+        EffectScale::MeanDifference
+    }
 }
 
 pub(crate) fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
@@ -470,12 +488,9 @@ pub(crate) fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
     )
 }
 
-pub(crate) fn index(records: &[DayRecord]) -> BTreeMap<u32, &DayRecord> {
-    records.iter().map(|r| (r.day, r)).collect()
-}
-
 /// Analyses one outcome of a trial. `records` are numbered like the calendar (day 0 = first
-/// run-in day); days absent from `records` count as missing.
+/// run-in day) and end on the last day that has happened: later days are "to come", days
+/// absent before it count as missing.
 pub fn analyse_trial(
     design: &TrialDesign,
     records: &[DayRecord],
@@ -483,23 +498,32 @@ pub fn analyse_trial(
     options: &AnalysisOptions,
 ) -> Result<OutcomeAnalysis> {
     let calendar: Calendar = design.calendar()?;
-    let by_day = index(records);
-    let value = |d: u32| by_day.get(&d).and_then(|r| r.value(outcome));
+    let days = DayLookup::new(records, outcome);
+    let value = |d: u32| match days.get(d) {
+        DayValue::Value(v) => Some(v),
+        _ => None,
+    };
     let mut obs = Vec::new();
-    let mut days_missing = 0;
+    let mut gaps = Gaps::default();
     let mut days_washout = 0;
     let mut periods = Vec::new();
     for p in &calendar.periods {
-        days_washout += p.washout.len();
-        let vals: Vec<(u32, f64)> = p.analysed.clone().filter_map(|d| value(d).map(|v| (d, v))).collect();
-        let missing = p.analysed.len() - vals.len();
-        days_missing += missing;
+        days_washout += p.washout.clone().filter(|d| days.has_happened(*d)).count();
+        let mut g = Gaps::default();
+        let vals: Vec<(u32, f64)> = p
+            .analysed
+            .clone()
+            .filter_map(|d| g.take(days.get(d)).map(|v| (d, v)))
+            .collect();
+        gaps.add(g);
         periods.push(PeriodSummary {
             index: p.index,
             block: p.block,
             arm: design.arms[p.arm].clone(),
             days_analysed: vals.len(),
-            days_missing: missing,
+            days_missing: g.missing,
+            days_without_episodes: g.without_episodes,
+            days_to_come: g.to_come,
             mean: mean(vals.iter().map(|v| v.1)),
         });
         obs.extend(vals.into_iter().map(|(day, value)| Obs { day, arm: p.arm, value }));
@@ -509,12 +533,23 @@ pub fn analyse_trial(
         .all(|o| matches!(calendar.role(o.day), Some(DayRole::Analysed { .. }))));
     let baseline_mean = mean(calendar.baseline.clone().filter_map(value));
     let analysed_periods = periods.iter().filter(|p| p.days_analysed > 0).count() as u32;
+    let periods_per_arm = (0..design.arms.len())
+        .map(|a| {
+            calendar
+                .periods
+                .iter()
+                .zip(&periods)
+                .filter(|(c, s)| c.arm == a && s.days_analysed > 0)
+                .count() as u32
+        })
+        .collect();
     let ctx = Context {
         outcome,
         arm_names: &design.arms,
         threshold: design.success_threshold,
         baseline: baseline_mean,
         periods: analysed_periods,
+        periods_per_arm,
         observational: false,
     };
     let (af, arms, comparisons) = build(&obs, &ctx, options)?;
@@ -527,8 +562,12 @@ pub fn analyse_trial(
         df: af.df,
         alpha: af.fit.alpha(),
         days_used: obs.len(),
-        days_missing,
+        days_missing: gaps.missing,
+        days_without_episodes: gaps.without_episodes,
+        days_to_come: gaps.to_come,
         days_washout,
+        probability_rule: PROBABILITY_RULE.to_string(),
+        prior: prior_text(scale_of(outcome), options.level),
         baseline_mean,
         arms,
         periods,

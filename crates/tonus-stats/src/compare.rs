@@ -3,7 +3,8 @@
 
 use std::ops::Range;
 
-use crate::analysis::{build, index, mean, method_text, AnalysisOptions, Context, Obs, OutcomeAnalysis};
+use crate::analysis::{build, mean, method_text, scale_of, AnalysisOptions, Context, Obs, OutcomeAnalysis};
+use crate::days::{DayLookup, Gaps};
 use crate::design::Outcome;
 use crate::error::{Result, StatsError};
 use crate::series::DayRecord;
@@ -29,14 +30,13 @@ pub fn compare_ranges(
             "threshold must be in (0, 1), got {threshold}"
         )));
     }
-    let by_day = index(records);
+    let days = DayLookup::new(records, outcome);
     let mut obs = Vec::new();
-    let mut days_missing = 0;
+    let mut gaps = Gaps::default();
     for (arm, r) in [&reference, &other].into_iter().enumerate() {
         for d in r.clone() {
-            match by_day.get(&d).and_then(|x| x.value(outcome)) {
-                Some(value) => obs.push(Obs { day: d, arm, value }),
-                None => days_missing += 1,
+            if let Some(value) = gaps.take(days.get(d)) {
+                obs.push(Obs { day: d, arm, value });
             }
         }
     }
@@ -52,6 +52,8 @@ pub fn compare_ranges(
         threshold,
         baseline,
         periods: 2,
+        // One range per arm: never enough for the probabilities to be put into words.
+        periods_per_arm: vec![1, 1],
         observational: true,
     };
     let (af, arms, comparisons) = build(&obs, &ctx, options)?;
@@ -64,8 +66,12 @@ pub fn compare_ranges(
         df: af.df,
         alpha: af.fit.alpha(),
         days_used: obs.len(),
-        days_missing,
+        days_missing: gaps.missing,
+        days_without_episodes: gaps.without_episodes,
+        days_to_come: gaps.to_come,
         days_washout: 0,
+        probability_rule: crate::verdict::PROBABILITY_RULE.to_string(),
+        prior: crate::wording::prior_text(scale_of(outcome), options.level),
         baseline_mean: baseline,
         arms,
         periods: Vec::new(),

@@ -105,7 +105,14 @@ impl TrialDesign {
         }
         for (i, a) in self.arms.iter().enumerate() {
             if a.trim().is_empty() {
-                return bad("arms", format!("must have non-empty names, arm {i} is empty"));
+                return bad(
+                    "arms",
+                    format!(
+                        "must have non-empty names, arm {} of {} is empty",
+                        i + 1,
+                        self.arms.len()
+                    ),
+                );
             }
             if self.arms[..i].iter().any(|b| b.trim() == a.trim()) {
                 return bad("arms", format!("must have distinct names, \"{a}\" repeats"));

@@ -6,6 +6,8 @@
 //! - [`series`]: the daily record every analysis reads (only confirmed days count).
 //! - [`analysis`]: trial and observational comparisons per outcome, with verdicts.
 //! - [`verdict`]: interval → verdict and plain-language text.
+//! - [`posterior`]: the effect's posterior under a weakly informative prior (intervals,
+//!   verdicts and probabilities).
 //! - [`bayes`]: tempered gamma–Poisson probabilities for count comparisons.
 //! - [`exercise`]: gentle-limit flags and next-day load effect.
 //! - [`model`], [`hac`], [`linalg`]: NB2 / quasi-Poisson / OLS fits, Newey–West covariance,
@@ -14,16 +16,19 @@
 pub mod analysis;
 pub mod bayes;
 pub mod compare;
+mod days;
 pub mod design;
 pub mod error;
 pub mod exercise;
 pub mod hac;
 pub mod linalg;
 pub mod model;
+pub mod posterior;
 pub mod records;
 pub mod series;
 pub mod sim;
 pub mod trial_sim;
 pub mod verdict;
+mod wording;
 
 pub use error::{Result, StatsError};

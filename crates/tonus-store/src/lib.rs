@@ -27,4 +27,4 @@ pub use feeds::CalendarFeed;
 pub use repo::{Batch, StoredRegimen, StoredTreatment};
 pub use rows::Stored;
 pub use security::{Linked, LoginFailures, TokenScope, TokenUse};
-pub use trials::StoredTrial;
+pub use trials::{StoredTrial, TrialPlanRecord};

@@ -140,8 +140,40 @@ async fn a_simulated_trial_with_a_real_effect_is_found() {
     let expected: Vec<&str> = calendar.periods.iter().map(|p| design.arms[p.arm].as_str()).collect();
     assert_eq!(arms, expected, "the CLI's calendar is the design's randomised calendar");
 
+    // A second plan for the same dates (another seed): both are listed in the report.
+    json(
+        &db,
+        &[
+            "trial",
+            "plan",
+            "--name",
+            "bac again",
+            "--arm",
+            "none",
+            "--arm",
+            "baclofen",
+            "--start",
+            &start_text,
+            "--seed",
+            "12",
+        ],
+    );
+
     let report = json(&db, &["trial", "report", "bac"]);
     assert_eq!(report["complete"], true);
+    let plans = report["plans"].as_array().unwrap();
+    assert_eq!(plans.len(), 2, "{plans:?}");
+    assert_eq!(
+        (plans[0]["seed"].as_u64(), plans[0]["this_trial"].as_bool()),
+        (Some(11), Some(true))
+    );
+    assert_eq!(plans[1]["seed"].as_u64(), Some(12));
+    // Planned today for data already logged: said everywhere, never passed off as pre-specified.
+    assert_eq!(report["pre_specified"], false);
+    assert_eq!(report["provenance"], "planned after the start: not pre-specified");
+    assert_eq!(plan["provenance"], "planned after the start: not pre-specified");
+    let list = String::from_utf8_lossy(&tonus(&db, &["trial", "list"]).stdout).to_string();
+    assert!(list.contains("[planned after the start: not pre-specified]"), "{list}");
     let primary = &report["outcomes"][0];
     assert_eq!(primary["outcome"], "involuntary-count");
     assert_eq!(primary["primary"], true);
@@ -158,15 +190,41 @@ async fn a_simulated_trial_with_a_real_effect_is_found() {
     assert!(est < 0.7, "estimate {est}");
     assert_eq!(c["verdict"]["verdict"], "better");
     assert!(primary["analysis"]["days_washout"].as_u64().unwrap() == u64::from(design.washout_days * 8));
+    assert_eq!(
+        primary["analysis"]["days_to_come"], 0,
+        "a finished trial has nothing to come"
+    );
+    let post = &c["posterior"];
+    assert!(
+        post["low"].as_f64().unwrap() < truth && truth < post["high"].as_f64().unwrap(),
+        "{post}"
+    );
+    assert!(post["prob_any_fall"].as_f64().unwrap() > 0.975, "{post}");
+    assert!(primary["analysis"]["prior"]
+        .as_str()
+        .unwrap()
+        .contains("weakly informative"));
     // Stiffness had no true effect: the report must not call it better.
     let stiff = &report["outcomes"][1]["analysis"]["comparisons"][0];
     assert_ne!(stiff["verdict"]["verdict"], "better", "{stiff}");
     assert!(report["notice"].as_str().unwrap().contains("not medical advice"));
 
     let text = String::from_utf8_lossy(&tonus(&db, &["trial", "report", "bac"]).stdout).to_string();
-    for item in ["Randomisation", "Adherence", "washout", "BETTER", "Limitations"] {
-        assert!(text.contains(item), "report text has {item}");
+    for item in [
+        "Randomisation",
+        "Adherence",
+        "washout",
+        "BETTER",
+        "Limitations",
+        "planned after the start: not pre-specified",
+        "4. Not pre-specified",
+        "weakly informative prior",
+        "Probabilities are put into words only when",
+        "Re-planned: 2 plans were saved for these dates",
+    ] {
+        assert!(text.contains(item), "report text has {item}: {text}");
     }
+    assert!(!text.contains("arm 0") && !text.contains("arm 1"), "{text}");
 }
 
 #[test]
@@ -238,6 +296,15 @@ fn bad_designs_are_rejected_and_not_stored() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
     assert!(json(&db, &["trial", "list"]).as_array().unwrap().is_empty());
+
+    // Planned ahead (the default start is tomorrow): pre-specified, no label anywhere.
+    let plan = json(
+        &db,
+        &["trial", "plan", "--name", "ahead", "--arm", "none", "--arm", "Baclofen"],
+    );
+    assert_eq!(plan["provenance"], Value::Null);
+    let text = String::from_utf8_lossy(&tonus(&db, &["trial", "show", "ahead"]).stdout).to_string();
+    assert!(!text.contains("not pre-specified"), "{text}");
 }
 
 #[test]

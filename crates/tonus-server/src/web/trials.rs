@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use tonus_domain::input::parse_date;
 use tonus_domain::time::today;
 use tonus_domain::ValidationError;
-use tonus_report::trials::{day, design_of, parse_outcome, PlanRequest, TrialError, NOTICE};
+use tonus_report::trials::{day, design_of, parse_outcome, provenance, PlanRequest, TrialError, NOTICE};
 
 use super::{render, status_for, FormFields, Nav};
 use crate::auth::{ClientAddr, CsrfToken, PatientAuth};
@@ -99,8 +99,11 @@ async fn list_page(
         .map(|t| TrialRow {
             id: t.id,
             arms: design_of(&t).map(|d| d.arms.join(" vs ")).unwrap_or_default(),
+            start: match provenance(&t, &me.patient.zone) {
+                Some(p) => format!("{} ({p})", t.start_date),
+                None => t.start_date.to_string(),
+            },
             name: t.name,
-            start: t.start_date.to_string(),
         })
         .collect();
     let status = status_for(&error);
@@ -248,7 +251,7 @@ pub async fn trial(
         nav: Nav::new(Some(&pa.auth), &csrf),
         name: t.name.clone(),
         design: format!(
-            "{}; run-in {} days; {} blocks of {}-day periods with {} washout days; primary outcome {}; a fall of {:.0} % is meaningful; random order from seed {}.",
+            "{}; run-in {} days; {} blocks of {}-day periods with {} washout days; primary outcome {}; a fall of {:.0} % is meaningful; random order from seed {}{}.",
             design.arms.join(" vs "),
             design.baseline_days,
             design.blocks,
@@ -256,7 +259,8 @@ pub async fn trial(
             design.washout_days,
             design.primary_outcome.label(),
             design.success_threshold * 100.0,
-            design.seed
+            design.seed,
+            provenance(&t, &pa.patient.zone).map_or(String::new(), |p| format!("; {p}"))
         ),
         baseline,
         periods,

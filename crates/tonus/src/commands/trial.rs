@@ -8,19 +8,21 @@ use serde::Serialize;
 use tonus_domain::input::parse_date;
 use tonus_domain::{Patient, ValidationError};
 use tonus_report::trials::{
-    day, design_of, outcome_code, parse_outcome, OutcomeResult, PlanRequest, TrialError, TrialReport, NONE_ARM, NOTICE,
+    day, design_of, outcome_code, parse_outcome, provenance, OutcomeResult, PlanRequest, TrialError, NONE_ARM, NOTICE,
 };
-use tonus_stats::analysis::{compare_ranges, AnalysisOptions, EffectScale, OutcomeAnalysis};
+use tonus_stats::analysis::{compare_ranges, AnalysisOptions};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
 use tonus_stats::exercise::{load_effect, sessions_above_limit, ExerciseSession as StatSession, GentleLimit};
 use tonus_stats::records::day_records;
-use tonus_stats::verdict::Verdict;
 use tonus_stats::StatsError;
 use tonus_store::StoredTrial;
 
 use crate::cli::{AnalyseCommand, PlanArgs, TrialCommand};
 use crate::context::{user_error, Ctx};
 use crate::output::print_json;
+
+mod print;
+use print::{day_counts, effect_line, print_report};
 
 pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
     let patient = ctx.patient().await?;
@@ -37,11 +39,12 @@ pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
             for t in &trials {
                 let d = design_of(t)?;
                 println!(
-                    "#{:<4} {:<30} from {}  arms: {}",
+                    "#{:<4} {:<30} from {}  arms: {}{}",
                     t.id,
                     t.name,
                     t.start_date,
-                    d.arms.join(" vs ")
+                    d.arms.join(" vs "),
+                    provenance(t, &patient.zone).map_or(String::new(), |p| format!("  [{p}]"))
                 );
             }
             Ok(())
@@ -51,9 +54,9 @@ pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
             let design = design_of(&t)?;
             let cal = design.calendar().map_err(stats_input)?;
             if ctx.json {
-                return print_json(&calendar_view(&t, &design, &cal)?);
+                return print_json(&calendar_view(&t, &patient, &design, &cal)?);
             }
-            print_calendar(&t, &design, &cal)
+            print_calendar(&t, &patient, &design, &cal)
         }
         TrialCommand::Report { trial, trend } => {
             let t = find(ctx, &patient, &trial).await?;
@@ -110,13 +113,18 @@ async fn plan(ctx: &Ctx, patient: &Patient, a: PlanArgs) -> Result<()> {
         .map_err(trial_error)?;
     let design = design_of(&t)?;
     if ctx.json {
-        return print_json(&calendar_view(&t, &design, &cal)?);
+        return print_json(&calendar_view(&t, patient, &design, &cal)?);
     }
     println!(
         "Planned trial #{} {:?}. The primary outcome and threshold are now fixed.",
         t.id, t.name
     );
-    print_calendar(&t, &design, &cal)
+    if provenance(&t, &patient.zone).is_some() {
+        println!(
+            "It started before today, so its reports will say it was planned after the start and is not pre-specified."
+        );
+    }
+    print_calendar(&t, patient, &design, &cal)
 }
 
 #[derive(Serialize)]
@@ -133,13 +141,20 @@ struct PeriodView {
 #[derive(Serialize)]
 struct CalendarView<'a> {
     trial: &'a StoredTrial,
+    /// "planned after the start: not pre-specified" when the plan was saved after day 1.
+    provenance: Option<&'static str>,
     baseline_from: Date,
     baseline_to: Option<Date>,
     periods: Vec<PeriodView>,
     end: Date,
 }
 
-fn calendar_view<'a>(t: &'a StoredTrial, design: &TrialDesign, cal: &Calendar) -> Result<CalendarView<'a>> {
+fn calendar_view<'a>(
+    t: &'a StoredTrial,
+    patient: &Patient,
+    design: &TrialDesign,
+    cal: &Calendar,
+) -> Result<CalendarView<'a>> {
     let s = t.start_date;
     let periods = cal
         .periods
@@ -162,6 +177,7 @@ fn calendar_view<'a>(t: &'a StoredTrial, design: &TrialDesign, cal: &Calendar) -
         .collect::<Result<Vec<_>>>()?;
     Ok(CalendarView {
         trial: t,
+        provenance: provenance(t, &patient.zone),
         baseline_from: s,
         baseline_to: if cal.baseline.is_empty() {
             None
@@ -173,8 +189,8 @@ fn calendar_view<'a>(t: &'a StoredTrial, design: &TrialDesign, cal: &Calendar) -
     })
 }
 
-fn print_calendar(t: &StoredTrial, design: &TrialDesign, cal: &Calendar) -> Result<()> {
-    let v = calendar_view(t, design, cal)?;
+fn print_calendar(t: &StoredTrial, patient: &Patient, design: &TrialDesign, cal: &Calendar) -> Result<()> {
+    let v = calendar_view(t, patient, design, cal)?;
     println!(
         "Trial #{} {:?}: {} — primary outcome {} (a fall of {:.0} % or more counts as meaningful); random order from seed {}.",
         t.id,
@@ -184,6 +200,9 @@ fn print_calendar(t: &StoredTrial, design: &TrialDesign, cal: &Calendar) -> Resu
         design.success_threshold * 100.0,
         design.seed
     );
+    if let Some(p) = v.provenance {
+        println!("  Note: {p} (saved on {}).", t.planned_at);
+    }
     if let Some(to) = v.baseline_to {
         println!(
             "  {} → {}  run-in (baseline): keep your usual routine and log every day",
@@ -219,142 +238,6 @@ async fn report(ctx: &Ctx, patient: &Patient, t: &StoredTrial, time_trend: bool)
         return print_json(&rep);
     }
     print_report(&rep, &cal)
-}
-
-fn effect_line(a: &OutcomeAnalysis) -> Vec<String> {
-    a.comparisons
-        .iter()
-        .map(|c| {
-            let effect = match c.scale {
-                EffectScale::RateRatio => format!(
-                    "rate ratio {:.2} (95 % interval {:.2} to {:.2}), P(lower) {:.0} %, P(fall ≥ threshold) {:.0} %",
-                    c.estimate,
-                    c.ci_low,
-                    c.ci_high,
-                    c.prob_better * 100.0,
-                    c.prob_meets_threshold * 100.0
-                ),
-                EffectScale::MeanDifference => format!(
-                    "mean difference {:+.2} (95 % interval {:+.2} to {:+.2}){}",
-                    c.estimate,
-                    c.ci_low,
-                    c.ci_high,
-                    c.responder_share.map_or(String::new(), |r| format!(
-                        ", {:.0} % of days ≥30 % below baseline",
-                        r * 100.0
-                    ))
-                ),
-            };
-            let verdict = match c.verdict {
-                Verdict::Better => "BETTER".to_string(),
-                Verdict::Worse => "WORSE".to_string(),
-                Verdict::NoClearDifference => "NO CLEAR DIFFERENCE".to_string(),
-                Verdict::NotEnoughData { more_periods_needed } => {
-                    format!("NOT ENOUGH DATA YET — about {more_periods_needed} more periods needed")
-                }
-            };
-            format!(
-                "    {} vs {}: {effect}\n      verdict: {verdict}\n      {}",
-                c.arm, c.reference, c.text
-            )
-        })
-        .collect()
-}
-
-fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
-    let d = &r.design;
-    let t = r.trial;
-    println!("PERSONAL (N-OF-1) TRIAL REPORT — #{} {:?}", t.id, t.name);
-    println!("{}\n", r.notice);
-    println!(
-        "1. Objective: compare {} for this patient, per spasm family and score.",
-        d.arms.join(" vs ")
-    );
-    println!(
-        "2. Design: open-label, randomised multiple crossover. Run-in {} days; {} block(s) of {} periods of {} days; the first {} days of each period are washout (not analysed).",
-        d.baseline_days,
-        d.blocks,
-        d.arms.len(),
-        d.period_days,
-        d.washout_days
-    );
-    let order: Vec<String> = cal.periods.iter().map(|p| d.arms[p.arm].clone()).collect();
-    println!(
-        "3. Randomisation: order within each block drawn with seed {} (ChaCha8, reproducible): {}.",
-        d.seed,
-        order.join(" → ")
-    );
-    println!(
-        "4. Pre-specified: primary outcome {}; a fall of {:.0} % or more is meaningful.",
-        d.primary_outcome.label(),
-        d.success_threshold * 100.0
-    );
-    println!(
-        "5. Data: {} → {}{}.",
-        t.start_date,
-        r.data_until,
-        if r.complete {
-            " (trial complete)"
-        } else {
-            " (trial still running: interim look)"
-        }
-    );
-    println!("6. Adherence (doses logged against the schedule):");
-    for a in &r.adherence {
-        let share = if a.planned_doses > 0.0 {
-            format!(" ({:.0} %)", 100.0 * a.logged_taken as f64 / a.planned_doses)
-        } else {
-            String::new()
-        };
-        println!(
-            "    period {:>2} {:<20} planned {:>5.1}, taken {:>3}{share}, missed {:>3}, other arms' doses taken {}",
-            a.period, a.arm, a.planned_doses, a.logged_taken, a.logged_missed, a.other_arm_doses_taken
-        );
-    }
-    if r.concomitant_treatments.is_empty() {
-        println!("7. Other treatments active during the trial: none recorded.");
-    } else {
-        println!("7. Other treatments active during the trial (they may affect every arm):");
-        for c in &r.concomitant_treatments {
-            println!("    {c}");
-        }
-    }
-    println!("8. Results per outcome (only confirmed, non-washout days):");
-    for o in &r.outcomes {
-        let tag = if o.primary { " [primary]" } else { "" };
-        match (&o.analysis, &o.not_analysed) {
-            (Some(a), _) => {
-                println!(
-                    "  {}{tag}: {} days analysed, {} missing (unconfirmed), {} washout. Method: {}",
-                    o.label, a.days_used, a.days_missing, a.days_washout, a.method
-                );
-                let per_period: Vec<String> = a
-                    .periods
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "{}:{}={}",
-                            p.index + 1,
-                            p.arm,
-                            p.mean.map_or("–".to_string(), |m| format!("{m:.2}"))
-                        )
-                    })
-                    .collect();
-                println!("    per period: {}", per_period.join("  "));
-                for l in effect_line(a) {
-                    println!("{l}");
-                }
-            }
-            (None, why) => println!(
-                "  {}{tag}: not enough data yet ({}).",
-                o.label,
-                why.as_deref().unwrap_or("no analysable days")
-            ),
-        }
-    }
-    println!("9. Harms: Tonus does not record adverse effects; tell your clinician about any.");
-    println!("10. Limitations: self-reported, unblinded; carry-over beyond the washout and other treatments can bias results.");
-    Ok(())
 }
 
 /// Parses `FROM..TO` into inclusive dates.
@@ -443,10 +326,7 @@ pub async fn analyse(ctx: &Ctx, cmd: AnalyseCommand) -> Result<()> {
             for o in &results {
                 match (&o.analysis, &o.not_analysed) {
                     (Some(a), _) => {
-                        println!(
-                            "  {}: {} days used, {} unconfirmed.",
-                            o.label, a.days_used, a.days_missing
-                        );
+                        println!("  {}: {}.", o.label, day_counts(a));
                         for l in effect_line(a) {
                             println!("{l}");
                         }
