@@ -1,5 +1,5 @@
-//! Whole-patient reads and writes: the consistent snapshot behind backups, archives and
-//! exports; restoring snapshots; adding imported records in one transaction; and SQLite's
+//! Whole-patient reads: the consistent snapshot behind backups, archives and exports (the
+//! writes, restoring snapshots and adding imported records, are in bulk.rs); and SQLite's
 //! online backup (`VACUUM INTO`, never a file copy, so a backup taken while others write is
 //! still a consistent database).
 
@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use jiff::civil::Date;
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tonus_domain::time::Zone;
 use tonus_domain::{
@@ -16,10 +15,6 @@ use tonus_domain::{
 
 use crate::connect::{on_pool, Backend, Store};
 use crate::error::{Context, StoreError};
-use crate::repo::{
-    bind_checkin, bind_dose, bind_episode, bind_event, bind_exercise, INSERT_DOSE, INSERT_EPISODE, INSERT_EVENT,
-    INSERT_EXERCISE, UPSERT_CHECKIN,
-};
 use crate::rows::{
     CheckInRow, DoseLogRow, EpisodeRow, EventRow, ExerciseRow, RegimenRow, CHECKIN_COLUMNS, DOSE_LOG_COLUMNS,
     EPISODE_COLUMNS, EVENT_COLUMNS, EXERCISE_COLUMNS,
@@ -80,11 +75,6 @@ pub struct DoseRef {
     pub treatment: String,
     pub regimen_start: Date,
     pub dose: DoseLog,
-}
-
-/// Key that finds a regimen from a [`DoseRef`]: treatment name (case folded) and start day.
-fn regimen_key(name: &str, start: Date) -> (String, Date) {
-    (name.trim().to_lowercase(), start)
 }
 
 /// Reads every record of patient `$pid` through the open transaction `$tx`.
@@ -183,122 +173,7 @@ macro_rules! read_records {
     }};
 }
 
-/// Writes `$records` (and the loose `$doses`) for patient `$pid` through transaction `$tx`.
-/// A treatment whose name exists already (ignoring case) is reused, and a regimen identical
-/// to a stored one of the same treatment is reused, so importing a treatments file twice
-/// does not double the history.
-macro_rules! write_records {
-    ($tx:expr, $pid:expr, $records:expr, $doses:expr) => {{
-        let pid: Id = $pid;
-        let records: &PatientRecords = $records;
-        let loose: &[DoseRef] = $doses;
-        let existing: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM treatments WHERE patient_id = $1")
-            .bind(pid)
-            .fetch_all(&mut *$tx)
-            .await
-            .ctx("reading treatments")?;
-        let mut treatment_ids: BTreeMap<String, Id> =
-            existing.into_iter().map(|(id, name)| (name.to_lowercase(), id)).collect();
-        let stored: Vec<RegimenRow> = sqlx::query_as(REGIMEN_SQL)
-            .bind(pid)
-            .fetch_all(&mut *$tx)
-            .await
-            .ctx("reading regimens")?;
-        // (treatment id, regimen) of every stored regimen, and the dose key of each.
-        let mut regimens: Vec<(Id, Id, Regimen)> = Vec::new();
-        let mut by_key: BTreeMap<(String, Date), Id> = BTreeMap::new();
-        for row in stored {
-            let r = row.regimen()?;
-            by_key.entry(regimen_key(&row.treatment_name, r.start())).or_insert(row.id);
-            regimens.push((row.id, row.treatment_id, r));
-        }
-        for t in &records.treatments {
-            let key = t.treatment.name().to_lowercase();
-            let tid = match treatment_ids.get(&key) {
-                Some(id) => *id,
-                None => {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO treatments (patient_id, name, category, notes) VALUES ($1, $2, $3, $4) RETURNING id",
-                    )
-                    .bind(pid)
-                    .bind(t.treatment.name())
-                    .bind(t.treatment.category().code())
-                    .bind(t.treatment.notes().map(str::to_string))
-                    .fetch_one(&mut *$tx)
-                    .await
-                    .ctx("saving a treatment")?;
-                    treatment_ids.insert(key, id);
-                    id
-                }
-            };
-            for r in &t.regimens {
-                let same = regimens
-                    .iter()
-                    .find(|(_, t_id, stored)| *t_id == tid && *stored == r.regimen)
-                    .map(|(id, _, _)| *id);
-                let rid = match same {
-                    Some(id) => id,
-                    None => {
-                        let reg = &r.regimen;
-                        let id: i64 = sqlx::query_scalar("INSERT INTO regimens (patient_id, treatment_id, dose_amount, dose_unit, route, schedule, start_date, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
-                            .bind(pid).bind(tid)
-                            .bind(reg.dose().map(|d| d.amount())).bind(reg.dose().map(|d| d.unit().code()))
-                            .bind(reg.route().map(|r| r.code())).bind(reg.schedule().code())
-                            .bind(reg.start().to_string()).bind(reg.end().map(|d| d.to_string()))
-                            .fetch_one(&mut *$tx).await.ctx("saving a regimen")?;
-                        regimens.push((id, tid, reg.clone()));
-                        by_key.entry(regimen_key(t.treatment.name(), reg.start())).or_insert(id);
-                        id
-                    }
-                };
-                for d in &r.doses {
-                    bind_dose!(sqlx::query(INSERT_DOSE).bind(pid), rid, d)
-                        .execute(&mut *$tx)
-                        .await
-                        .ctx("saving a dose")?;
-                }
-            }
-        }
-        for d in loose {
-            let rid = by_key.get(&regimen_key(&d.treatment, d.regimen_start)).ok_or_else(|| {
-                StoreError::Conflict(format!(
-                    "a dose names a regimen of {:?} starting {}, which does not exist",
-                    d.treatment, d.regimen_start
-                ))
-            })?;
-            bind_dose!(sqlx::query(INSERT_DOSE).bind(pid), *rid, &d.dose)
-                .execute(&mut *$tx)
-                .await
-                .ctx("saving a dose")?;
-        }
-        for e in &records.episodes {
-            bind_episode!(sqlx::query(INSERT_EPISODE).bind(pid), e)
-                .execute(&mut *$tx)
-                .await
-                .ctx("saving an episode")?;
-        }
-        for c in &records.checkins {
-            bind_checkin!(sqlx::query(UPSERT_CHECKIN).bind(pid), c)
-                .execute(&mut *$tx)
-                .await
-                .ctx("saving a check-in")?;
-        }
-        for s in &records.exercise {
-            bind_exercise!(sqlx::query(INSERT_EXERCISE).bind(pid), s)
-                .execute(&mut *$tx)
-                .await
-                .ctx("saving an exercise session")?;
-        }
-        for e in &records.events {
-            bind_event!(sqlx::query(INSERT_EVENT).bind(pid), e)
-                .execute(&mut *$tx)
-                .await
-                .ctx("saving a clinical event")?;
-        }
-    }};
-}
-
-const REGIMEN_SQL: &str = "SELECT r.id, r.patient_id, r.treatment_id, t.name AS treatment_name, t.category, r.dose_amount, r.dose_unit, r.route, r.schedule, r.start_date, r.end_date FROM regimens r JOIN treatments t ON t.id = r.treatment_id WHERE r.patient_id = $1 ORDER BY r.treatment_id, r.start_date, r.id";
+pub(crate) const REGIMEN_SQL: &str = "SELECT r.id, r.patient_id, r.treatment_id, t.name AS treatment_name, t.category, r.dose_amount, r.dose_unit, r.route, r.schedule, r.start_date, r.end_date FROM regimens r JOIN treatments t ON t.id = r.treatment_id WHERE r.patient_id = $1 ORDER BY r.treatment_id, r.start_date, r.id";
 
 impl Store {
     /// The statement that opens a read transaction seeing one consistent state: PostgreSQL
@@ -353,59 +228,6 @@ impl Store {
             .next()
             .map(|s| s.records)
             .unwrap_or_default())
-    }
-
-    /// Adds `records` and the loose `doses` to `patient` in one transaction: all or nothing.
-    /// Check-ins replace an existing one for the same day, as everywhere else.
-    pub async fn add_records(
-        &self,
-        patient: &Patient,
-        records: &PatientRecords,
-        doses: &[DoseRef],
-    ) -> Result<(), StoreError> {
-        let begin = self.write_tx_statement();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin).await.ctx("starting a transaction")?;
-            write_records!(tx, patient.id, records, doses);
-            tx.commit().await.ctx("committing")?;
-        });
-        Ok(())
-    }
-
-    /// Restores patients from a backup in one transaction. A patient whose handle exists
-    /// already is an error (nothing is written) unless `replace`, which deletes the existing
-    /// patient and all their records first.
-    pub async fn restore(&self, snapshots: &[PatientSnapshot], replace: bool) -> Result<Vec<Patient>, StoreError> {
-        let begin = self.write_tx_statement();
-        let now = Timestamp::now().as_millisecond();
-        let mut restored = Vec::with_capacity(snapshots.len());
-        for s in snapshots {
-            tonus_domain::patient::validate_handle(&s.handle).map_err(|e| StoreError::Conflict(e.to_string()))?;
-        }
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin).await.ctx("starting a transaction")?;
-            for s in snapshots {
-                let old: Option<i64> = sqlx::query_scalar("SELECT id FROM patients WHERE handle = $1")
-                    .bind(&s.handle).fetch_optional(&mut *tx).await.ctx("finding a patient")?;
-                if let Some(old) = old {
-                    if !replace {
-                        return Err(StoreError::Conflict(format!(
-                            "patient {:?} already exists; restore with --replace to overwrite their records",
-                            s.handle
-                        )));
-                    }
-                    sqlx::query("DELETE FROM patients WHERE id = $1").bind(old)
-                        .execute(&mut *tx).await.ctx("deleting a patient")?;
-                }
-                let id: i64 = sqlx::query_scalar("INSERT INTO patients (handle, time_zone, created_at_ms) VALUES ($1, $2, $3) RETURNING id")
-                    .bind(&s.handle).bind(s.time_zone.name()).bind(now)
-                    .fetch_one(&mut *tx).await.ctx("creating a patient")?;
-                write_records!(tx, id, &s.records, &[]);
-                restored.push(Patient { id, handle: s.handle.clone(), zone: s.time_zone.clone() });
-            }
-            tx.commit().await.ctx("committing")?;
-        });
-        Ok(restored)
     }
 
     /// Writes a consistent copy of the whole SQLite database to `dest` with `VACUUM INTO`,

@@ -8,7 +8,7 @@ mod cells;
 mod read;
 mod write;
 
-pub use read::{read, resolve_doses, Import};
+pub use read::{read, resolve_doses, unknown_regimen, Import, Record, Rows};
 pub use write::{write, write_all, write_styled, Style};
 
 /// The record types, one CSV layout each.

@@ -117,85 +117,160 @@ fn parse_bool(col: &str, s: Option<&str>) -> Result<bool, ValidationError> {
     }
 }
 
+/// One data row that passed the domain rules.
+#[derive(Debug, Clone)]
+pub enum Record {
+    Episode(Episode),
+    CheckIn(tonus_domain::CheckIn),
+    Exercise(ExerciseSession),
+    Event(ClinicalEvent),
+    /// Its regimen is not looked up here: see [`unknown_regimen`].
+    Dose(DoseRef),
+    /// One row of a treatments file: the treatment, and the regimen when the row has one.
+    Treatment(Treatment, Option<Regimen>),
+}
+
+/// A CSV file read one row at a time, so an importer can write as it reads and hold only
+/// the bad rows, whatever the file's length. The header is read (and the record type
+/// decided) when it is opened.
+pub struct Rows<R> {
+    reader: csv::Reader<R>,
+    index: HashMap<String, usize>,
+    kind: Kind,
+    zone: Zone,
+    now: Timestamp,
+    record: csv::StringRecord,
+    rows: u64,
+}
+
+impl<R: Read> Rows<R> {
+    /// Reads the header. `zone` is the patient's (for rows without a `time_zone` and for
+    /// "today"); `now` bounds "not in the future".
+    pub fn new(input: R, zone: &Zone, now: Timestamp) -> Result<Self, InteropError> {
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+        let header = reader
+            .headers()
+            .map_err(|source| InteropError::Csv {
+                context: "header",
+                source,
+            })?
+            .clone();
+        // A byte-order mark (what `--excel` writes, and what Excel's "CSV UTF-8" saves) is not
+        // part of the first column's name.
+        let names: Vec<String> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { h };
+                h.trim().to_ascii_lowercase()
+            })
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let kind = Kind::detect(&refs).ok_or_else(|| InteropError::UnknownHeader {
+            found: header.iter().collect::<Vec<_>>().join(","),
+            expected: Kind::ALL
+                .iter()
+                .map(|k| format!("{} ({})", k.code(), k.required().join(",")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
+        let index: HashMap<String, usize> = names.into_iter().enumerate().map(|(i, n)| (n, i)).collect();
+        Ok(Self {
+            reader,
+            index,
+            kind,
+            zone: zone.clone(),
+            now,
+            record: csv::StringRecord::new(),
+            rows: 0,
+        })
+    }
+
+    /// The record type the header names.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Data rows read so far (good and bad).
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Reads the rest of the file into an [`Import`], grouping a treatments file's rows by
+    /// treatment.
+    pub fn into_import(mut self) -> Import {
+        let mut out = Import {
+            kind: self.kind,
+            rows: 0,
+            records: PatientRecords::default(),
+            doses: Vec::new(),
+            dose_lines: Vec::new(),
+            errors: Vec::new(),
+        };
+        let mut treatments = TreatmentGroups::default();
+        for (line, result) in self.by_ref() {
+            let result = result.and_then(|r| {
+                match r {
+                    Record::Episode(e) => out.records.episodes.push(e),
+                    Record::CheckIn(c) => out.records.checkins.push(c),
+                    Record::Exercise(s) => out.records.exercise.push(s),
+                    Record::Event(e) => out.records.events.push(e),
+                    Record::Dose(d) => {
+                        out.doses.push(d);
+                        out.dose_lines.push(line);
+                    }
+                    Record::Treatment(t, r) => return treatments.add(t, r),
+                }
+                Ok(())
+            });
+            if let Err(error) = result {
+                out.errors.push(RowError { line, error });
+            }
+        }
+        out.rows = self.rows;
+        out.records.treatments = treatments.into_records();
+        out
+    }
+}
+
+impl<R: Read> Iterator for Rows<R> {
+    /// The row's line (the header is line 1) and its record, or the rule it broke.
+    type Item = (u64, Result<Record, ValidationError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let line = self.reader.position().line();
+        match self.reader.read_record(&mut self.record) {
+            Ok(false) => return None,
+            Ok(true) => {}
+            Err(e) => {
+                self.rows += 1;
+                let line = e.position().map_or(line, |p| p.line());
+                return Some((line, Err(ValidationError::new("row", "a well-formed CSV record", e))));
+            }
+        }
+        self.rows += 1;
+        let line = self.record.position().map_or(line, |p| p.line());
+        let row = Row {
+            record: &self.record,
+            index: &self.index,
+        };
+        let (zone, now) = (&self.zone, self.now);
+        let result = match self.kind {
+            Kind::Episodes => episode(&row, zone, now).map(Record::Episode),
+            Kind::Checkins => checkin(&row, zone, now).map(Record::CheckIn),
+            Kind::Exercise => exercise(&row, zone, now).map(Record::Exercise),
+            Kind::Events => event(&row, zone, now).map(Record::Event),
+            Kind::Doses => dose(&row, zone, now).map(Record::Dose),
+            Kind::Treatments => treatment_row(&row, zone, now).map(|(t, r)| Record::Treatment(t, r)),
+        };
+        Some((line, result))
+    }
+}
+
 /// Reads a whole CSV file. The header decides the record type; `zone` is the patient's (for
 /// rows without a `time_zone` and for "today"); `now` bounds "not in the future".
 pub fn read<R: Read>(input: R, zone: &Zone, now: Timestamp) -> Result<Import, InteropError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-    let header = reader
-        .headers()
-        .map_err(|source| InteropError::Csv {
-            context: "header",
-            source,
-        })?
-        .clone();
-    // A byte-order mark (what `--excel` writes, and what Excel's "CSV UTF-8" saves) is not
-    // part of the first column's name.
-    let names: Vec<String> = header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { h };
-            h.trim().to_ascii_lowercase()
-        })
-        .collect();
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let kind = Kind::detect(&refs).ok_or_else(|| InteropError::UnknownHeader {
-        found: header.iter().collect::<Vec<_>>().join(","),
-        expected: Kind::ALL
-            .iter()
-            .map(|k| format!("{} ({})", k.code(), k.required().join(",")))
-            .collect::<Vec<_>>()
-            .join("; "),
-    })?;
-    let index: HashMap<String, usize> = names.into_iter().enumerate().map(|(i, n)| (n, i)).collect();
-    let mut out = Import {
-        kind,
-        rows: 0,
-        records: PatientRecords::default(),
-        doses: Vec::new(),
-        dose_lines: Vec::new(),
-        errors: Vec::new(),
-    };
-    let mut treatments = TreatmentGroups::default();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                out.rows += 1;
-                let line = e.position().map_or(line, |p| p.line());
-                out.errors.push(RowError {
-                    line,
-                    error: ValidationError::new("row", "a well-formed CSV record", e),
-                });
-                continue;
-            }
-        }
-        out.rows += 1;
-        let line = record.position().map_or(line, |p| p.line());
-        let row = Row {
-            record: &record,
-            index: &index,
-        };
-        let result = match kind {
-            Kind::Episodes => episode(&row, zone, now).map(|e| out.records.episodes.push(e)),
-            Kind::Checkins => checkin(&row, zone, now).map(|c| out.records.checkins.push(c)),
-            Kind::Exercise => exercise(&row, zone, now).map(|s| out.records.exercise.push(s)),
-            Kind::Events => event(&row, zone, now).map(|e| out.records.events.push(e)),
-            Kind::Doses => dose(&row, zone, now).map(|d| {
-                out.doses.push(d);
-                out.dose_lines.push(line);
-            }),
-            Kind::Treatments => treatment_row(&row, zone, now).and_then(|(t, r)| treatments.add(t, r)),
-        };
-        if let Err(error) = result {
-            out.errors.push(RowError { line, error });
-        }
-    }
-    out.records.treatments = treatments.into_records();
-    Ok(out)
+    Ok(Rows::new(input, zone, now)?.into_import())
 }
 
 fn episode(row: &Row, zone: &Zone, now: Timestamp) -> Result<Episode, ValidationError> {
@@ -398,16 +473,22 @@ pub fn resolve_doses(import: &mut Import, known: &BTreeSet<(String, Date)>) {
         } else {
             import.errors.push(RowError {
                 line,
-                error: ValidationError::new(
-                    "regimen_start",
-                    format!(
-                        "the start day of a regimen of {:?} (stored or in the treatments file)",
-                        d.treatment
-                    ),
-                    d.regimen_start,
-                ),
+                error: unknown_regimen(&d),
             });
         }
     }
     import.errors.sort_by_key(|e| e.line);
+}
+
+/// What a dose row naming no regimen known to the import (stored, or in a treatments file
+/// imported with it) is reported as.
+pub fn unknown_regimen(d: &DoseRef) -> ValidationError {
+    ValidationError::new(
+        "regimen_start",
+        format!(
+            "the start day of a regimen of {:?} (stored or in the treatments file)",
+            d.treatment
+        ),
+        d.regimen_start,
+    )
 }

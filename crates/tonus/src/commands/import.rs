@@ -1,6 +1,7 @@
-//! `tonus import`: CSV files and FHIR bundles. Every row is checked by the domain rules
-//! first; then either nothing is written (any bad row) or, with --skip-invalid, every good
-//! row is written in one transaction and the bad ones are listed.
+//! `tonus import`: CSV files and FHIR bundles. Every row is checked by the domain rules;
+//! then either nothing is written (any bad row) or, with --skip-invalid, every good row is
+//! written in one transaction and the bad ones are listed. CSV files are streamed: read,
+//! checked and written in one pass, so memory stays flat however long the file is.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
@@ -10,9 +11,11 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use anyhow::{Context as _, Result};
+use indicatif::ProgressBarIter;
 use tonus_domain::Patient;
-use tonus_interop::csv::{Import, Kind};
-use tonus_store::archive::{DoseRef, PatientRecords};
+use tonus_interop::csv::{Kind, Record, Rows};
+use tonus_interop::RowError;
+use tonus_store::BulkWriter;
 
 use crate::cli::ImportCommand;
 use crate::context::{user_error, Ctx};
@@ -80,25 +83,38 @@ pub async fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<()> {
     }
 }
 
+/// One file to import, its header read.
+struct Input {
+    path: PathBuf,
+    rows: Rows<BufReader<ProgressBarIter<LimitedReader<File>>>>,
+    over: Rc<Cell<bool>>,
+}
+
+/// Reads and writes in one streaming pass, inside one transaction, so memory does not grow
+/// with the file: every row is checked by the domain rules and, while no row has failed
+/// (or with --skip-invalid), sent to the database. The first bad row without --skip-invalid
+/// rolls back what was sent, and reading goes on only to list every bad row.
 async fn csv(ctx: &Ctx, patient: &Patient, files: Vec<PathBuf>, skip_invalid: bool) -> Result<()> {
-    let mut imports: Vec<(PathBuf, Import)> = Vec::new();
+    // Every file is opened and its header read before any row: a file that is too large
+    // to start with or has an unknown header stops the import before anything is checked.
+    let mut opened = Vec::new();
     for path in files {
         let (file, len, over) = open_limited(&path)?;
-        let pb = super::export::progress(
-            ctx,
-            Some(len).filter(|l| *l > 0),
-            &format!("reading {}", path.display()),
-        );
-        let parsed = tonus_interop::csv::read(BufReader::new(pb.wrap_read(file)), &patient.zone, ctx.now);
-        pb.finish_and_clear();
+        opened.push((path, file, len, over));
+    }
+    let total: u64 = opened.iter().map(|(_, _, len, _)| len).sum();
+    let pb = super::export::progress(ctx, Some(total).filter(|l| *l > 0), "importing");
+    let mut inputs = Vec::new();
+    for (path, file, _, over) in opened {
+        let rows = Rows::new(BufReader::new(pb.wrap_read(file)), &patient.zone, ctx.now);
         if over.get() {
             return Err(too_large(&path));
         }
-        let parsed = parsed.map_err(|e| user_error(format!("{}: {e}", path.display())))?;
-        imports.push((path, parsed));
+        let rows = rows.map_err(|e| user_error(format!("{}: {e}", path.display())))?;
+        inputs.push(Input { path, rows, over });
     }
     // Treatments first, so doses can find the regimens imported with them.
-    imports.sort_by_key(|(_, i)| i.kind);
+    inputs.sort_by_key(|i| i.rows.kind());
     let mut known: BTreeSet<(String, jiff::civil::Date)> = ctx
         .store
         .list_regimens(patient)
@@ -106,33 +122,71 @@ async fn csv(ctx: &Ctx, patient: &Patient, files: Vec<PathBuf>, skip_invalid: bo
         .into_iter()
         .map(|r| (r.treatment_name.to_lowercase(), r.value.start()))
         .collect();
-    let mut records = PatientRecords::default();
-    let mut doses: Vec<DoseRef> = Vec::new();
+    let mut writer = Some(ctx.store.bulk_writer(patient).await?);
     let mut bad = Vec::new();
+    let mut messages = Vec::new();
     let mut rows = 0u64;
-    for (path, mut import) in imports {
-        if import.kind == Kind::Treatments {
+    let mut written = 0usize;
+    for input in inputs {
+        let Input {
+            path,
+            rows: reader,
+            over,
+        } = input;
+        let mut errors: Vec<RowError> = Vec::new();
+        if reader.kind() == Kind::Treatments {
+            // Grouped by treatment before writing (a treatments file is a few rows a
+            // treatment); rows of one treatment must agree.
+            let import = reader.into_import();
             for t in &import.records.treatments {
                 for r in &t.regimens {
                     known.insert((t.treatment.name().to_lowercase(), r.regimen.start()));
                 }
             }
+            rows += import.rows;
+            written += import.good();
+            errors = import.errors;
+            stop_at_error(&mut writer, &errors, skip_invalid).await?;
+            if let Some(w) = writer.as_mut() {
+                w.treatments(&import.records.treatments).await?;
+            }
+        } else {
+            let mut reader = reader;
+            for (line, result) in reader.by_ref() {
+                let record = result.and_then(|r| match r {
+                    Record::Dose(d) if !known.contains(&(d.treatment.trim().to_lowercase(), d.regimen_start)) => {
+                        Err(tonus_interop::csv::unknown_regimen(&d))
+                    }
+                    r => Ok(r),
+                });
+                match record {
+                    Ok(r) => {
+                        written += 1;
+                        if let Some(w) = writer.as_mut() {
+                            write(w, r).await?;
+                        }
+                    }
+                    Err(error) => {
+                        errors.push(RowError { line, error });
+                        stop_at_error(&mut writer, &errors, skip_invalid).await?;
+                    }
+                }
+            }
+            rows += reader.rows();
         }
-        tonus_interop::csv::resolve_doses(&mut import, &known);
-        rows += import.rows;
-        for e in &import.errors {
+        if over.get() {
+            return Err(too_large(&path));
+        }
+        for e in errors {
             bad.push(serde_json::json!({
                 "file": path, "line": e.line, "field": e.error.field, "rule": e.error.rule, "value": e.error.value,
             }));
-            eprintln!("{}:{e}", path.display());
+            messages.push(format!("{}:{e}", path.display()));
         }
-        let r = import.records;
-        records.treatments.extend(r.treatments);
-        records.episodes.extend(r.episodes);
-        records.checkins.extend(r.checkins);
-        records.exercise.extend(r.exercise);
-        records.events.extend(r.events);
-        doses.extend(import.doses);
+    }
+    pb.finish_and_clear();
+    for m in &messages {
+        eprintln!("{m}");
     }
     if !bad.is_empty() && !skip_invalid {
         return Err(user_error(format!(
@@ -140,10 +194,8 @@ async fn csv(ctx: &Ctx, patient: &Patient, files: Vec<PathBuf>, skip_invalid: bo
             bad.len()
         )));
     }
-    let written = records.len() + doses.len();
-    let pb = super::export::progress(ctx, None, "writing");
-    ctx.store.add_records(patient, &records, &doses).await?;
-    pb.finish_and_clear();
+    let writer = writer.context("the import's transaction ended early")?;
+    writer.commit().await?;
     super::report(
         ctx,
         &format!(
@@ -157,6 +209,31 @@ async fn csv(ctx: &Ctx, patient: &Patient, files: Vec<PathBuf>, skip_invalid: bo
         ),
         &serde_json::json!({"written": written, "rows": rows, "skipped": bad}),
     )
+}
+
+/// Without --skip-invalid, nothing of a file with a bad row is written: the first one rolls
+/// back what was sent, which also frees the database for other writers while the rest of
+/// the files are only checked.
+async fn stop_at_error(writer: &mut Option<BulkWriter>, errors: &[RowError], skip_invalid: bool) -> Result<()> {
+    if !skip_invalid && !errors.is_empty() {
+        if let Some(w) = writer.take() {
+            w.rollback().await?;
+        }
+    }
+    Ok(())
+}
+
+async fn write(w: &mut BulkWriter, record: Record) -> Result<()> {
+    match record {
+        Record::Episode(e) => w.episode(e).await?,
+        Record::CheckIn(c) => w.checkin(&c).await?,
+        Record::Exercise(s) => w.exercise(s).await?,
+        Record::Event(e) => w.event(&e).await?,
+        Record::Dose(d) => w.dose(d).await?,
+        // Only in a treatments file, which is written whole (see `csv`).
+        Record::Treatment(..) => {}
+    }
+    Ok(())
 }
 
 async fn fhir(ctx: &Ctx, patient: &Patient, file: PathBuf) -> Result<()> {
