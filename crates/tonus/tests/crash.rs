@@ -12,17 +12,17 @@
 
 mod common;
 
+use common::{bin, http, run_ok, web_token, PASSWORD};
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 fn rng(test: &str) -> ChaCha8Rng {
     let seed = std::env::var("TONUS_CRASH_SEED")
@@ -31,31 +31,6 @@ fn rng(test: &str) -> ChaCha8Rng {
         .unwrap_or_else(|| jiff::Timestamp::now().as_nanosecond() as u64);
     eprintln!("[crash:{test}] seed {seed} (replay with TONUS_CRASH_SEED={seed})");
     ChaCha8Rng::seed_from_u64(seed)
-}
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tonus"));
-    c.env("TZ", "Europe/Paris").env_remove("TONUS_PATIENT");
-    c
-}
-
-fn run_ok(db: &str, args: &[&str], stdin: &str) -> String {
-    let mut child = bin()
-        .args(args)
-        .env("TONUS_DATABASE_URL", db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "tonus {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 /// Sends SIGKILL unless the process has ended already; true when the kill hit a live process.
@@ -212,24 +187,6 @@ fn spawn_server(db: &str, wait_ready: bool) -> (Child, Option<String>) {
     (child, Some(format!("http://{addr}")))
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .no_proxy()
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\"").expect("a csrf field");
-    let rest = &html[at..];
-    let v = rest.find("value=\"").unwrap() + 7;
-    let end = rest[v..].find('"').unwrap();
-    rest[v..v + end].to_string()
-}
-
 /// A patient account made with the CLI, then an API token made through the JSON API with
 /// the patient's web session.
 async fn patient_token(db: &str) -> String {
@@ -248,43 +205,10 @@ async fn patient_token(db: &str) -> String {
         &format!("{PASSWORD}\n"),
     );
     let (mut child, base) = spawn_server(db, true);
-    let base = base.unwrap();
-    let c = http();
-    let html = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = c
-        .post(format!("{base}/login"))
-        .form(&[("username", "anne"), ("password", PASSWORD), ("csrf", &csrf_of(&html))])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "login: {}", r.text().await.unwrap());
-    let html = c
-        .get(format!("{base}/tokens"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = c
-        .post(format!("{base}/api/tokens"))
-        .header("x-csrf-token", csrf_of(&html))
-        .json(&serde_json::json!({"name": "crash test"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let body: serde_json::Value = r.json().await.unwrap();
+    let token = web_token(&base.unwrap(), "anne", "crash test").await;
     child.kill().unwrap();
     child.wait().unwrap();
-    body["token"].as_str().unwrap().to_string()
+    token
 }
 
 #[derive(Default)]

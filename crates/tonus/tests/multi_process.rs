@@ -11,42 +11,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use common::{bin, csrf_of, run_ok, PASSWORD};
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-const PASSWORD: &str = "correct horse battery staple";
 /// The token allowance both servers are started with: small, so a few requests spend it.
 const PER_MINUTE: u32 = 5;
 /// The default sign-in limit per account (`tonus serve` has no flag for it).
 const MAX_FAILURES: usize = 5;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tonus"));
-    c.env("TZ", "Europe/Paris").env_remove("TONUS_PATIENT");
-    c
-}
-
-fn run_ok(db: &str, args: &[&str], stdin: &str) -> String {
-    let mut child = bin()
-        .args(args)
-        .env("TONUS_DATABASE_URL", db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "tonus {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
 
 /// A `tonus serve` process, killed when dropped (also when an assertion fails).
 struct Server {
@@ -106,14 +82,6 @@ fn bare() -> reqwest::Client {
         .no_proxy()
         .build()
         .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\"").expect("a csrf field");
-    let rest = &html[at..];
-    let v = rest.find("value=\"").unwrap() + 7;
-    let end = rest[v..].find('"').unwrap();
-    rest[v..v + end].to_string()
 }
 
 fn text_between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {

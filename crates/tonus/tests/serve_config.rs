@@ -4,19 +4,11 @@
 
 mod common;
 
+use common::{bin, csrf_of};
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tonus"));
-    c.env("TZ", "Europe/Paris")
-        .env_remove("TONUS_PATIENT")
-        .env_remove("TONUS_CONFIG")
-        .env_remove("TONUS_LISTEN")
-        .env_remove("TONUS_API_REQUESTS_PER_MINUTE");
-    c
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).to_string()
@@ -119,14 +111,6 @@ fn addr_of(first: &str) -> String {
         .and_then(|r| r.split_whitespace().next())
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_string()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\"").expect("a csrf field");
-    let rest = &html[at..];
-    let v = rest.find("value=\"").unwrap() + 7;
-    let end = rest[v..].find('"').unwrap();
-    rest[v..v + end].to_string()
 }
 
 #[tokio::test]

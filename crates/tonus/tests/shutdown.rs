@@ -8,40 +8,15 @@
 
 mod common;
 
+use common::{bin, http, run_ok, web_token, PASSWORD};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "correct horse battery staple";
 const GRACE_S: u64 = 10;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tonus"));
-    c.env("TZ", "Europe/Paris")
-        .env_remove("TONUS_PATIENT")
-        .env_remove("TONUS_CONFIG");
-    c
-}
-
-fn run_ok(db: &str, args: &[&str], stdin: &str) {
-    let mut child = bin()
-        .args(args)
-        .env("TONUS_DATABASE_URL", db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "tonus {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Starts `tonus serve` on a free loopback port; returns the process and its base URL once
 /// it listens. Standard error is kept, to show it if the test fails.
@@ -95,62 +70,6 @@ fn wait_at_most(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let _ = child.kill();
     let _ = child.wait();
     None
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .no_proxy()
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\"").expect("a csrf field");
-    let rest = &html[at..];
-    let v = rest.find("value=\"").unwrap() + 7;
-    let end = rest[v..].find('"').unwrap();
-    rest[v..v + end].to_string()
-}
-
-/// A patient account made with the CLI, and an API token made through the web session.
-async fn patient_token(base: &str) -> String {
-    let c = http();
-    let html = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = c
-        .post(format!("{base}/login"))
-        .form(&[("username", "anne"), ("password", PASSWORD), ("csrf", &csrf_of(&html))])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "login: {}", r.text().await.unwrap());
-    let html = c
-        .get(format!("{base}/tokens"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = c
-        .post(format!("{base}/api/tokens"))
-        .header("x-csrf-token", csrf_of(&html))
-        .json(&serde_json::json!({"name": "shutdown test"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let body: serde_json::Value = r.json().await.unwrap();
-    body["token"].as_str().unwrap().to_string()
 }
 
 #[derive(Default)]
@@ -228,7 +147,7 @@ async fn sigterm_under_load(db: &str, label: &str) {
         &format!("{PASSWORD}\n"),
     );
     let (mut child, mut base, _) = spawn_server(db, GRACE_S);
-    let token = patient_token(&base).await;
+    let token = web_token(&base, "anne", "shutdown test").await;
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut slowest = Duration::ZERO;
     for cycle in 0..3u64 {
