@@ -9,6 +9,7 @@ pub mod event;
 pub mod exercise;
 pub mod input;
 pub mod patient;
+pub mod taper;
 pub mod time;
 pub mod treatment;
 mod vocab;

@@ -3,6 +3,7 @@
 //! carries them).
 
 use jiff::civil::Date;
+use tonus_domain::taper::{abrupt_stop_risk, calendar_caution};
 use tonus_store::StoredTrial;
 
 use crate::trials::{day, design_of};
@@ -34,9 +35,20 @@ pub fn period_changes(trials: &[StoredTrial]) -> Vec<(Date, String)> {
             } else {
                 format!(" (first {} days are washout)", p.washout.len())
             };
+            // Each period without a drug that must not be stopped abruptly says so on the day.
+            let cautions: String = design
+                .arms
+                .iter()
+                .filter(|other| other.as_str() != arm && abrupt_stop_risk(other).is_some())
+                .map(|other| format!(" — {}", calendar_caution(other)))
+                .collect();
             changes.push((
                 p.days.start,
-                format!("Trial {}: period {} of {n} starts: {arm}{washout}", t.name, p.index + 1),
+                format!(
+                    "Trial {}: period {} of {n} starts: {arm}{washout}{cautions}",
+                    t.name,
+                    p.index + 1
+                ),
             ));
         }
         changes.push((cal.total_days, format!("Trial {}: finished", t.name)));
@@ -77,13 +89,23 @@ mod tests {
         // Period 1 starts after the 14-day baseline, with the arm the seed drew.
         let first_arm = &design.arms[cal.periods[0].arm];
         assert_eq!(changes[1].0, "2026-03-16".parse::<Date>().unwrap());
+        let caution = if first_arm == "none" {
+            " — stopping Baclofen: agree a tapering plan with your prescriber first"
+        } else {
+            ""
+        };
         assert_eq!(
             changes[1].1,
             format!(
-                "Trial Baclofen test: period 1 of {} starts: {first_arm} (first 4 days are washout)",
+                "Trial Baclofen test: period 1 of {} starts: {first_arm} (first 4 days are washout){caution}",
                 cal.periods.len()
             )
         );
+        // Every period without baclofen cautions about stopping it; no period on it does.
+        for (p, (_, label)) in cal.periods.iter().zip(&changes[1..]) {
+            let on_baclofen = design.arms[p.arm] == "Baclofen";
+            assert_eq!(label.contains("stopping Baclofen"), !on_baclofen, "{label}");
+        }
         let last = changes.last().unwrap();
         assert_eq!(last.1, "Trial Baclofen test: finished");
         assert_eq!(last.0, day("2026-03-02".parse().unwrap(), cal.total_days).unwrap());

@@ -822,6 +822,11 @@ async fn trials_are_planned_and_shown_on_the_web() {
         let html = page.text().await.unwrap();
         assert!(html.contains("Baclofen") && html.contains("2026-01-05") && html.contains("not medical advice"));
         assert!(
+            html.contains("<strong>Caution:</strong> Periods without Baclofen mean stopping it")
+                && html.contains("agree a tapering plan with your prescriber before the trial starts"),
+            "the plan cautions before stopping baclofen"
+        );
+        assert!(
             html.contains("planned after the start: not pre-specified"),
             "a trial planned after its first day says so"
         );

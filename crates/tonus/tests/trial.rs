@@ -139,6 +139,16 @@ async fn a_simulated_trial_with_a_real_effect_is_found() {
         .collect();
     let expected: Vec<&str> = calendar.periods.iter().map(|p| design.arms[p.arm].as_str()).collect();
     assert_eq!(arms, expected, "the CLI's calendar is the design's randomised calendar");
+    // Periods without baclofen mean stopping it: the plan cautions, once, without advising.
+    let cautions = plan["cautions"].as_array().unwrap();
+    assert_eq!(cautions.len(), 1, "{cautions:?}");
+    let caution = cautions[0].as_str().unwrap();
+    assert!(
+        caution.contains("stopping baclofen abruptly can be dangerous")
+            && caution.contains("agree a tapering plan with your prescriber before the trial starts")
+            && caution.ends_with("not medical advice."),
+        "{caution}"
+    );
 
     // A second plan for the same dates (another seed): both are listed in the report.
     json(

@@ -205,6 +205,8 @@ struct TrialPage {
     periods: Vec<PeriodRow>,
     results: Vec<String>,
     notice: &'static str,
+    /// Arms whose drug must not be stopped abruptly: agree a tapering plan first.
+    cautions: Vec<String>,
     id: i64,
     /// Not started yet: it can still be deleted.
     planned: bool,
@@ -266,6 +268,7 @@ pub async fn trial(
         periods,
         results,
         notice: NOTICE,
+        cautions: tonus_domain::taper::trial_cautions(&design.arms),
         id: t.id,
         planned: t.start_date > today(&pa.patient.zone, Timestamp::now()),
     };

@@ -143,6 +143,8 @@ struct CalendarView<'a> {
     trial: &'a StoredTrial,
     /// "planned after the start: not pre-specified" when the plan was saved after day 1.
     provenance: Option<&'static str>,
+    /// Arms whose drug must not be stopped abruptly: agree a tapering plan first.
+    cautions: Vec<String>,
     baseline_from: Date,
     baseline_to: Option<Date>,
     periods: Vec<PeriodView>,
@@ -178,6 +180,7 @@ fn calendar_view<'a>(
     Ok(CalendarView {
         trial: t,
         provenance: provenance(t, &patient.zone),
+        cautions: tonus_domain::taper::trial_cautions(&design.arms),
         baseline_from: s,
         baseline_to: if cal.baseline.is_empty() {
             None
@@ -202,6 +205,9 @@ fn print_calendar(t: &StoredTrial, patient: &Patient, design: &TrialDesign, cal:
     );
     if let Some(p) = v.provenance {
         println!("  Note: {p} (saved on {}).", t.planned_at);
+    }
+    for c in &v.cautions {
+        println!("  Caution: {c}");
     }
     if let Some(to) = v.baseline_to {
         println!(
