@@ -39,8 +39,11 @@ where
 }
 
 /// Bounds free text so a note can never fill the database; trims surrounding white space.
+/// Line breaks arrive as CRLF from browsers' text areas (and as CR from old Mac files):
+/// they are kept, as LF, rather than refused as control characters.
 pub(crate) fn check_text(field: &str, text: &str, max_chars: usize) -> Result<String, ValidationError> {
-    let trimmed = text.trim();
+    let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
+    let trimmed = normalised.trim();
     let count = trimmed.chars().count();
     if count > max_chars {
         return Err(ValidationError::new(
@@ -71,5 +74,31 @@ pub(crate) fn optional_text(
             let t = check_text(field, t, max_chars)?;
             Ok((!t.is_empty()).then_some(t))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_breaks_of_every_convention_are_kept_as_lf() {
+        assert_eq!(
+            check_text("notes", "stairs,\r\ntwice\rthen\nrest\r\n", 100).unwrap(),
+            "stairs,\ntwice\nthen\nrest"
+        );
+    }
+
+    #[test]
+    fn other_control_characters_are_refused_with_the_field_named() {
+        let e = check_text("notes", "bell\u{7}", 100).unwrap_err();
+        assert_eq!(e.field, "notes");
+        assert!(check_text("notes", "a\u{0}b", 100).is_err());
+    }
+
+    #[test]
+    fn length_counts_characters_after_normalising() {
+        assert!(check_text("notes", "ab\r\ncd", 5).is_ok());
+        assert!(check_text("notes", "abc\r\ncd", 5).is_err());
     }
 }

@@ -1120,7 +1120,8 @@ async fn episodes_are_edited_on_the_web_and_bad_edits_change_nothing() {
                     ("kind", "twitch"),
                     ("pain", "3"),
                     ("region", "left-hand"),
-                    ("notes", "stairs, twice"),
+                    // A text area's line break arrives as CRLF: kept, as LF.
+                    ("notes", "stairs,\r\ntwice"),
                 ],
             )
             .await;
@@ -1128,7 +1129,7 @@ async fn episodes_are_edited_on_the_web_and_bad_edits_change_nothing() {
         let stored = s.store.get_episode(&patient, id).await.unwrap().unwrap();
         assert_eq!(stored.value.kind().code(), "twitch");
         assert_eq!(stored.value.pain().map(|p| p.value()), Some(3));
-        assert_eq!(stored.value.notes(), Some("stairs, twice"));
+        assert_eq!(stored.value.notes(), Some("stairs,\ntwice"));
         assert_eq!(s.store.list_episodes(&patient, None, None).await.unwrap().len(), 1);
     }
 }
