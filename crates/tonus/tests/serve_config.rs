@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::{bin, csrf_of};
+use common::{bin, csrf_of, http};
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).to_string()
@@ -155,13 +154,7 @@ async fn demo_then_serve_lets_a_newcomer_sign_in_on_the_demo_data() {
     );
     let metrics = printed[1].strip_prefix("Metrics at ").unwrap().to_string();
 
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .no_proxy()
-        .build()
-        .unwrap();
+    let c = http();
     let base = format!("http://{addr}");
     let html = c
         .get(format!("{base}/login"))
