@@ -41,7 +41,7 @@ where
 /// Bounds free text so a note can never fill the database; trims surrounding white space.
 /// Line breaks arrive as CRLF from browsers' text areas (and as CR from old Mac files):
 /// they are kept, as LF, rather than refused as control characters.
-pub(crate) fn check_text(field: &str, text: &str, max_chars: usize) -> Result<String, ValidationError> {
+pub fn check_text(field: &str, text: &str, max_chars: usize) -> Result<String, ValidationError> {
     let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
     let trimmed = normalised.trim();
     let count = trimmed.chars().count();
@@ -59,7 +59,22 @@ pub(crate) fn check_text(field: &str, text: &str, max_chars: usize) -> Result<St
             format!("{trimmed:?}"),
         ));
     }
+    if trimmed.chars().any(is_bidi_override) {
+        return Err(ValidationError::new(
+            field,
+            "text without bidirectional embedding, override or isolate controls (U+202A–202E, U+2066–2069)",
+            format!("{trimmed:?}"),
+        ));
+    }
     Ok(trimmed.to_string())
+}
+
+/// Embedding, override and isolate controls change the reading order of whatever follows
+/// them, on a page, in a PDF or in a terminal: "report\u{202E}fdp.exe" reads as
+/// "reportexe.pdf". The marks U+200E/U+200F only nudge neutral characters and cannot run
+/// on, so right-to-left writers may keep using them.
+pub fn is_bidi_override(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Like [`check_text`] but an empty result becomes `None`.
@@ -94,6 +109,17 @@ mod tests {
         let e = check_text("notes", "bell\u{7}", 100).unwrap_err();
         assert_eq!(e.field, "notes");
         assert!(check_text("notes", "a\u{0}b", 100).is_err());
+    }
+
+    #[test]
+    fn bidi_overrides_and_isolates_are_refused_but_marks_are_kept() {
+        for bad in ["report\u{202E}fdp.exe", "a\u{202A}b", "x\u{2066}y\u{2069}", "\u{2068}z"] {
+            let e = check_text("name", bad, 100).unwrap_err();
+            assert_eq!(e.field, "name");
+            assert!(e.rule.contains("bidirectional"), "{e}");
+        }
+        assert_eq!(check_text("name", "שלום\u{200F} 5 mg", 100).unwrap(), "שלום\u{200F} 5 mg");
+        assert_eq!(check_text("name", "\u{200E}abc", 100).unwrap(), "\u{200E}abc");
     }
 
     #[test]

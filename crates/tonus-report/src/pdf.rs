@@ -1,12 +1,29 @@
 //! The clinician report as PDF: typst, used as a library, with fonts compiled into the binary
 //! and no package or network access.
 
-use typst::foundations::{Dict, IntoValue};
+use std::sync::LazyLock;
+
+use typst::foundations::{Bytes, Dict, IntoValue};
+use typst::text::Font;
 use typst_as_lib::TypstEngine;
 
 use crate::data::ReportData;
 
 static TEMPLATE: &str = include_str!("../templates/report.typ");
+
+/// Patients put emoji in notes and names (💊, 😣); without a font that has them they would
+/// print as empty boxes, and a clinician would not know anything was there. Noto Color Emoji
+/// (SIL OFL 1.1, fonts/OFL.txt) covers Unicode's emoji up to Emoji 15.
+static EMOJI_FONT: &[u8] = include_bytes!("../fonts/NotoColorEmoji.ttf");
+
+/// Parsed once: the bytes are static, so every report shares them instead of copying some
+/// 15 MB of fonts per render.
+static FONTS: LazyLock<Vec<Font>> = LazyLock::new(|| {
+    typst_assets::fonts()
+        .chain([EMOJI_FONT])
+        .flat_map(|data| Font::iter(Bytes::new(data)))
+        .collect()
+});
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -24,7 +41,7 @@ pub fn render_pdf(data: &ReportData) -> Result<Vec<u8>, ReportError> {
     let json = serde_json::to_string(data)?;
     let engine = TypstEngine::builder()
         .main_file(TEMPLATE)
-        .fonts(typst_assets::fonts())
+        .fonts(FONTS.iter().cloned())
         .build();
     let mut inputs = Dict::new();
     inputs.insert("data".into(), json.into_value());

@@ -78,10 +78,11 @@ pub async fn plan(
     patient: &Patient,
     r: &PlanRequest<'_>,
 ) -> Result<(StoredTrial, Calendar), TrialError> {
-    let name = r.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    let name = tonus_domain::error::check_text("name", r.name, 100)?;
+    if name.is_empty() {
         return Err(tonus_domain::ValidationError::new("name", "1–100 characters", format!("{:?}", r.name)).into());
     }
+    let name = name.as_str();
     let mut arms = Vec::new();
     for arm in r.arms.iter().map(|a| a.trim()).filter(|a| !a.is_empty()) {
         if arm.eq_ignore_ascii_case(NONE_ARM) {

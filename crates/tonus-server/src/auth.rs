@@ -101,8 +101,11 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             }
             res
         }
-        Err((e, set_cookies)) => {
+        Err((e, set_cookies, pending)) => {
             let mut res = e.into_response();
+            if let Some(p) = pending {
+                res.extensions_mut().insert(p);
+            }
             for c in set_cookies {
                 if let Ok(v) = HeaderValue::from_str(&c) {
                     res.headers_mut().append(header::SET_COOKIE, v);
@@ -113,7 +116,22 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     }
 }
 
-type Resolved = Result<(Request, Vec<String>), (AppError, Vec<String>)>;
+type Resolved = Result<(Request, Vec<String>), (AppError, Vec<String>, Option<PendingForm>)>;
+
+/// A browser form refused only because its CSRF token no longer matches (the session ended,
+/// after a long pause or elsewhere, or was replaced): what was typed, so the page layer can
+/// offer to save it instead of losing it. `csrf` is the token a new form must carry now:
+/// the session's when still signed in, else the sign-in form's double-submit token.
+#[derive(Debug, Clone)]
+pub struct PendingForm {
+    /// Path and query the form was posted to.
+    pub to: String,
+    /// The fields as typed, in order, without the stale token.
+    pub fields: Vec<(String, String)>,
+    pub csrf: String,
+    /// Still signed in (only the token was stale), or not.
+    pub auth: Option<Auth>,
+}
 
 async fn resolve(state: &AppState, mut req: Request) -> Resolved {
     let mut set_cookies = Vec::new();
@@ -138,7 +156,7 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
         match state.store.api_token_use(&token_hash, now).await {
             Ok(Some(t)) if !t.user.disabled => {
                 if let Err(e) = state.token_limiter.take(&state.store, &token_hash, now).await {
-                    return Err((e, set_cookies));
+                    return Err((e, set_cookies, None));
                 }
                 // Deny by default: a token reaches only the diary routes its scope allows.
                 let route = req
@@ -147,7 +165,7 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
                     .map(|m| m.as_str().to_string());
                 if let Some(route) = route {
                     if !crate::service::tokens::may(req.method(), &route, t.scope) {
-                        return Err((AppError::Forbidden, set_cookies));
+                        return Err((AppError::Forbidden, set_cookies, None));
                     }
                 }
                 auth = Some(Auth {
@@ -159,8 +177,8 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
                     },
                 })
             }
-            Ok(_) => return Err((AppError::SignInRequired, set_cookies)),
-            Err(e) => return Err((e.into(), set_cookies)),
+            Ok(_) => return Err((AppError::SignInRequired, set_cookies, None)),
+            Err(e) => return Err((e.into(), set_cookies, None)),
         }
     } else if let Some(token) = cookie(req.headers(), SESSION_COOKIE).map(str::to_string) {
         match state.store.session_by_token_hash(&sha256_hex(&token)).await {
@@ -168,13 +186,13 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
                 let idle_limit = session.last_seen_at_ms + ms(state.config.session_idle);
                 if user.disabled || now >= session.expires_at_ms || now >= idle_limit {
                     if let Err(e) = state.store.delete_session(user.id, session.id).await {
-                        return Err((e.into(), set_cookies));
+                        return Err((e.into(), set_cookies, None));
                     }
                     set_cookies.push(clear_session_cookie());
                 } else {
                     if now - session.last_seen_at_ms > TOUCH_EVERY_MS {
                         if let Err(e) = state.store.touch_session(session.id, now).await {
-                            return Err((e.into(), set_cookies));
+                            return Err((e.into(), set_cookies, None));
                         }
                     }
                     auth = Some(Auth {
@@ -187,7 +205,7 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
                 }
             }
             Ok(None) => set_cookies.push(clear_session_cookie()),
-            Err(e) => return Err((e.into(), set_cookies)),
+            Err(e) => return Err((e.into(), set_cookies, None)),
         }
     }
 
@@ -209,25 +227,29 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
             _ => {
                 let fresh = random_hex(32);
                 set_cookies.push(csrf_cookie(&fresh));
-                // A request without the cookie cannot pass the check below, as intended.
-                if is_safe(req.method()) {
-                    Some(fresh)
-                } else {
-                    return Err((AppError::Csrf, set_cookies));
-                }
+                // A request without the cookie presents no token that can match a fresh
+                // one, so an unsafe request fails the check below, as intended (and keeps
+                // what was typed).
+                Some(fresh)
             }
         },
     };
     if let Some(expected) = &expected {
         req.extensions_mut().insert(CsrfToken(expected.clone()));
         if !is_safe(req.method()) {
-            let (req2, presented) = match presented_csrf(req).await {
+            let (req2, presented, form) = match presented_csrf(req).await {
                 Ok(v) => v,
-                Err(e) => return Err((e, set_cookies)),
+                Err(e) => return Err((e, set_cookies, None)),
             };
             req = req2;
             if !presented.is_some_and(|p| constant_time_eq(&p, expected)) {
-                return Err((AppError::Csrf, set_cookies));
+                let pending = form.filter(|_| !req.uri().path().starts_with("/api/")).map(|fields| PendingForm {
+                    to: req.uri().path_and_query().map_or_else(|| req.uri().path().to_string(), |p| p.to_string()),
+                    fields: fields.into_iter().filter(|(k, _)| k != CSRF_FIELD).collect(),
+                    csrf: expected.clone(),
+                    auth: auth.clone(),
+                });
+                return Err((AppError::Csrf, set_cookies, pending));
             }
         }
     }
@@ -237,12 +259,14 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
     Ok((req, set_cookies))
 }
 
+type Presented = (Request, Option<String>, Option<Vec<(String, String)>>);
+
 /// The token from the `X-CSRF-Token` header, or from the `csrf` field of a urlencoded form
-/// (the body is buffered and put back for the handler).
-async fn presented_csrf(req: Request) -> AppResult<(Request, Option<String>)> {
+/// (the body is buffered and put back for the handler), with the form's fields when it is one.
+async fn presented_csrf(req: Request) -> AppResult<Presented> {
     if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         let h = h.to_string();
-        return Ok((req, Some(h)));
+        return Ok((req, Some(h), None));
     }
     let is_form = req
         .headers()
@@ -250,7 +274,7 @@ async fn presented_csrf(req: Request) -> AppResult<(Request, Option<String>)> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return Ok((req, None));
+        return Ok((req, None, None));
     }
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|e| {
@@ -264,11 +288,9 @@ async fn presented_csrf(req: Request) -> AppResult<(Request, Option<String>)> {
             ))
         }
     })?;
-    let token = form_urlencoded_pairs(&bytes)
-        .into_iter()
-        .find(|(k, _)| k == CSRF_FIELD)
-        .map(|(_, v)| v);
-    Ok((Request::from_parts(parts, Body::from(bytes)), token))
+    let fields = form_urlencoded_pairs(&bytes);
+    let token = fields.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.clone());
+    Ok((Request::from_parts(parts, Body::from(bytes)), token, Some(fields)))
 }
 
 pub fn form_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {

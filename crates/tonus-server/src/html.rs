@@ -28,7 +28,13 @@ pub async fn middleware(req: Request, next: Next) -> Response {
             let status = res.status();
             let cookies: Vec<HeaderValue> = res.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
             let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
-            res = if status == StatusCode::UNAUTHORIZED {
+            let pending = (body.error == "csrf")
+                .then(|| res.extensions().get::<crate::auth::PendingForm>().cloned())
+                .flatten()
+                .and_then(crate::web::resume::answer);
+            res = if let Some(offer) = pending {
+                offer
+            } else if status == StatusCode::UNAUTHORIZED {
                 Redirect::to("/login").into_response()
             } else {
                 let page = ErrorPage {

@@ -326,11 +326,14 @@ async fn many_clients_log_and_read_at_once() {
             stored_total += rows.len();
         }
         assert_eq!(stored_total as u64, t.writes_acked);
+        // Sign-up adds server-drawn digits to the name typed: "new3x7" becomes "new3x7-0412".
+        let users = s.store.list_users().await.unwrap();
         for name in &t.signups {
-            let user = s.store.user_by_username(name).await.unwrap();
+            let prefix = format!("{name}-");
+            let made: Vec<_> = users.iter().filter(|u| u.username.starts_with(&prefix)).collect();
             assert!(
-                user.is_some_and(|u| u.patient_id.is_some()),
-                "{}: signup {name} lost",
+                made.len() == 1 && made[0].patient_id.is_some(),
+                "{}: signup {name} lost or doubled",
                 s.backend
             );
         }

@@ -1,5 +1,5 @@
-//! Smaller hardening items of #12: concurrent grants, bidi controls in token names, a
-//! disabled account's calendar feed, HEAD on the report.
+//! Smaller hardening items of #12: concurrent grants, bidi controls in token names and free
+//! text, a disabled account's calendar feed, HEAD on the report.
 
 mod common;
 
@@ -43,6 +43,33 @@ async fn token_names_refuse_bidi_controls() {
         }
         let r = anne.post_form("/tokens", &[("name", "report\u{202E}fdp")]).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+/// A right-to-left override in a note would reverse everything after it on the clinician's
+/// page and in the PDF; it is refused on every way in, and nothing is stored.
+#[tokio::test]
+async fn free_text_refuses_bidi_overrides_on_the_api_and_the_web() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let anne = s.login("anne").await;
+        for note in ["fine \u{202E}emal", "x\u{2067}y", "\u{202B}z"] {
+            let body = serde_json::json!({ "kind": "cramp", "notes": note });
+            let r = anne.json(Method::POST, "/api/episodes", Some(body)).await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}: {note:?}", s.backend);
+            let e: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(e["field"], "notes");
+            let r = anne.post_form("/episodes", &[("kind", "cramp"), ("notes", note)]).await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}: {note:?}", s.backend);
+            assert!(r.text().await.unwrap().contains("bidirectional"));
+        }
+        let listed: Vec<serde_json::Value> = anne.json(Method::GET, "/api/episodes", None).await.json().await.unwrap();
+        assert!(listed.is_empty(), "{}: a refused note was stored", s.backend);
+        // A right-to-left mark stays allowed: Hebrew and Arabic writers need it.
+        let body = serde_json::json!({ "kind": "cramp", "notes": "כאב\u{200F} 5" });
+        let r = anne.json(Method::POST, "/api/episodes", Some(body)).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{}", s.backend);
     }
 }
 
@@ -176,7 +203,8 @@ async fn sign_up_is_rate_limited_per_address() {
         let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
         assert!(retry > 0 && retry <= 3600);
         assert!(r.text().await.unwrap().contains("Too many new accounts"));
-        assert!(s.store.user_by_username("zoe").await.unwrap().is_none());
+        let users = s.store.list_users().await.unwrap();
+        assert!(!users.iter().any(|u| u.username.starts_with("zoe")), "{}", s.backend);
 
         // Another address is not affected.
         let other = common::Client::from_address(&s.base, "127.0.0.6".parse().unwrap());

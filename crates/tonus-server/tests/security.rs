@@ -25,7 +25,8 @@ async fn orphan_record(s: &Server, handle: &str) -> i64 {
     p.id
 }
 
-async fn sign_up(s: &Server, name: &str, zone: &str) -> Client {
+/// Signs up as `name`; returns the browser and the sign-in name the server made of it.
+async fn sign_up(s: &Server, name: &str, zone: &str) -> (Client, String) {
     let c = s.client();
     c.refresh_csrf("/signup").await;
     let r = c
@@ -35,8 +36,10 @@ async fn sign_up(s: &Server, name: &str, zone: &str) -> Client {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    let (_, welcome) = c.page("/account?welcome").await;
+    let full = common::text_between(&welcome, "Your sign-in name is ", ":").unwrap_or_else(|| panic!("{welcome}"));
     c.refresh_csrf("/sessions").await;
-    c
+    (c, full)
 }
 
 async fn own_episodes(c: &Client) -> serde_json::Value {
@@ -53,13 +56,13 @@ async fn accounts_never_take_over_a_record_by_name() {
         let old_bob = orphan_record(&s, "bob").await;
 
         // Sign-up as "anne": a new, empty record in the zone typed.
-        let anne = sign_up(&s, "anne", "Europe/Berlin").await;
-        let user = s.store.user_by_username("anne").await.unwrap().unwrap();
+        let (anne, anne_name) = sign_up(&s, "anne", "Europe/Berlin").await;
+        let user = s.store.user_by_username(&anne_name).await.unwrap().unwrap();
         let pid = user.patient_id.unwrap();
         assert_ne!(pid, old_anne, "{}: sign-up adopted an existing record", s.backend);
         let p = s.store.patient_by_id(pid).await.unwrap().unwrap();
         assert_eq!(p.zone.name(), "Europe/Berlin");
-        assert_eq!(p.handle, "anne-2");
+        assert_eq!(p.handle, anne_name);
         let list = own_episodes(&anne).await;
         assert_eq!(list.as_array().map(Vec::len), Some(0), "{}: {list}", s.backend);
         let (status, home) = anne.page("/").await;
@@ -85,7 +88,40 @@ async fn accounts_never_take_over_a_record_by_name() {
         let list = own_episodes(&bob).await;
         assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
         // A record another account owns cannot be linked.
-        assert!(s.store.link_patient("anne", "bob").await.is_err());
+        assert!(s.store.link_patient(&anne_name, "bob").await.is_err());
+    }
+}
+
+/// Sign-up answers alike whether or not a name is in use: the server draws the digits, so
+/// nobody learns that a named person keeps an MS diary here.
+#[tokio::test]
+async fn sign_up_does_not_tell_which_names_exist() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let (_, taken) = sign_up(&s, "anne", "UTC").await;
+        let (_, free) = sign_up(&s, "zelda", "UTC").await;
+        let (_, again) = sign_up(&s, "anne", "UTC").await;
+        for (typed, full) in [("anne", &taken), ("zelda", &free), ("anne", &again)] {
+            let digits = full.strip_prefix(&format!("{typed}-")).unwrap_or_else(|| panic!("{full}"));
+            assert!(digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()), "{full}");
+        }
+        assert_ne!(taken, again);
+        // Three new accounts, each with its own record; "anne" is untouched.
+        let anne = s.store.user_by_username("anne").await.unwrap().unwrap();
+        for full in [&taken, &again] {
+            let u = s.store.user_by_username(full).await.unwrap().unwrap();
+            assert_ne!(u.patient_id, anne.patient_id, "{}", s.backend);
+        }
+        // A typed name too long to take the digits is refused on the field.
+        let c = s.client();
+        c.refresh_csrf("/signup").await;
+        let long = "a".repeat(60);
+        let r = c
+            .post_form("/signup", &[("username", long.as_str()), ("password", PASSWORD), ("time_zone", "UTC")])
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("adds digits"));
     }
 }
 

@@ -27,15 +27,23 @@ async fn first_start_sign_up_sign_in_sign_out_and_sessions() {
             )
             .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&r), "/account?welcome");
         let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
         assert!(cookie.starts_with("__Host-tonus-session="), "{cookie}");
         for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
             assert!(cookie.contains(attr), "{cookie} lacks {attr}");
         }
+        // The server added digits to the name typed and says the whole sign-in name.
+        let (status, welcome) = anne.page("/account?welcome").await;
+        assert_eq!(status, StatusCode::OK);
+        let name = text_between(&welcome, "Your sign-in name is ", ":").unwrap_or_else(|| panic!("{welcome}"));
+        let digits = name.strip_prefix("anne-").unwrap_or_else(|| panic!("{name}"));
+        assert!(digits.len() == 4 && digits.chars().all(|c| c.is_ascii_digit()), "{name}");
         let (status, home) = anne.page("/").await;
         assert_eq!(status, StatusCode::OK);
         assert!(home.contains("What happened?"));
-        let user = s.store.user_by_username("anne").await.unwrap().unwrap();
+        assert!(s.store.user_by_username("anne").await.unwrap().is_none());
+        let user = s.store.user_by_username(&name).await.unwrap().unwrap();
         assert_eq!(user.role, tonus_store::Role::Patient);
         assert!(user.patient_id.is_some(), "a patient account owns a patients row");
 
@@ -50,7 +58,7 @@ async fn first_start_sign_up_sign_in_sign_out_and_sessions() {
         let c = s.client();
         c.refresh_csrf("/login").await;
         let r = c
-            .post_form("/login", &[("username", "anne"), ("password", "not the password!")])
+            .post_form("/login", &[("username", name.as_str()), ("password", "not the password!")])
             .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert!(r.text().await.unwrap().contains("do not match"));
@@ -60,8 +68,8 @@ async fn first_start_sign_up_sign_in_sign_out_and_sessions() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
         // Two browsers; the sessions page lists both; "sign out everywhere" ends both.
-        let phone = s.login("anne").await;
-        let laptop = s.login("anne").await;
+        let phone = s.login(&name).await;
+        let laptop = s.login(&name).await;
         let (_, page) = laptop.page("/sessions").await;
         assert_eq!(page.matches("/end\"").count(), 2, "{page}");
         assert!(page.contains("this browser"));

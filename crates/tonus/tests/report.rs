@@ -154,3 +154,25 @@ fn chosen_sections_only_and_bad_input_rejected() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(expected), "{args:?}");
     }
 }
+
+/// Emoji in names and notes print as emoji, not as empty boxes: the report embeds a font that
+/// has them and the text layer keeps them.
+#[test]
+fn emoji_in_names_are_printed_with_an_emoji_font() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    run_ok(&db, &["demo", "--days", "60", "--seed", "6"]);
+    let name = "Baclofen 💊 trial 😣";
+    run_ok(
+        &db,
+        &[
+            "trial", "plan", "--name", name, "--arm", "none", "--arm", "Baclofen", "--start", "-40", "--seed", "3",
+        ],
+    );
+    let pdf = dir.path().join("r.pdf").display().to_string();
+    run_ok(&db, &["report", "--from", "-59", "--out", &pdf, "--sections", "trials"]);
+    let fonts = tool("pdffonts", &[&pdf]);
+    assert!(fonts.contains("NotoColorEmoji"), "no emoji font embedded:\n{fonts}");
+    let text = tool("pdftotext", &[&pdf, "-"]);
+    assert!(text.contains("💊") && text.contains("😣"), "emoji lost from the text layer:\n{text}");
+}

@@ -129,13 +129,60 @@ pub async fn sign_up(
         return Err(AppError::RateLimited(wait));
     }
     state.store.record_signup_attempt(&addr.0, now).await?;
-    let input = NewAccount {
-        username,
-        password,
-        role: Role::Patient,
-        time_zone,
-    };
-    create(state, &input, None, &addr.0, false).await
+    let base = signup_base_name(username)?;
+    check_password_rules(password, &base)?;
+    // Another sign-up may take the same digits between the check in `create` and the insert;
+    // that collision says nothing about the name typed, so it is simply tried again.
+    for attempt in 0..SIGNUP_NAME_TRIES {
+        let candidate = with_server_digits(&base, attempt);
+        if state.store.user_by_username(&candidate).await?.is_some() {
+            continue;
+        }
+        let input = NewAccount {
+            username: &candidate,
+            password,
+            role: Role::Patient,
+            time_zone,
+        };
+        match create(state, &input, None, &addr.0, false).await {
+            Err(AppError::Invalid(e)) if e.field == "username" => continue,
+            other => return other,
+        }
+    }
+    Err(AppError::Conflict(
+        "no free sign-in name was found; please try again".to_string(),
+    ))
+}
+
+/// Open registration adds digits the server draws to the name typed ("anne" becomes
+/// "anne-4821"), so a sign-up succeeds the same way whether or not someone already uses
+/// "anne": on a server for people with MS, learning that a named person has an account is
+/// itself health information. The typed part must leave room for the digits.
+const SIGNUP_BASE_MAX: usize = 57;
+const SIGNUP_NAME_TRIES: u32 = 24;
+
+fn signup_base_name(typed: &str) -> AppResult<String> {
+    let base = tonus_store::validate_username(&typed.to_lowercase(), Role::Patient)?;
+    if base.len() > SIGNUP_BASE_MAX {
+        return Err(AppError::Invalid(ValidationError::new(
+            "username",
+            format!("at most {SIGNUP_BASE_MAX} characters (Tonus adds digits to it)"),
+            format!("{} characters", base.len()),
+        )));
+    }
+    Ok(base)
+}
+
+/// Four random digits, six once four have collided often: 10,000 names per typed name
+/// before the longer form, a million after.
+fn with_server_digits(base: &str, attempt: u32) -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    if attempt < SIGNUP_NAME_TRIES / 2 {
+        format!("{base}-{:04}", rng.gen_range(0..10_000))
+    } else {
+        format!("{base}-{:06}", rng.gen_range(0..1_000_000))
+    }
 }
 
 /// An administrator creates an account.
@@ -250,6 +297,8 @@ pub async fn sign_in(
 /// A session just opened: the secret for the cookie (stored only hashed) and its lifetime.
 pub struct OpenedSession {
     pub token: String,
+    /// The session's CSRF token, for a page answered in the same response as the sign-in.
+    pub csrf: String,
     pub max_age_s: i64,
 }
 
@@ -261,6 +310,7 @@ pub async fn open_session(
     user_agent: &str,
 ) -> AppResult<OpenedSession> {
     let token = random_hex(32);
+    let csrf = random_hex(32);
     let now = now_ms();
     let absolute = ms(state.config.session_absolute);
     state
@@ -268,7 +318,7 @@ pub async fn open_session(
         .create_session(&NewSession {
             user_id: user.id,
             token_hash: &sha256_hex(&token),
-            csrf_token: &random_hex(32),
+            csrf_token: &csrf,
             now_ms: now,
             expires_at_ms: now.saturating_add(absolute),
             address: &addr.0,
@@ -280,6 +330,7 @@ pub async fn open_session(
         .await?;
     Ok(OpenedSession {
         token,
+        csrf,
         max_age_s: absolute / 1000,
     })
 }

@@ -1,7 +1,7 @@
 //! The signed-in user's own account page: password change and two-step sign-in (TOTP).
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use tonus_domain::ValidationError;
@@ -62,9 +62,18 @@ pub async fn account(
     auth: Auth,
     csrf: CsrfToken,
     addr: ClientAddr,
+    RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let actor = Actor::new(&state, &auth, &addr);
-    render(&page(&actor, &csrf).await?, StatusCode::OK)
+    let mut p = page(&actor, &csrf).await?;
+    // Right after sign-up: the server added digits to the name typed, so say the whole name.
+    if query.as_deref() == Some("welcome") && p.message.is_none() {
+        p.message = Some(format!(
+            "Your account is ready. Your sign-in name is {}: write it down or let your browser save it, you need it with your password to sign in.",
+            p.username
+        ));
+    }
+    render(&p, StatusCode::OK)
 }
 
 /// POST /account/password: current password, new password twice. Every other session ends.

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod episodes;
 pub mod exports;
 pub mod sessions;
+pub mod resume;
 pub mod sharing;
 pub mod signin;
 pub mod tokens;

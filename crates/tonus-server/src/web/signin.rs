@@ -3,10 +3,10 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tonus_store::User;
 
-use super::{field_err, render, see_other, with_cookie, FieldError, FormFields, MaybeAuth, Nav};
+use super::{field_err, render, resume, see_other, with_cookie, FieldError, FormFields, MaybeAuth, Nav};
 use crate::auth::{clear_session_cookie, session_cookie, Auth, ClientAddr, CsrfToken};
 use crate::error::{AppError, AppResult};
 use crate::service::accounts::{self, SignIn};
@@ -26,9 +26,16 @@ pub struct LoginPage {
     /// The sign-in form's optional second-factor field.
     ask_code: bool,
     username: String,
+    /// Under the user name field: sign-up says digits will be added.
+    username_hint: &'static str,
     time_zone: String,
     message: Option<String>,
     error: Option<FieldError>,
+    /// A stale form waiting for this sign-in: where it goes and its fields, packed.
+    resume_to: String,
+    resume: String,
+    /// The same fields, for reading.
+    typed: Vec<(String, String)>,
 }
 
 impl LoginPage {
@@ -47,9 +54,22 @@ impl LoginPage {
             ask_zone: false,
             ask_code: true,
             username: String::new(),
+            username_hint: "",
             time_zone: String::new(),
             message: None,
             error: None,
+            resume_to: String::new(),
+            resume: String::new(),
+            typed: Vec::new(),
+        }
+    }
+
+    /// Keeps a stale form through the sign-in (and its failures), when there is one.
+    fn carry(&mut self, to: &str, fields: &[(String, String)]) {
+        if resume::resumable(to) && !fields.is_empty() {
+            self.resume_to = to.to_string();
+            self.resume = resume::pack(fields);
+            self.typed = resume::shown(fields);
         }
     }
 
@@ -74,6 +94,7 @@ impl LoginPage {
             new_password: true,
             ask_code: false,
             ask_zone: true,
+            username_hint: "Tonus adds four digits to the name you choose (for example anne-4821), so nobody can find out who has an account here. You will see your full sign-in name next; you need it to sign in.",
             time_zone: "UTC".to_string(),
             ..Self::login(csrf)
         }
@@ -105,6 +126,22 @@ async fn start_session(
     ))
 }
 
+/// The sign-in page offered for a form that went stale while signed out: what was typed is
+/// listed and carried through the sign-in, then offered for saving.
+pub(crate) fn sign_in_to_resume(csrf: &CsrfToken, to: &str, fields: &[(String, String)]) -> Response {
+    let mut page = LoginPage::login(csrf);
+    page.heading = "Sign in to save what you typed";
+    page.message = Some(
+        "Not saved yet: you were signed out (after a long pause, or elsewhere). Nothing you typed is lost: sign in and you can save it."
+            .to_string(),
+    );
+    page.carry(to, fields);
+    match render(&page, StatusCode::UNAUTHORIZED) {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
+
 /// GET /login
 pub async fn login_form(MaybeAuth(auth): MaybeAuth, csrf: CsrfToken) -> AppResult<Response> {
     if auth.is_some() {
@@ -123,6 +160,9 @@ pub async fn login(
 ) -> AppResult<Response> {
     let mut page = LoginPage::login(&csrf);
     page.username = form.get("username").trim().to_lowercase();
+    let resume_to = form.get("resume_to").to_string();
+    let typed = resume::unpack(form.get("resume"));
+    page.carry(&resume_to, &typed);
     let outcome = accounts::sign_in(
         &state,
         &addr,
@@ -132,6 +172,17 @@ pub async fn login(
     )
     .await?;
     match outcome {
+        SignIn::Accepted(user) if !page.resume_to.is_empty() => {
+            // Signed in again to save a stale form: offer it at once with the new token.
+            let opened = accounts::open_session(&state, &user, &addr, &user_agent(&headers)).await?;
+            let nav = Nav {
+                username: Some(user.username.clone()),
+                role: user.role.code().to_string(),
+                csrf: opened.csrf,
+            };
+            let res = resume::save_page(nav, &page.resume_to, typed);
+            Ok(with_cookie(res, session_cookie(&opened.token, opened.max_age_s)))
+        }
         SignIn::Accepted(user) => {
             let to = if crate::service::second_factor::has_notice(&state, &user).await? {
                 "/account"
@@ -236,7 +287,8 @@ pub async fn signup(
     )
     .await;
     match created {
-        Ok(user) => start_session(&state, &user, &addr, &headers, "/").await,
+        // The account page shows the full sign-in name, digits included.
+        Ok(user) => start_session(&state, &user, &addr, &headers, "/account?welcome").await,
         Err(AppError::RateLimited(wait)) => {
             page.message = Some(format!(
                 "Too many new accounts were tried from this address; try again in about {}.",
