@@ -350,3 +350,119 @@ async fn many_clients_log_and_read_at_once() {
         );
     }
 }
+
+/// Sends `notes.len()` episodes at once while another connection holds the SQLite write lock,
+/// so all of them wait in the group-commit writer; releases the lock once every one is
+/// queued, so they are written as one batch. One in four comes from the web form. Returns
+/// each note with whether it was acknowledged and what an unacknowledged one was answered.
+async fn one_batch(s: &Server, c: &Arc<Client>, notes: &[String]) -> Vec<(String, bool, String)> {
+    use sqlx::Connection;
+    let Raw::Sqlite(path) = &s.raw else {
+        unreachable!("group commit is SQLite's")
+    };
+    let mut lock = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
+    let mut tasks = Vec::new();
+    for (i, note) in notes.iter().enumerate() {
+        let (c, note) = (c.clone(), note.clone());
+        tasks.push(tokio::spawn(async move {
+            if i % 4 == 3 {
+                let r = c
+                    .post_form(
+                        "/episodes",
+                        &[("kind", "cramp"), ("region", "left-calf"), ("notes", &note)],
+                    )
+                    .await;
+                let ok = r.status() == StatusCode::SEE_OTHER && location(&r).starts_with("/?saved=1");
+                let answer = format!("{} {}", r.status(), r.text().await.unwrap_or_default());
+                (note, ok, answer)
+            } else {
+                let body = serde_json::json!({"kind": "jerk", "regions": ["back"], "notes": note});
+                let r = c.json(Method::POST, "/api/episodes", Some(body)).await;
+                let ok = r.status() == StatusCode::CREATED;
+                let answer = format!("{} {}", r.status(), r.text().await.unwrap_or_default());
+                (note, ok, answer)
+            }
+        }));
+    }
+    // The writer's own wait for the lock (busy timeout) is 10 s: release well before.
+    let queued_by = Instant::now() + Duration::from_secs(8);
+    while s.store.writes_waiting() < notes.len() {
+        assert!(
+            Instant::now() < queued_by,
+            "only {} of {} writes reached the writer",
+            s.store.writes_waiting(),
+            notes.len()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    lock.close().await.unwrap();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// A batch whose COMMIT fails answers an error to every request in it, and stores none of
+/// them. The failure is SQLite's own: a trigger installed here makes an episode noted
+/// "poison" leave a row that breaks a deferred foreign key, which is checked at COMMIT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_group_commit_fails_every_request_in_it() {
+    let s = sqlite(test_config()).await;
+    let admin = s.setup_admin().await;
+    s.add_user(&admin, "pat", "patient").await;
+    let c = Arc::new(s.login("pat").await);
+    c.refresh_csrf("/").await;
+    s.raw_sql(
+        "CREATE TABLE poison_parent (id INTEGER PRIMARY KEY);
+         CREATE TABLE poison_child (parent INTEGER REFERENCES poison_parent (id) DEFERRABLE INITIALLY DEFERRED);
+         CREATE TRIGGER poison AFTER INSERT ON episodes WHEN NEW.notes = 'poison'
+         BEGIN INSERT INTO poison_child (parent) VALUES (-1); END;",
+    )
+    .await
+    .unwrap();
+    let patient = s.store.patient_by_handle("pat").await.unwrap().unwrap();
+
+    // The same batch without the poison commits: holding the lock alone fails nothing.
+    let good: Vec<String> = (0..8).map(|i| format!("good-{i}")).collect();
+    for (note, ok, answer) in one_batch(&s, &c, &good).await {
+        assert!(ok, "{note}: {answer}");
+    }
+
+    let mut bad: Vec<String> = (0..7).map(|i| format!("innocent-{i}")).collect();
+    bad.insert(4, "poison".to_string());
+    for (note, ok, answer) in one_batch(&s, &c, &bad).await {
+        assert!(!ok, "{note} was acknowledged although its batch failed: {answer}");
+        assert!(answer.starts_with("500"), "{note}: {answer}");
+    }
+    assert_eq!(s.store.writes_waiting(), 0);
+
+    let stored: BTreeSet<String> = s
+        .store
+        .list_episodes(&patient, None, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.value.notes().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        stored,
+        good.iter().cloned().collect::<BTreeSet<_>>(),
+        "none of the failed batch is stored"
+    );
+
+    // The writer goes on after a failed batch.
+    let r = c
+        .json(
+            Method::POST,
+            "/api/episodes",
+            Some(serde_json::json!({"kind": "jerk", "regions": ["back"], "notes": "after"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(s.store.list_episodes(&patient, None, None).await.unwrap().len(), 9);
+}

@@ -109,12 +109,24 @@ impl Store {
     ) -> Result<Allowance, StoreError> {
         let (capacity, per_ms) = rates(per_minute);
         let sql = take_sql();
-        let granted: Option<f64> = on_pool!(self, pool => {
-            sqlx::query_scalar(&sql)
-                .bind(token_hash).bind(capacity).bind(now_ms).bind(per_ms)
-                .fetch_optional(pool).await.ctx("taking from a token's allowance")?
-        });
-        if granted.is_some() {
+        // On SQLite the take joins the group-commit writer's transaction: as its own commit it
+        // would cost every API request an fsync of its own before its episode's.
+        let granted = match &self.group {
+            Some(group) => {
+                group
+                    .take_allowance(sql.into(), token_hash, capacity, now_ms, per_ms)
+                    .await?
+            }
+            None => {
+                let granted: Option<f64> = on_pool!(self, pool => {
+                    sqlx::query_scalar(&sql)
+                        .bind(token_hash).bind(capacity).bind(now_ms).bind(per_ms)
+                        .fetch_optional(pool).await.ctx("taking from a token's allowance")?
+                });
+                granted.is_some()
+            }
+        };
+        if granted {
             return Ok(Allowance::Granted);
         }
         // Refused: read the bucket to say how long to wait. Another process may spend from it

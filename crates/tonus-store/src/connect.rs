@@ -21,6 +21,8 @@ pub struct Store {
     /// Serialises this store's own audit appends, so they queue here rather than each holding
     /// a pooled connection while waiting for the database-wide lock (see `append_audit`).
     pub(crate) audit_append: tokio::sync::Mutex<()>,
+    /// SQLite only: the writer that batches new episodes into group commits.
+    pub(crate) group: Option<crate::group::GroupCommit>,
 }
 
 /// Runs `$body` with `$pool` bound to whichever pool the store has.
@@ -82,7 +84,7 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Open {
                 location: location.clone(),
@@ -93,6 +95,7 @@ impl Store {
             backend: Backend::Sqlite(pool),
             location,
             audit_append: tokio::sync::Mutex::new(()),
+            group: Some(crate::group::GroupCommit::new(options)),
         })
     }
 
@@ -130,6 +133,7 @@ impl Store {
             backend: Backend::Postgres(pool),
             location: redacted,
             audit_append: tokio::sync::Mutex::new(()),
+            group: None,
         })
     }
 
@@ -204,7 +208,15 @@ impl Store {
         on_pool!(self, pool => pool.options().get_max_connections())
     }
 
+    /// Rows handed to the group-commit writer and not yet answered (always 0 on PostgreSQL).
+    pub fn writes_waiting(&self) -> usize {
+        self.group.as_ref().map_or(0, |g| g.waiting())
+    }
+
     pub async fn close(&self) {
+        if let Some(g) = &self.group {
+            g.close().await;
+        }
         on_pool!(self, pool => pool.close().await)
     }
 }

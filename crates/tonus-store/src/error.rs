@@ -19,6 +19,9 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// The error of a group commit, told to every request in the batch.
+    #[error("{0}")]
+    Batch(String),
     #[error("could not open the database at {location}: {reason}")]
     Open { location: String, reason: String },
 }

@@ -13,6 +13,7 @@ mod connect;
 mod consent;
 mod error;
 mod feeds;
+mod group;
 mod repo;
 mod rows;
 mod security;

@@ -206,7 +206,13 @@ impl Store {
 
     // ----- episodes -----
 
+    /// Saves a new episode; returns once it is durable. On SQLite it joins the next group
+    /// commit (see `group`). PostgreSQL already shares one WAL flush among the commits
+    /// that reach it together, so each insert there commits on its own pooled connection.
     pub async fn insert_episode(&self, patient: &Patient, episode: &Episode) -> Result<Id, StoreError> {
+        if let Some(group) = &self.group {
+            return group.insert_episode(patient.id, episode).await;
+        }
         let id: i64 = on_pool!(self, pool => {
             bind_episode!(sqlx::query_scalar(INSERT_EPISODE).bind(patient.id), episode)
                 .fetch_one(pool).await.ctx("saving an episode")?
