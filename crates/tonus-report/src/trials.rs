@@ -10,6 +10,7 @@ use serde::Serialize;
 use tonus_domain::{DoseStatus, Patient};
 use tonus_stats::analysis::{analyse_trial_outcomes, AnalysisOptions, EffectScale, OutcomeAnalysis};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
+use tonus_stats::monitoring::{rule_text, Look};
 use tonus_stats::records::day_records;
 use tonus_stats::verdict::percent;
 use tonus_stats::StatsError;
@@ -183,6 +184,10 @@ pub struct TrialReport<'a> {
     pub notice: &'static str,
     pub data_until: Date,
     pub complete: bool,
+    /// Where `data_until` falls in the trial: an interim look or the final analysis.
+    pub look: Look,
+    /// At an interim look, the monitoring rule in words (the same for every outcome).
+    pub monitoring_rule: Option<String>,
     pub adherence: Vec<Adherence>,
     pub concomitant_treatments: Vec<String>,
     pub outcomes: Vec<OutcomeResult>,
@@ -260,6 +265,7 @@ pub async fn compute<'a>(
         })
         .collect();
     let provenance = provenance(t, &patient.zone);
+    let look = Look::at(&cal, u32::try_from((until - t.start_date).get_days()).ok());
     let plans = plans_for_dates(&s.list_trial_plans(patient).await?, t)?;
     let rep = TrialReport {
         trial: t,
@@ -270,6 +276,8 @@ pub async fn compute<'a>(
         notice: NOTICE,
         data_until: until,
         complete: until >= end,
+        look,
+        monitoring_rule: (!look.is_final()).then(|| rule_text(options.level)),
         adherence,
         concomitant_treatments: concomitant,
         outcomes,
@@ -356,6 +364,9 @@ pub fn plans_for_dates(all: &[TrialPlanRecord], t: &StoredTrial) -> Result<Vec<P
 /// One line per outcome and comparison, for the clinician report.
 pub fn summary_lines(rep: &TrialReport) -> Vec<String> {
     let mut lines = Vec::new();
+    if let Some(rule) = &rep.monitoring_rule {
+        lines.push(format!("This is an {}. {rule}", rep.look.text()));
+    }
     let mut outcomes: Vec<&OutcomeResult> = rep.outcomes.iter().collect();
     outcomes.sort_by_key(|o| !o.primary);
     for o in outcomes {
@@ -375,7 +386,7 @@ pub fn summary_lines(rep: &TrialReport) -> Vec<String> {
                             p.median, p.low, p.high
                         ),
                     };
-                    let verdict = c.verdict.label();
+                    let verdict = c.verdict_label();
                     // Only where the probability rule allows (stated at the end).
                     let probabilities = if c.probabilities_shown {
                         let t = rep.design.success_threshold * 100.0;
@@ -446,7 +457,11 @@ pub async fn summaries(
                 rep.design.washout_days,
                 t.start_date,
                 rep.data_until,
-                if rep.complete { "" } else { " (interim)" },
+                if rep.complete {
+                    String::new()
+                } else {
+                    format!(" ({})", rep.look.text())
+                },
                 rep.provenance.map_or(String::new(), |p| format!(" — {p}"))
             ),
             lines: summary_lines(&rep),

@@ -20,11 +20,11 @@ use crate::design::{Calendar, DayRole, Outcome, TrialDesign};
 use crate::error::{Result, StatsError};
 use crate::hac::{newey_west_maxlags, HacOptions};
 use crate::model::{arm_design_matrix, fit_negative_binomial, fit_ols, fit_quasi_poisson, Fit, ModelKind};
+use crate::monitoring::{self, InterimCheck, Look};
 use crate::posterior::{self, Likelihood, PosteriorSummary};
 use crate::series::DayRecord;
-use crate::verdict::{
-    decide, probabilities_shown, verdict_text, EffectInterval, Verdict, VerdictWords, PROBABILITY_RULE,
-};
+use crate::verdict::{probabilities_shown, EffectInterval, Verdict, VerdictWords, PROBABILITY_RULE};
+pub(crate) use crate::wording::method_text;
 use crate::wording::{band_text, effect_text, prior_sd, prior_text, probability_text, small_change_text};
 
 pub use crate::compare::compare_ranges;
@@ -132,6 +132,10 @@ pub struct Comparison {
     /// Scores only: share of the arm's analysed days at least `threshold` below the
     /// baseline (run-in) mean (the 30 % responder rule).
     pub responder_share: Option<f64>,
+    /// At an interim look: the stricter interval the monitoring rule asked for and whether
+    /// it settled the question (see [`crate::monitoring`]); `None` at the final look.
+    pub interim: Option<InterimCheck>,
+    /// Decided by the monitoring rule at an interim look, by the 95 % interval at the end.
     pub verdict: Verdict,
     pub text: String,
 }
@@ -186,6 +190,10 @@ pub struct OutcomeAnalysis {
     pub days_washout: usize,
     /// The probability rule ([`crate::verdict::PROBABILITY_RULE`]), for the report.
     pub probability_rule: String,
+    /// Trials only: where this look falls (interim or final).
+    pub look: Option<Look>,
+    /// At an interim look: the monitoring rule in words ([`monitoring::rule_text`]).
+    pub monitoring_rule: Option<String>,
     /// The prior, stated for the report.
     pub prior: String,
     pub baseline_mean: Option<f64>,
@@ -320,6 +328,8 @@ pub(crate) struct Context<'a> {
     /// Analysed periods of each arm (the probability rule needs two per compared arm).
     pub(crate) periods_per_arm: Vec<u32>,
     pub(crate) observational: bool,
+    /// Trials only: the look (an interim one is judged by [`crate::monitoring`]).
+    pub(crate) look: Option<Look>,
 }
 
 pub(crate) fn build(
@@ -386,7 +396,18 @@ pub(crate) fn build(
             fall_margin,
             rise_margin,
         };
-        let verdict = decide(&iv, ctx.periods, n_arms as u32);
+        let periods_of = |arm: usize| ctx.periods_per_arm.get(arm).copied().unwrap_or(0);
+        let fewest = periods_of(0).min(periods_of(a));
+        let (verdict, decided_on, interim) = monitoring::judge(
+            ctx.look,
+            iv,
+            likelihood,
+            prior_sd(scale),
+            options.level,
+            (ctx.periods, n_arms as u32),
+            fewest,
+        )?;
+        let interim = interim.map(|c| c.on_scale(scale));
         let (lo, hi) = (est - crit * se, est + crit * se);
         let (e, l, h, post) = match scale {
             EffectScale::RateRatio => (est.exp(), lo.exp(), hi.exp(), post.exp()),
@@ -417,12 +438,11 @@ pub(crate) fn build(
             effect_text: &effect_text(scale, post.median, post.low, post.high, options.level),
             band_text: &band_text(scale, ctx.threshold, fall_margin, &ctx.arm_names[0]),
         };
-        let mut text = verdict_text(verdict, &words);
-        if let Some(small) = small_change_text(verdict, &iv, words.band_text) {
+        let mut text = monitoring::comparison_text(verdict, interim.as_ref(), scale, &words, options.level);
+        if let Some(small) = small_change_text(verdict, &decided_on, words.band_text) {
             text.push_str(&small);
         }
-        let periods_of = |arm: usize| ctx.periods_per_arm.get(arm).copied().unwrap_or(0);
-        let shown = probabilities_shown(verdict, periods_of(0).min(periods_of(a)));
+        let shown = probabilities_shown(verdict, fewest);
         if shown {
             text.push_str(&probability_text(&post, ctx.threshold));
         }
@@ -444,6 +464,7 @@ pub(crate) fn build(
             probabilities_shown: shown,
             gamma_poisson,
             responder_share,
+            interim,
             verdict,
             text,
         });
@@ -460,34 +481,6 @@ pub(crate) fn scale_of(outcome: Outcome) -> EffectScale {
     }
 }
 
-pub(crate) fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
-    let model = match af.fit.kind {
-        ModelKind::NegativeBinomial => "negative binomial (NB2) regression",
-        ModelKind::QuasiPoisson => "quasi-Poisson regression",
-        ModelKind::Ols => "linear regression (mean difference)",
-    };
-    format!(
-        "{model}{}; Newey–West (Bartlett) standard errors with {} day lags{}{}; {} intervals",
-        if options.time_trend {
-            " with a linear time trend"
-        } else {
-            ""
-        },
-        af.maxlags,
-        if options.hac.small_sample {
-            ", n/(n−k) correction"
-        } else {
-            ""
-        },
-        if options.fixed_b {
-            " and fixed-b (Kiefer–Vogelsang) widening"
-        } else {
-            ""
-        },
-        af.df.map_or("normal".to_string(), |d| format!("t ({d:.0} df)"))
-    )
-}
-
 /// Analyses one outcome of a trial. `records` are numbered like the calendar (day 0 = first
 /// run-in day) and end on the last day that has happened: later days are "to come", days
 /// absent before it count as missing.
@@ -499,6 +492,7 @@ pub fn analyse_trial(
 ) -> Result<OutcomeAnalysis> {
     let calendar: Calendar = design.calendar()?;
     let days = DayLookup::new(records, outcome);
+    let look = Look::at(&calendar, records.iter().map(|r| r.day).max());
     let value = |d: u32| match days.get(d) {
         DayValue::Value(v) => Some(v),
         _ => None,
@@ -551,6 +545,7 @@ pub fn analyse_trial(
         periods: analysed_periods,
         periods_per_arm,
         observational: false,
+        look: Some(look),
     };
     let (af, arms, comparisons) = build(&obs, &ctx, options)?;
     Ok(OutcomeAnalysis {
@@ -567,6 +562,8 @@ pub fn analyse_trial(
         days_to_come: gaps.to_come,
         days_washout,
         probability_rule: PROBABILITY_RULE.to_string(),
+        look: Some(look),
+        monitoring_rule: (!look.is_final()).then(|| monitoring::rule_text(options.level)),
         prior: prior_text(scale_of(outcome), options.level),
         baseline_mean,
         arms,

@@ -55,6 +55,7 @@ pub fn compare_ranges(
         // One range per arm: never enough for the probabilities to be put into words.
         periods_per_arm: vec![1, 1],
         observational: true,
+        look: None,
     };
     let (af, arms, comparisons) = build(&obs, &ctx, options)?;
     Ok(OutcomeAnalysis {
@@ -71,6 +72,8 @@ pub fn compare_ranges(
         days_to_come: gaps.to_come,
         days_washout: 0,
         probability_rule: crate::verdict::PROBABILITY_RULE.to_string(),
+        look: None,
+        monitoring_rule: None,
         prior: crate::wording::prior_text(scale_of(outcome), options.level),
         baseline_mean: baseline,
         arms,

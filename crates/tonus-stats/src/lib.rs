@@ -6,6 +6,7 @@
 //! - [`series`]: the daily record every analysis reads (only confirmed days count).
 //! - [`analysis`]: trial and observational comparisons per outcome, with verdicts.
 //! - [`verdict`]: interval → verdict and plain-language text.
+//! - [`monitoring`]: the rule for interim looks (a stricter interval before the last period).
 //! - [`posterior`]: the effect's posterior under a weakly informative prior (intervals,
 //!   verdicts and probabilities).
 //! - [`bayes`]: tempered gamma–Poisson probabilities for count comparisons.
@@ -23,6 +24,7 @@ pub mod exercise;
 pub mod hac;
 pub mod linalg;
 pub mod model;
+pub mod monitoring;
 pub mod posterior;
 pub mod records;
 pub mod series;

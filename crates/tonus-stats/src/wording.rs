@@ -1,7 +1,8 @@
 //! The words of a comparison: effect and interval, the threshold band, the prior, and the
 //! probability sentence (only where [`crate::verdict::probabilities_shown`] allows it).
 
-use crate::analysis::EffectScale;
+use crate::analysis::{AnalysisOptions, ArmsFit, EffectScale};
+use crate::model::ModelKind;
 use crate::posterior::{PosteriorSummary, PRIOR_SD_LOG_RATE_RATIO, PRIOR_SD_POINTS};
 use crate::verdict::{percent, EffectInterval, Verdict};
 
@@ -28,6 +29,43 @@ pub(crate) fn effect_text(scale: EffectScale, est: f64, lo: f64, hi: f64, level:
             format!("mean difference {est:+.2} points ({l:.0} % interval {lo:+.2} to {hi:+.2})")
         }
     }
+}
+
+/// An interval alone, on the reported scale ("45 % fewer to 12 % more").
+pub(crate) fn interval_text(scale: EffectScale, lo: f64, hi: f64) -> String {
+    match scale {
+        EffectScale::RateRatio => format!("{} to {}", pct(lo), pct(hi)),
+        EffectScale::MeanDifference => format!("{lo:+.2} to {hi:+.2} points"),
+    }
+}
+
+/// The method in words, for the report.
+pub(crate) fn method_text(af: &ArmsFit, options: &AnalysisOptions) -> String {
+    let model = match af.fit.kind {
+        ModelKind::NegativeBinomial => "negative binomial (NB2) regression",
+        ModelKind::QuasiPoisson => "quasi-Poisson regression",
+        ModelKind::Ols => "linear regression (mean difference)",
+    };
+    format!(
+        "{model}{}; Newey–West (Bartlett) standard errors with {} day lags{}{}; {} intervals",
+        if options.time_trend {
+            " with a linear time trend"
+        } else {
+            ""
+        },
+        af.maxlags,
+        if options.hac.small_sample {
+            ", n/(n−k) correction"
+        } else {
+            ""
+        },
+        if options.fixed_b {
+            " and fixed-b (Kiefer–Vogelsang) widening"
+        } else {
+            ""
+        },
+        af.df.map_or("normal".to_string(), |d| format!("t ({d:.0} df)"))
+    )
 }
 
 /// The band of changes too small to matter. `margin` is the score margin in points.

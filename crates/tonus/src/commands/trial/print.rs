@@ -43,7 +43,7 @@ pub(super) fn effect_line(a: &OutcomeAnalysis) -> Vec<String> {
                 "    {} vs {}: {effect}{probabilities}\n      verdict: {}\n      {}",
                 c.arm,
                 c.reference,
-                c.verdict.label().to_uppercase(),
+                c.verdict_label().to_uppercase(),
                 c.text
             )
         })
@@ -126,15 +126,18 @@ pub(super) fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
         );
     }
     println!(
-        "5. Data: {} → {}{}.",
+        "5. Data: {} → {} ({}).",
         t.start_date,
         r.data_until,
         if r.complete {
-            " (trial complete)"
+            "trial complete".to_string()
         } else {
-            " (trial still running: interim look)"
+            format!("trial still running: {}", r.look.text())
         }
     );
+    if let Some(rule) = &r.monitoring_rule {
+        println!("   {rule}");
+    }
     println!("6. Adherence (doses logged against the schedule):");
     for a in &r.adherence {
         let share = if a.planned_doses > 0.0 {
