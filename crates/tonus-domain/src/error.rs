@@ -118,7 +118,10 @@ mod tests {
             assert_eq!(e.field, "name");
             assert!(e.rule.contains("bidirectional"), "{e}");
         }
-        assert_eq!(check_text("name", "שלום\u{200F} 5 mg", 100).unwrap(), "שלום\u{200F} 5 mg");
+        assert_eq!(
+            check_text("name", "שלום\u{200F} 5 mg", 100).unwrap(),
+            "שלום\u{200F} 5 mg"
+        );
         assert_eq!(check_text("name", "\u{200E}abc", 100).unwrap(), "\u{200E}abc");
     }
 

@@ -243,12 +243,17 @@ async fn resolve(state: &AppState, mut req: Request) -> Resolved {
             };
             req = req2;
             if !presented.is_some_and(|p| constant_time_eq(&p, expected)) {
-                let pending = form.filter(|_| !req.uri().path().starts_with("/api/")).map(|fields| PendingForm {
-                    to: req.uri().path_and_query().map_or_else(|| req.uri().path().to_string(), |p| p.to_string()),
-                    fields: fields.into_iter().filter(|(k, _)| k != CSRF_FIELD).collect(),
-                    csrf: expected.clone(),
-                    auth: auth.clone(),
-                });
+                let pending = form
+                    .filter(|_| !req.uri().path().starts_with("/api/"))
+                    .map(|fields| PendingForm {
+                        to: req
+                            .uri()
+                            .path_and_query()
+                            .map_or_else(|| req.uri().path().to_string(), |p| p.to_string()),
+                        fields: fields.into_iter().filter(|(k, _)| k != CSRF_FIELD).collect(),
+                        csrf: expected.clone(),
+                        auth: auth.clone(),
+                    });
                 return Err((AppError::Csrf, set_cookies, pending));
             }
         }

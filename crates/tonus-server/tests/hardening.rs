@@ -64,7 +64,12 @@ async fn free_text_refuses_bidi_overrides_on_the_api_and_the_web() {
             assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}: {note:?}", s.backend);
             assert!(r.text().await.unwrap().contains("bidirectional"));
         }
-        let listed: Vec<serde_json::Value> = anne.json(Method::GET, "/api/episodes", None).await.json().await.unwrap();
+        let listed: Vec<serde_json::Value> = anne
+            .json(Method::GET, "/api/episodes", None)
+            .await
+            .json()
+            .await
+            .unwrap();
         assert!(listed.is_empty(), "{}: a refused note was stored", s.backend);
         // A right-to-left mark stays allowed: Hebrew and Arabic writers need it.
         let body = serde_json::json!({ "kind": "cramp", "notes": "כאב\u{200F} 5" });

@@ -103,8 +103,13 @@ async fn sign_up_does_not_tell_which_names_exist() {
         let (_, free) = sign_up(&s, "zelda", "UTC").await;
         let (_, again) = sign_up(&s, "anne", "UTC").await;
         for (typed, full) in [("anne", &taken), ("zelda", &free), ("anne", &again)] {
-            let digits = full.strip_prefix(&format!("{typed}-")).unwrap_or_else(|| panic!("{full}"));
-            assert!(digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()), "{full}");
+            let digits = full
+                .strip_prefix(&format!("{typed}-"))
+                .unwrap_or_else(|| panic!("{full}"));
+            assert!(
+                digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()),
+                "{full}"
+            );
         }
         assert_ne!(taken, again);
         // Three new accounts, each with its own record; "anne" is untouched.
@@ -118,7 +123,14 @@ async fn sign_up_does_not_tell_which_names_exist() {
         c.refresh_csrf("/signup").await;
         let long = "a".repeat(60);
         let r = c
-            .post_form("/signup", &[("username", long.as_str()), ("password", PASSWORD), ("time_zone", "UTC")])
+            .post_form(
+                "/signup",
+                &[
+                    ("username", long.as_str()),
+                    ("password", PASSWORD),
+                    ("time_zone", "UTC"),
+                ],
+            )
             .await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().await.unwrap().contains("adds digits"));

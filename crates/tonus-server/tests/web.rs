@@ -38,7 +38,10 @@ async fn first_start_sign_up_sign_in_sign_out_and_sessions() {
         assert_eq!(status, StatusCode::OK);
         let name = text_between(&welcome, "Your sign-in name is ", ":").unwrap_or_else(|| panic!("{welcome}"));
         let digits = name.strip_prefix("anne-").unwrap_or_else(|| panic!("{name}"));
-        assert!(digits.len() == 4 && digits.chars().all(|c| c.is_ascii_digit()), "{name}");
+        assert!(
+            digits.len() == 4 && digits.chars().all(|c| c.is_ascii_digit()),
+            "{name}"
+        );
         let (status, home) = anne.page("/").await;
         assert_eq!(status, StatusCode::OK);
         assert!(home.contains("What happened?"));
@@ -58,7 +61,10 @@ async fn first_start_sign_up_sign_in_sign_out_and_sessions() {
         let c = s.client();
         c.refresh_csrf("/login").await;
         let r = c
-            .post_form("/login", &[("username", name.as_str()), ("password", "not the password!")])
+            .post_form(
+                "/login",
+                &[("username", name.as_str()), ("password", "not the password!")],
+            )
             .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert!(r.text().await.unwrap().contains("do not match"));

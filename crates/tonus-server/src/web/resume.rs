@@ -67,7 +67,8 @@ pub(crate) fn save_page(nav: Nav, to: &str, fields: Vec<(String, String)>) -> Re
 /// The answer to a stale form (see `PendingForm`): the save page when still signed in, else
 /// the sign-in page carrying the fields. `None` when the form is not one to offer again.
 pub(crate) fn answer(p: PendingForm) -> Option<Response> {
-    if !resumable(&p.to) {
+    // A form with nothing typed (a delete, a sign-out button) is simply refused as before.
+    if !resumable(&p.to) || p.fields.iter().all(|(_, v)| v.trim().is_empty()) {
         return None;
     }
     if p.auth.is_some() {
@@ -86,7 +87,12 @@ mod tests {
 
     #[test]
     fn only_local_page_forms_are_offered_again() {
-        for ok in ["/episodes", "/episodes/12/edit", "/checkin?date=2026-12-03", "/treatments/3/stop"] {
+        for ok in [
+            "/episodes",
+            "/episodes/12/edit",
+            "/checkin?date=2026-12-03",
+            "/treatments/3/stop",
+        ] {
             assert!(resumable(ok), "{ok}");
         }
         for bad in [

@@ -136,7 +136,8 @@ pub(crate) fn sign_in_to_resume(csrf: &CsrfToken, to: &str, fields: &[(String, S
             .to_string(),
     );
     page.carry(to, fields);
-    match render(&page, StatusCode::UNAUTHORIZED) {
+    // The form was refused for its token, as before; the page is what changed.
+    match render(&page, StatusCode::FORBIDDEN) {
         Ok(res) => res,
         Err(e) => e.into_response(),
     }
