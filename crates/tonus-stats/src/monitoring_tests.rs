@@ -5,6 +5,7 @@ use rand_distr::{Distribution, StandardNormal};
 use super::*;
 use crate::design::TrialDesign;
 use crate::posterior::PRIOR_SD_LOG_RATE_RATIO;
+use crate::verdict::tests::iv;
 
 fn z_of(level: f64) -> f64 {
     Normal::standard().inverse_cdf(0.5 + level / 2.0)
@@ -110,18 +111,6 @@ fn looks_follow_the_calendar() {
     assert_eq!(end.information_fraction, 1.0);
     assert_eq!(end.text(), "final analysis: all 8 periods have ended");
     assert!(Look::at(&cal, Some(cal.total_days + 30)).is_final());
-}
-
-fn iv(est: f64, se: f64) -> EffectInterval {
-    EffectInterval {
-        estimate: est,
-        se,
-        low: est - 1.96 * se,
-        high: est + 1.96 * se,
-        critical: 1.96,
-        fall_margin: -(0.7_f64).ln(),
-        rise_margin: (1.3_f64).ln(),
-    }
 }
 
 fn lik(est: f64, se: f64) -> Likelihood {

@@ -160,10 +160,11 @@ pub fn verdict_text(v: Verdict, w: &VerdictWords<'_>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn iv(est: f64, se: f64) -> EffectInterval {
+    /// A 95 % interval with the default ±30 % band, shared with the monitoring tests.
+    pub(crate) fn iv(est: f64, se: f64) -> EffectInterval {
         EffectInterval {
             estimate: est,
             se,
