@@ -34,6 +34,7 @@ class Scan:
 PATIENT_PAGES = {
     "home / quick log": "/",
     "check-in": "/checkin",
+    "side effects": "/side-effects",
     "sharing": "/sharing",
     "account": "/account",
     "sessions": "/sessions",

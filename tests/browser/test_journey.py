@@ -104,6 +104,20 @@ def test_admin_patient_clinician_journey(fresh_server, make_browser):
     assert me.one("#spasticity_nrs").get_attribute("value") == "5"
     assert me.one("main input[name=log_complete]").is_selected()
 
+    # A side effect on the phone: what was felt, how bad, Save; three taps.
+    me.get("/side-effects")
+    assert me.h1() == "Side effects"
+    before = me.clicks
+    me.click(me.one("main .tiles label.tile[for=effect-drowsiness]"))
+    me.click(me.one("main .tiles label.tile[for=severity-moderate]"))
+    me.click_and_wait(me.button("Save"))
+    assert me.clicks - before <= 3
+    assert me.text("main [role=status]") == "Saved."
+    listed = [li.text for li in me.all("main ul.recent li")]
+    assert len(listed) == 1 and "drowsiness" in listed[0] and "moderate" in listed[0], listed
+    assert me.overflow_x() == 0, f"the side-effect page scrolls sideways by {me.overflow_x()} px at 360 px"
+    me.screenshot("side-effects-phone")
+
     # Sharing: nobody yet; give the clinician read access by user name.
     me.get("/sharing")
     assert "Nobody" in me.text()

@@ -9,6 +9,7 @@ pub mod event;
 pub mod exercise;
 pub mod input;
 pub mod patient;
+pub mod side_effect;
 pub mod taper;
 pub mod time;
 pub mod treatment;
@@ -21,6 +22,7 @@ pub use error::ValidationError;
 pub use event::{ClinicalEvent, EventKind, MriRegion};
 pub use exercise::{ExerciseSession, ExerciseType};
 pub use patient::Patient;
+pub use side_effect::{Effect, Severity, SideEffect};
 pub use time::LocalInstant;
 pub use treatment::{Category, Dose, DoseLog, DoseStatus, Regimen, Route, Schedule, Treatment, Unit};
 

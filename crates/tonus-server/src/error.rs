@@ -144,6 +144,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(msg) => AppError::Conflict(msg),
+            StoreError::Invalid(e) => AppError::Invalid(e),
             other => AppError::internal("storage", other),
         }
     }

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{account, checkins, clinician, consent, dashboard, episodes};
+use crate::api::{account, checkins, clinician, consent, dashboard, episodes, side_effects};
 use crate::error;
 
 #[derive(OpenApi)]
@@ -19,6 +19,11 @@ use crate::error;
         episodes::get_episode,
         episodes::replace_episode,
         episodes::delete_episode,
+        side_effects::list_side_effects,
+        side_effects::create_side_effect,
+        side_effects::get_side_effect,
+        side_effects::replace_side_effect,
+        side_effects::delete_side_effect,
         checkins::create_checkin,
         checkins::list_checkins,
         dashboard::own_dashboard,

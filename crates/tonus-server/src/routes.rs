@@ -12,11 +12,12 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::{
     self, account as api_account, checkins as api_checkins, clinician as api_clinician, consent as api_consent,
-    dashboard as api_dashboard, episodes as api_episodes,
+    dashboard as api_dashboard, episodes as api_episodes, side_effects as api_side_effects,
 };
 use crate::state::AppState;
 use crate::web::{
-    account, admin, assets, checkin, clinician, dashboard, episodes, exports, sessions, sharing, signin, tokens, trials,
+    account, admin, assets, checkin, clinician, dashboard, episodes, exports, sessions, sharing, side_effects, signin,
+    tokens, trials,
 };
 use crate::{auth, html, limits, ops};
 
@@ -81,6 +82,12 @@ fn table() -> Table {
     .post("/episodes/{id}/edit", episodes::edit_episode)
     .get("/episodes/{id}/delete", episodes::delete_episode_confirm)
     .post("/episodes/{id}/delete", episodes::delete_episode)
+    .get("/side-effects", side_effects::page)
+    .post("/side-effects", side_effects::record)
+    .get("/side-effects/{id}/edit", side_effects::edit_form)
+    .post("/side-effects/{id}/edit", side_effects::edit)
+    .get("/side-effects/{id}/delete", side_effects::delete_confirm)
+    .post("/side-effects/{id}/delete", side_effects::delete)
     .get("/checkin", checkin::checkin_form)
     .post("/checkin", checkin::checkin)
     .get("/sharing", sharing::sharing)
@@ -124,6 +131,11 @@ fn table() -> Table {
     .get("/api/episodes/{id}", api_episodes::get_episode)
     .put("/api/episodes/{id}", api_episodes::replace_episode)
     .delete("/api/episodes/{id}", api_episodes::delete_episode)
+    .get("/api/side-effects", api_side_effects::list_side_effects)
+    .post("/api/side-effects", api_side_effects::create_side_effect)
+    .get("/api/side-effects/{id}", api_side_effects::get_side_effect)
+    .put("/api/side-effects/{id}", api_side_effects::replace_side_effect)
+    .delete("/api/side-effects/{id}", api_side_effects::delete_side_effect)
     .get("/api/checkins", api_checkins::list_checkins)
     .get("/api/dashboard", api_dashboard::own_dashboard)
     .post("/api/checkins", api_checkins::create_checkin)

@@ -80,6 +80,32 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ),
     ("GET", "/episodes/{id}/edit", [Login, Own, Forbidden, Forbidden], false),
     ("POST", "/episodes/{id}/edit", [Login, Own, Forbidden, Forbidden], false),
+    ("GET", "/side-effects", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/side-effects", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "GET",
+        "/side-effects/{id}/edit",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "POST",
+        "/side-effects/{id}/edit",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "GET",
+        "/side-effects/{id}/delete",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "POST",
+        "/side-effects/{id}/delete",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
     ("GET", "/checkin", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/checkin", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/sharing", [Login, Ok, Forbidden, Forbidden], false),
@@ -159,6 +185,26 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/readyz", [Ok, Ok, Ok, Ok], false),
     ("GET", "/api/me", [Login, Ok, Ok, Ok], false),
     ("GET", "/api/episodes", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/side-effects", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/api/side-effects", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "GET",
+        "/api/side-effects/{id}",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "PUT",
+        "/api/side-effects/{id}",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "DELETE",
+        "/api/side-effects/{id}",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
     ("POST", "/api/episodes", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/api/episodes/{id}", [Login, Own, Forbidden, Forbidden], false),
     (
@@ -287,6 +333,24 @@ async fn fresh_id(s: &Server, w: &World, path: &str, owner: &str) -> i64 {
         .unwrap();
     if path.contains("/episodes/") {
         return episode_for(store, pid).await;
+    }
+    if path.contains("/side-effects/") {
+        let p = store.patient_by_id(pid).await.unwrap().unwrap();
+        let now = jiff::Timestamp::now();
+        let effect = tonus_domain::SideEffect::new(
+            LocalInstant {
+                at: now,
+                zone: p.zone.clone(),
+            },
+            tonus_domain::Effect::Drowsiness,
+            None,
+            tonus_domain::Severity::Mild,
+            None,
+            None,
+            now,
+        )
+        .unwrap();
+        return store.insert_side_effect(&p, &effect).await.unwrap();
     }
     if path.starts_with("/trials/") {
         let p = store.patient_by_id(pid).await.unwrap().unwrap();
@@ -490,6 +554,8 @@ const TOKEN_MATRIX: &[(&str, &str, [bool; 2])] = &[
     ("GET", "/api/me", [true, true]),
     ("GET", "/api/episodes", [true, true]),
     ("GET", "/api/episodes/{id}", [true, true]),
+    ("GET", "/api/side-effects", [true, true]),
+    ("GET", "/api/side-effects/{id}", [true, true]),
     ("GET", "/api/checkins", [true, true]),
     ("GET", "/api/dashboard", [true, true]),
     ("GET", "/api/openapi.json", [true, true]),
@@ -499,6 +565,9 @@ const TOKEN_MATRIX: &[(&str, &str, [bool; 2])] = &[
     ("PUT", "/api/episodes/{id}", [false, true]),
     ("DELETE", "/api/episodes/{id}", [false, true]),
     ("POST", "/api/checkins", [false, true]),
+    ("POST", "/api/side-effects", [false, true]),
+    ("PUT", "/api/side-effects/{id}", [false, true]),
+    ("DELETE", "/api/side-effects/{id}", [false, true]),
 ];
 
 #[tokio::test]

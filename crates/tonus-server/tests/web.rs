@@ -395,9 +395,54 @@ async fn quick_log_by_form_remembers_and_marks_backfill() {
         assert_eq!(location(&r), "/?saved=1");
         let (_, home) = anne.page("/?saved=1").await;
         assert!(home.contains("Saved."));
-        assert!(home.contains("remembered from last time"));
-        assert!(home.contains("value=\"left-calf\" checked"), "region remembered");
-        assert!(home.contains("value=\"6\" selected"), "pain remembered");
+        // Remembered, but shown ticked next to Save, outside the collapsed details, and
+        // never pre-set inside them.
+        let details = home.find("<details").unwrap();
+        let save = home.find(">Save</button>").unwrap();
+        for kept in [
+            "name=\"keep_region\" value=\"left-calf\" checked",
+            "name=\"keep_region\" value=\"right-calf\" checked",
+            "name=\"keep_pain\" value=\"6\" checked",
+        ] {
+            let at = home.find(kept).unwrap_or_else(|| panic!("{kept} shown: {home}"));
+            assert!(at < save && save < details, "{kept} before Save, outside the details");
+        }
+        assert!(!home.contains("name=\"region\" value=\"left-calf\" checked"));
+        assert!(!home.contains("value=\"6\" selected"));
+        // Unticking one leaves it out; a pain chosen in the details replaces the kept one.
+        let r = anne
+            .post_form(
+                "/episodes",
+                &[
+                    ("kind", "cramp"),
+                    ("keep_region", "left-calf"),
+                    ("keep_pain", "6"),
+                    ("pain", "3"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let last = s
+            .store
+            .list_episodes(&patient, None, None)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(last.value.regions(), &[tonus_domain::Region::LeftCalf]);
+        assert_eq!(last.value.pain().map(|p| p.value()), Some(3));
+        // Unticking everything stores nothing remembered.
+        let r = anne.post_form("/episodes", &[("kind", "twitch")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let last = s
+            .store
+            .list_episodes(&patient, None, None)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert!(last.value.regions().is_empty());
+        assert_eq!(last.value.pain(), None);
 
         // Later entries are marked back-filled.
         let r = anne

@@ -10,14 +10,14 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use tonus_domain::time::Zone;
 use tonus_domain::{
-    Category, CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Id, Patient, Regimen, Treatment,
+    Category, CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Id, Patient, Regimen, SideEffect, Treatment,
 };
 
 use crate::connect::{on_pool, Backend, Store};
 use crate::error::{Context, StoreError};
 use crate::rows::{
-    CheckInRow, DoseLogRow, EpisodeRow, EventRow, ExerciseRow, RegimenRow, CHECKIN_COLUMNS, DOSE_LOG_COLUMNS,
-    EPISODE_COLUMNS, EVENT_COLUMNS, EXERCISE_COLUMNS,
+    CheckInRow, DoseLogRow, EpisodeRow, EventRow, ExerciseRow, RegimenRow, SideEffectRow, CHECKIN_COLUMNS,
+    DOSE_LOG_COLUMNS, EPISODE_COLUMNS, EVENT_COLUMNS, EXERCISE_COLUMNS, SIDE_EFFECT_COLUMNS,
 };
 
 /// Every record one patient owns, without database ids: what a backup keeps and a restore
@@ -30,6 +30,9 @@ pub struct PatientRecords {
     pub checkins: Vec<CheckIn>,
     pub exercise: Vec<ExerciseSession>,
     pub events: Vec<ClinicalEvent>,
+    /// Absent from backups made before side effects were recorded.
+    #[serde(default)]
+    pub side_effects: Vec<SideEffect>,
 }
 
 impl PatientRecords {
@@ -40,7 +43,12 @@ impl PatientRecords {
             .iter()
             .map(|t| 1 + t.regimens.iter().map(|r| 1 + r.doses.len()).sum::<usize>())
             .sum();
-        nested + self.episodes.len() + self.checkins.len() + self.exercise.len() + self.events.len()
+        nested
+            + self.episodes.len()
+            + self.checkins.len()
+            + self.exercise.len()
+            + self.events.len()
+            + self.side_effects.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -168,6 +176,16 @@ macro_rules! read_records {
         .ctx("reading clinical events")?;
         for r in rows {
             records.events.push(r.into_domain()?.value);
+        }
+        let rows: Vec<SideEffectRow> = sqlx::query_as(&format!(
+            "SELECT {SIDE_EFFECT_COLUMNS} FROM side_effects s LEFT JOIN treatments t ON t.id = s.treatment_id WHERE s.patient_id = $1 ORDER BY s.at_ms, s.id"
+        ))
+        .bind(pid)
+        .fetch_all(&mut *$tx)
+        .await
+        .ctx("reading side effects")?;
+        for r in rows {
+            records.side_effects.push(r.into_domain()?.value);
         }
         records
     }};

@@ -11,13 +11,14 @@ use std::fmt::Write as _;
 use jiff::civil::Date;
 use jiff::Timestamp;
 use sqlx::{PgConnection, Postgres, Sqlite, Transaction};
-use tonus_domain::{CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Id, Patient, Regimen};
+use tonus_domain::{CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Id, Patient, Regimen, SideEffect};
 
 use crate::archive::{DoseRef, PatientRecords, PatientSnapshot, TreatmentRecords, REGIMEN_SQL};
 use crate::connect::{Backend, Store};
 use crate::error::{Context, StoreError};
 use crate::repo::{bind_checkin, bind_dose, bind_episode, bind_event, bind_exercise, INSERT_EVENT, UPSERT_CHECKIN};
 use crate::rows::{join_codes, RegimenRow};
+use crate::side_effects::{bind_side_effect, INSERT as INSERT_SIDE_EFFECT};
 
 /// Rows per multi-row `INSERT` on SQLite: 256 × 13 episode columns stays far below SQLite's
 /// 32,766 bound parameters, and beyond a few hundred rows the statement no longer gets
@@ -203,6 +204,9 @@ impl BulkWriter {
         for e in &records.events {
             self.event(e).await?;
         }
+        for s in &records.side_effects {
+            self.side_effect(s).await?;
+        }
         Ok(())
     }
 
@@ -314,6 +318,29 @@ impl BulkWriter {
         on_tx!(self.tx, tx => {
             bind_event!(sqlx::query(INSERT_EVENT).bind(pid), event)
                 .execute(&mut **tx).await.ctx("saving a clinical event")?;
+        });
+        Ok(())
+    }
+
+    /// Side effects are few, like events; the suspected treatment must be one of the
+    /// patient's, stored or written through this writer.
+    pub async fn side_effect(&mut self, effect: &SideEffect) -> Result<(), StoreError> {
+        let pid = self.patient_id;
+        let treatment = match effect.suspected_treatment() {
+            Some(name) => Some(*self.treatment_ids.get(&name.trim().to_lowercase()).ok_or_else(|| {
+                StoreError::Invalid(tonus_domain::ValidationError::new(
+                    "suspected_treatment",
+                    "the name of a treatment of the patient",
+                    format!("{name:?}"),
+                ))
+            })?),
+            None => None,
+        };
+        let now = Timestamp::now().as_millisecond();
+        on_tx!(self.tx, tx => {
+            bind_side_effect!(sqlx::query(INSERT_SIDE_EFFECT).bind(pid), effect, treatment)
+                .bind(now)
+                .execute(&mut **tx).await.ctx("saving a side effect")?;
         });
         Ok(())
     }

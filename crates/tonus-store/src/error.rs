@@ -19,6 +19,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A value that only the database can check (e.g. a name that must refer to one of the
+    /// patient's own records): told to the user like any rule the domain checks.
+    #[error("{0}")]
+    Invalid(ValidationError),
     /// The error of a group commit, told to every request in the batch.
     #[error("{0}")]
     Batch(String),

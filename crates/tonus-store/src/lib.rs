@@ -17,6 +17,7 @@ mod group;
 mod repo;
 mod rows;
 mod security;
+mod side_effects;
 mod trials;
 
 pub use accounts::{validate_username, ApiToken, NewSession, Role, Session, User};

@@ -6,8 +6,9 @@ use serde::Serialize;
 use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::time::Zone;
 use tonus_domain::{
-    CheckIn, ClinicalEvent, Dose, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, ExerciseType, Id,
-    LocalInstant, MriRegion, Pain, Region, Route, Schedule, SpasmKind, Trigger, Unit, ValidationError,
+    CheckIn, ClinicalEvent, Dose, DoseLog, DoseStatus, Effect, Episode, EventKind, ExerciseSession, ExerciseType, Id,
+    LocalInstant, MriRegion, Pain, Region, Route, Schedule, Severity, SideEffect, SpasmKind, Trigger, Unit,
+    ValidationError,
 };
 
 use crate::StoreError;
@@ -288,6 +289,46 @@ impl EventRow {
             )
         };
         let value = build().map_err(corrupt("clinical_events", id))?;
+        Ok(Stored {
+            id,
+            patient_id: self.patient_id,
+            value,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SideEffectRow {
+    id: i64,
+    patient_id: i64,
+    at_ms: i64,
+    time_zone: String,
+    effect: String,
+    description: Option<String>,
+    severity: String,
+    suspected_treatment: Option<String>,
+    note: Option<String>,
+}
+
+/// Selected from `side_effects s LEFT JOIN treatments t ON t.id = s.treatment_id`.
+pub(crate) const SIDE_EFFECT_COLUMNS: &str = "s.id, s.patient_id, s.at_ms, s.time_zone, s.effect, s.description, s.severity, t.name AS suspected_treatment, s.note";
+
+impl SideEffectRow {
+    pub(crate) fn into_domain(self) -> Result<Stored<SideEffect>, StoreError> {
+        let id = self.id;
+        let value = instant(self.at_ms, &self.time_zone)
+            .and_then(|at| {
+                SideEffect::new(
+                    at,
+                    Effect::parse(&self.effect)?,
+                    self.description.as_deref(),
+                    Severity::parse(&self.severity)?,
+                    self.suspected_treatment.as_deref(),
+                    self.note.as_deref(),
+                    any_time(),
+                )
+            })
+            .map_err(corrupt("side_effects", id))?;
         Ok(Stored {
             id,
             patient_id: self.patient_id,

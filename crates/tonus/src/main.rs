@@ -66,7 +66,7 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
             || cause.is::<UserError>()
             || matches!(
                 cause.downcast_ref::<tonus_store::StoreError>(),
-                Some(tonus_store::StoreError::Conflict(_))
+                Some(tonus_store::StoreError::Conflict(_) | tonus_store::StoreError::Invalid(_))
             )
     })
 }

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use tonus_domain::{CheckIn, ClinicalEvent, DoseLog, Episode, EventKind, ExerciseSession, Id};
+use tonus_domain::{CheckIn, ClinicalEvent, DoseLog, Episode, EventKind, ExerciseSession, Id, SideEffect};
 use tonus_store::{Stored, StoredRegimen};
 
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
@@ -108,6 +108,18 @@ pub fn dose_line(id: Id, treatment: &str, d: &DoseLog) -> String {
         d.at().zoned().strftime("%Y-%m-%d %H:%M"),
         d.status().code(),
         d.note().map_or(String::new(), |n| format!("  \u{201c}{n}\u{201d}")),
+    )
+}
+
+pub fn side_effect_line(id: Id, s: &SideEffect) -> String {
+    format!(
+        "#{id:<5} {}  {:<8} {}{}{}",
+        s.at().zoned().strftime("%Y-%m-%d %H:%M"),
+        s.severity().code(),
+        s.what(),
+        s.suspected_treatment()
+            .map_or(String::new(), |t| format!("  (suspected: {t})")),
+        s.note().map_or(String::new(), |n| format!("  \u{201c}{n}\u{201d}")),
     )
 }
 

@@ -283,6 +283,79 @@ fn treatments_doses_edit_delete() {
 }
 
 #[test]
+fn side_effects_are_recorded_listed_edited_and_deleted() {
+    let db = sqlite_db();
+    ok_json(&db, &["treatment", "add", "Baclofen", "--category", "drug"]);
+    let s = ok_json(
+        &db,
+        &[
+            "side-effect",
+            "--effect",
+            "drowsiness",
+            "--severity",
+            "moderate",
+            "--treatment",
+            "baclofen",
+            "--at",
+            "yesterday 21:00",
+        ],
+    );
+    assert_eq!(s["effect"], "drowsiness");
+    assert_eq!(s["suspected_treatment"], "Baclofen", "named as stored");
+    let id = s["id"].to_string();
+
+    // Each rule names its field, exits 2 and stores nothing.
+    for (args, message) in [
+        (vec!["side-effect", "--severity", "mild"], "effect must be given"),
+        (
+            vec!["side-effect", "--effect", "other", "--severity", "mild"],
+            "description must be present",
+        ),
+        (
+            vec![
+                "side-effect",
+                "--effect",
+                "nausea",
+                "--severity",
+                "mild",
+                "--treatment",
+                "Tizanidine",
+            ],
+            "suspected_treatment must be the name of one of your treatments",
+        ),
+        (
+            vec!["side-effect", "--effect", "nausea", "--severity", "bad"],
+            "severity must be one of mild, moderate, severe",
+        ),
+    ] {
+        let out = tonus(&db, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    assert_eq!(
+        ok_json(&db, &["list", "--what", "side-effects"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let edited = ok_json(&db, &["edit", "side-effect", &id, "--severity", "severe"]);
+    assert_eq!(edited["severity"], "severe");
+    assert_eq!(edited["suspected_treatment"], "Baclofen", "unchanged fields kept");
+    let cleared = ok_json(&db, &["edit", "side-effect", &id, "--clear-treatment"]);
+    assert_eq!(cleared["suspected_treatment"], Value::Null);
+    let all = ok_json(&db, &["list", "--what", "all"]);
+    assert_eq!(all["side_effects"].as_array().unwrap().len(), 1);
+    ok_json(&db, &["delete", "side-effect", &id, "--yes"]);
+    assert!(ok_json(&db, &["list", "--what", "side-effects"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
 fn several_patients_need_a_choice() {
     let db = sqlite_db();
     ok_json(&db, &["patient", "add", "anne", "--tz", "Europe/Paris"]);
@@ -361,6 +434,8 @@ fn help_is_there_for_every_command() {
         vec!["treatment", "start", "--help"],
         vec!["dose", "--help"],
         vec!["exercise", "--help"],
+        vec!["side-effect", "--help"],
+        vec!["edit", "side-effect", "--help"],
         vec!["event", "mri", "--help"],
         vec!["list", "--help"],
         vec!["days", "--help"],

@@ -105,7 +105,7 @@ fn triggers_schema() -> Array {
 }
 
 /// Instants as stored (to the millisecond), so an answer to a write and a later read agree.
-fn millis(t: jiff::Timestamp) -> String {
+pub(crate) fn millis(t: jiff::Timestamp) -> String {
     jiff::Timestamp::from_millisecond(t.as_millisecond())
         .unwrap_or(t)
         .to_string()

@@ -9,6 +9,7 @@ pub mod clinician;
 pub mod consent;
 pub mod dashboard;
 pub mod episodes;
+pub mod side_effects;
 
 use axum::body::Bytes;
 use axum::extract::path::ErrorKind;

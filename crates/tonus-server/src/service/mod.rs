@@ -16,6 +16,7 @@ pub mod exports;
 pub mod second_factor;
 pub mod sessions;
 pub mod sharing;
+pub mod side_effects;
 pub mod tokens;
 pub mod trials;
 

@@ -24,6 +24,8 @@ const READ_ROUTES: &[&str] = &[
     "/api/episodes",
     "/api/episodes/{id}",
     "/api/checkins",
+    "/api/side-effects",
+    "/api/side-effects/{id}",
     "/api/dashboard",
     "/api/openapi.json",
     // Exports are reads of the whole diary (a nightly backup script); audited with the token.
@@ -35,6 +37,9 @@ const WRITE_ROUTES: &[(Method, &str)] = &[
     (Method::PUT, "/api/episodes/{id}"),
     (Method::DELETE, "/api/episodes/{id}"),
     (Method::POST, "/api/checkins"),
+    (Method::POST, "/api/side-effects"),
+    (Method::PUT, "/api/side-effects/{id}"),
+    (Method::DELETE, "/api/side-effects/{id}"),
 ];
 
 /// Whether a token of `scope` may call (`method`, route template `route`).

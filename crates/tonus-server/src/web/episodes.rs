@@ -68,6 +68,10 @@ pub struct QuickForm {
     when: String,
     duration: String,
     notes: String,
+    /// Region and pain of the last entry, shown next to *Save* as ticked choices the person
+    /// can untick: remembered values are never applied unseen.
+    kept_regions: Vec<String>,
+    kept_pain: String,
 }
 
 impl QuickForm {
@@ -76,6 +80,8 @@ impl QuickForm {
             kind: form.get("kind").to_string(),
             regions: form.all("region"),
             pain: form.get("pain").to_string(),
+            kept_regions: form.all("keep_region"),
+            kept_pain: form.get("keep_pain").to_string(),
             when: form.get("when").to_string(),
             duration: form.get("duration").to_string(),
             notes: form.get("notes").to_string(),
@@ -91,11 +97,19 @@ impl QuickForm {
             "" => None,
             d => Some(parse_duration_seconds("duration", d)?),
         };
+        let mut regions = self.kept_regions.clone();
+        regions.extend(self.regions.iter().filter(|r| !self.kept_regions.contains(r)).cloned());
+        // A pain chosen in the details replaces the remembered one.
+        let pain = if self.pain.trim().is_empty() {
+            &self.kept_pain
+        } else {
+            &self.pain
+        };
         Ok(EpisodeInput {
             draft: EpisodeDraft {
                 kind: self.kind.clone(),
-                regions: self.regions.clone(),
-                pain: int_field("pain", &self.pain)?,
+                regions,
+                pain: int_field("pain", pain)?,
                 duration_s,
                 triggers: Vec::new(),
                 trigger_note: None,
@@ -137,7 +151,8 @@ pub struct QuickLogPage {
     when: String,
     duration: String,
     notes: String,
-    remembered: bool,
+    kept_regions: Vec<Opt>,
+    kept_pain: Option<String>,
     error: Option<FieldError>,
     saved: Option<String>,
     recent: Vec<RecentEpisode>,
@@ -161,10 +176,16 @@ impl QuickLogPage {
             pains: (0..=10)
                 .map(|p| opt(p.to_string(), p.to_string(), form.pain == p.to_string()))
                 .collect(),
+            kept_regions: form
+                .kept_regions
+                .iter()
+                .filter_map(|code| Region::parse(code).ok())
+                .map(|r| opt(r.code(), r.label(), true))
+                .collect(),
+            kept_pain: Some(form.kept_pain.trim().to_string()).filter(|p| !p.is_empty()),
             when: form.when,
             duration: form.duration,
             notes: form.notes,
-            remembered: false,
             error: error.map(FieldError::from),
             saved: None,
             recent: Vec::new(),
@@ -204,19 +225,18 @@ async fn quick_log_page(
         .checked_sub(jiff::Span::new().days(14))
         .ok();
     let episodes = episodes::list(me, from, None).await?;
-    // Region and pain are remembered from the last entry, so the usual episode is two taps.
-    let remembered = typed.is_none() && !episodes.is_empty();
+    // Region and pain are remembered from the last entry, so the usual episode is two taps;
+    // they are shown next to Save, ticked, so what is stored is what the person saw.
     let form = typed.unwrap_or_else(|| match episodes.last() {
         Some(last) => QuickForm {
-            regions: last.value.regions().iter().map(|r| r.code().to_string()).collect(),
-            pain: last.value.pain().map(|p| p.value().to_string()).unwrap_or_default(),
+            kept_regions: last.value.regions().iter().map(|r| r.code().to_string()).collect(),
+            kept_pain: last.value.pain().map(|p| p.value().to_string()).unwrap_or_default(),
             ..QuickForm::default()
         },
         None => QuickForm::default(),
     });
     let recent = episodes.iter().rev().take(20).map(|e| recent_row(e, zone)).collect();
     let mut page = QuickLogPage::new(&patient_auth_of(me), csrf, form, error.as_ref());
-    page.remembered = remembered;
     page.saved = saved;
     page.recent = recent;
     render(&page, page.status())
@@ -246,9 +266,11 @@ pub async fn quick_log(
 #[derive(Template)]
 #[template(path = "confirm.html")]
 pub struct ConfirmPage {
-    nav: Nav,
-    summary: String,
-    action: String,
+    pub(crate) nav: Nav,
+    pub(crate) summary: String,
+    pub(crate) action: String,
+    /// Where "No, keep it" leads: the page the entry was listed on.
+    pub(crate) back: String,
 }
 
 /// GET /episodes/{id}/delete: asks before deleting.
@@ -265,6 +287,7 @@ pub async fn delete_episode_confirm(
         nav: Nav::new(Some(&pa.auth), &csrf),
         summary: format!("{} at {}", row.kind, row.when),
         action: format!("/episodes/{id}/delete"),
+        back: "/".to_string(),
     };
     render(&page, StatusCode::OK)
 }
@@ -310,6 +333,7 @@ pub async fn edit_episode_form(
         when: episodes::minute_text(v.started_at().at, &pa.patient.zone),
         duration: v.duration_s().map(|d| format!("{d}s")).unwrap_or_default(),
         notes: v.notes().unwrap_or_default().to_string(),
+        ..QuickForm::default()
     };
     edit_page(&pa, &csrf, id, form, None)
 }

@@ -15,6 +15,7 @@ pub mod exports;
 pub mod resume;
 pub mod sessions;
 pub mod sharing;
+pub mod side_effects;
 pub mod signin;
 pub mod tokens;
 pub mod trials;

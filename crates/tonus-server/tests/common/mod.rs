@@ -187,6 +187,12 @@ impl Server {
         c
     }
 
+    /// The patient record of the account `name`.
+    pub async fn patient(&self, name: &str) -> tonus_domain::Patient {
+        let id = self.patient_id(name).await;
+        self.store.patient_by_id(id).await.unwrap().unwrap()
+    }
+
     pub async fn patient_id(&self, name: &str) -> i64 {
         self.store
             .user_by_username(name)

@@ -52,6 +52,8 @@ pub enum Command {
     Dose(DoseArgs),
     /// Log an exercise session.
     Exercise(ExerciseArgs),
+    /// Record a side effect: `tonus side-effect --effect drowsiness --severity moderate --treatment Baclofen`.
+    SideEffect(SideEffectArgs),
     /// Record a clinical event: MRI, relapse, infection, diagnosis, or another.
     #[command(subcommand)]
     Event(EventCommand),
@@ -256,6 +258,27 @@ pub struct ExerciseArgs {
     pub note: Option<String>,
 }
 
+#[derive(Args, Clone, Default)]
+pub struct SideEffectArgs {
+    /// drowsiness, weakness, dizziness, fatigue, nausea, dry-mouth, headache, confusion, other.
+    #[arg(long, short = 'f')]
+    pub effect: Option<String>,
+    /// What was felt, in your words (needed for `other`).
+    #[arg(long, short = 'd', allow_hyphen_values = true)]
+    pub description: Option<String>,
+    /// mild, moderate or severe.
+    #[arg(long, short)]
+    pub severity: Option<String>,
+    /// The treatment you suspect, by name (one you have added).
+    #[arg(long = "treatment", short = 't')]
+    pub treatment: Option<String>,
+    /// When it was felt (default: now).
+    #[arg(long, allow_hyphen_values = true, short)]
+    pub at: Option<String>,
+    #[arg(long, allow_hyphen_values = true, short)]
+    pub note: Option<String>,
+}
+
 #[derive(Subcommand)]
 pub enum EventCommand {
     /// An MRI: `tonus event mri --region brain --total 12 --new 1 --enhancing 0 --date 2026-09-01`.
@@ -319,6 +342,7 @@ pub enum What {
     Doses,
     Exercise,
     Events,
+    SideEffects,
     All,
 }
 
@@ -368,6 +392,15 @@ pub enum EditCommand {
         #[command(flatten)]
         fields: ExerciseArgs,
     },
+    /// Change a side effect; only the fields given change.
+    SideEffect {
+        id: i64,
+        #[command(flatten)]
+        fields: SideEffectArgs,
+        /// Forget the suspected treatment.
+        #[arg(long, conflicts_with = "treatment")]
+        clear_treatment: bool,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -378,6 +411,7 @@ pub enum RecordType {
     Dose,
     Exercise,
     Event,
+    SideEffect,
 }
 
 #[derive(Args)]

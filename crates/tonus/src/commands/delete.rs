@@ -12,6 +12,7 @@ fn name(r: RecordType) -> &'static str {
         RecordType::Dose => "dose",
         RecordType::Exercise => "exercise session",
         RecordType::Event => "clinical event",
+        RecordType::SideEffect => "side effect",
     }
 }
 
@@ -38,6 +39,7 @@ pub async fn run(ctx: &Ctx, a: DeleteArgs) -> Result<()> {
         RecordType::Dose => s.delete_dose(&patient, a.id).await?,
         RecordType::Exercise => s.delete_exercise(&patient, a.id).await?,
         RecordType::Event => s.delete_event(&patient, a.id).await?,
+        RecordType::SideEffect => s.delete_side_effect(&patient, a.id).await?,
     };
     if !deleted {
         return Err(user_error(format!(

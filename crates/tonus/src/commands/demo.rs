@@ -11,8 +11,9 @@ use rand_chacha::ChaCha8Rng;
 use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::time::Zone;
 use tonus_domain::{
-    Category, ClinicalEvent, Dose, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, ExerciseType,
-    LocalInstant, MriRegion, Pain, Patient, Regimen, Region, Route, Schedule, SpasmKind, Treatment, Trigger, Unit,
+    Category, ClinicalEvent, Dose, DoseLog, DoseStatus, Effect, Episode, EventKind, ExerciseSession, ExerciseType,
+    LocalInstant, MriRegion, Pain, Patient, Regimen, Region, Route, Schedule, Severity, SideEffect, SpasmKind,
+    Treatment, Trigger, Unit,
 };
 use tonus_stats::sim::{simulate, Family as SimFamily, SimConfig, SimDay, SimTreatment};
 use tonus_store::Batch;
@@ -144,6 +145,10 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         add_doses(&mut batch, &mut rng, &patient, rid, start, today, schedule, ctx.now)?;
     }
     ctx.store.insert_batch(&patient, &batch).await?;
+    let side_effects = side_effects(&mut rng, &patient, &config.treatments, day_of, today, ctx.now)?;
+    for s in &side_effects {
+        ctx.store.insert_side_effect(&patient, s).await?;
+    }
     let account = if a.no_account {
         Account::NotAsked
     } else {
@@ -154,7 +159,7 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     super::report(
         ctx,
         &(format!(
-            "Simulated patient {:?} ({}): {} days from {first} to {today}, {} episodes, {} confirmed days, {} check-ins, {} exercise sessions, {} doses, {} clinical events.\nTry: tonus --patient {} days    or    tonus --patient {} list --from -7",
+            "Simulated patient {:?} ({}): {} days from {first} to {today}, {} episodes, {} confirmed days, {} check-ins, {} exercise sessions, {} doses, {} clinical events, {} side effects.\nTry: tonus --patient {} days    or    tonus --patient {} list --from -7",
             patient.handle,
             patient.zone,
             a.days,
@@ -164,6 +169,7 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
             batch.exercise.len(),
             batch.doses.len(),
             batch.events.len(),
+            side_effects.len(),
             patient.handle,
             patient.handle
         ) + &match &account {
@@ -178,7 +184,7 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         &serde_json::json!({
             "patient": patient, "days": a.days, "seed": a.seed, "from": first.to_string(), "to": today.to_string(),
             "episodes": batch.episodes.len(), "checkins": batch.checkins.len(), "exercise": batch.exercise.len(),
-            "doses": batch.doses.len(), "events": batch.events.len(),
+            "doses": batch.doses.len(), "events": batch.events.len(), "side_effects": side_effects.len(),
             "account": match &account {
                 Account::Made { password } => serde_json::json!({"username": DEMO_USER, "password": password}),
                 Account::Taken | Account::NotAsked => serde_json::Value::Null,
@@ -215,6 +221,65 @@ async fn demo_account(ctx: &Ctx, patient: &Patient) -> Result<Account> {
         .await
         .context("creating the demo web account")?;
     Ok(Account::Made { password })
+}
+
+/// Side effects as people starting baclofen often report them: drowsiness and some
+/// weakness in the first weeks, fading later; now and then a headache nobody links to a
+/// treatment.
+fn side_effects(
+    rng: &mut ChaCha8Rng,
+    patient: &Patient,
+    treatments: &[SimTreatment],
+    day_of: impl Fn(u32) -> Result<Date>,
+    today: Date,
+    now: Timestamp,
+) -> Result<Vec<SideEffect>> {
+    let mut out = Vec::new();
+    let at = |day: Date, minute: u16| -> Result<LocalInstant> {
+        Ok(LocalInstant {
+            at: local(patient, day, minute)?,
+            zone: patient.zone.clone(),
+        })
+    };
+    for t in treatments.iter().filter(|t| t.name == "Baclofen") {
+        for offset in (1..42).step_by(4) {
+            let day = day_of(t.start_day + offset)?;
+            if day > today || !rng.gen_bool(if offset < 21 { 0.7 } else { 0.3 }) {
+                continue;
+            }
+            let (effect, severity) = match (offset < 14, rng.gen_bool(0.7)) {
+                (true, true) => (Effect::Drowsiness, Severity::Moderate),
+                (true, false) => (Effect::Weakness, Severity::Mild),
+                (false, _) => (Effect::Drowsiness, Severity::Mild),
+            };
+            let minute = rng.gen_range(13 * 60..22 * 60);
+            out.push(SideEffect::new(
+                at(day, minute)?,
+                effect,
+                None,
+                severity,
+                Some(&t.name),
+                None,
+                now,
+            )?);
+        }
+    }
+    for back in [50_i64, 23] {
+        let day = today.checked_sub(Span::new().days(back))?;
+        if day >= day_of(0)? {
+            out.push(SideEffect::new(
+                at(day, 10 * 60)?,
+                Effect::Headache,
+                None,
+                Severity::Mild,
+                None,
+                Some("after a bad night"),
+                now,
+            )?);
+        }
+    }
+    out.sort_by_key(|s| s.at().at);
+    Ok(out)
 }
 
 fn local(patient: &Patient, day: Date, minute: u16) -> Result<Timestamp> {

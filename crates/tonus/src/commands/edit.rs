@@ -78,6 +78,11 @@ pub async fn run(ctx: &Ctx, cmd: EditCommand) -> Result<()> {
                 &EpisodeView::new(&stored),
             )
         }
+        EditCommand::SideEffect {
+            id,
+            fields,
+            clear_treatment,
+        } => super::side_effect::edit(ctx, &patient, id, fields, clear_treatment).await,
         EditCommand::Exercise { id, fields: f } => {
             let old = ctx
                 .store

@@ -7,7 +7,8 @@ use crate::cli::ExerciseArgs;
 use crate::context::Ctx;
 use crate::output::exercise_line;
 
-fn required<T>(field: &str, v: Option<T>, example: &str) -> Result<T, ValidationError> {
+/// A field the command needs, with an example of how to give it.
+pub(super) fn required<T>(field: &str, v: Option<T>, example: &str) -> Result<T, ValidationError> {
     v.ok_or_else(|| ValidationError::new(field, format!("given ({example})"), "nothing"))
 }
 

@@ -7,7 +7,9 @@ use tonus_domain::{daily_counts, Family, Patient, SpasmKind, ValidationError};
 
 use crate::cli::{DaysArgs, ListArgs, What};
 use crate::context::Ctx;
-use crate::output::{checkin_line, dose_line, episode_line, event_line, exercise_line, print_json, EpisodeView};
+use crate::output::{
+    checkin_line, dose_line, episode_line, event_line, exercise_line, print_json, side_effect_line, EpisodeView,
+};
 
 /// An episode filter: one sub-kind or a whole family.
 enum KindFilter {
@@ -137,6 +139,17 @@ pub async fn run(ctx: &Ctx, a: ListArgs) -> Result<()> {
             json.insert("events".into(), serde_json::to_value(&items)?);
         } else {
             items.iter().for_each(|e| println!("{}", event_line(e.id, &e.value)));
+        }
+    }
+    if wants(What::SideEffects) {
+        let items = ctx.store.list_side_effects(&p, from, to).await?;
+        heading("Side effects");
+        if ctx.json {
+            json.insert("side_effects".into(), serde_json::to_value(&items)?);
+        } else {
+            items
+                .iter()
+                .for_each(|s| println!("{}", side_effect_line(s.id, &s.value)));
         }
     }
     if ctx.json {

@@ -16,6 +16,7 @@ mod log;
 mod patient;
 mod report;
 mod serve;
+mod side_effect;
 mod treatment;
 mod trial;
 mod user;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Treatment(c) => treatment::run(&ctx, c).await,
         Command::Dose(a) => treatment::dose(&ctx, a).await,
         Command::Exercise(a) => exercise::run(&ctx, a).await,
+        Command::SideEffect(a) => side_effect::run(&ctx, a).await,
         Command::Event(c) => event::run(&ctx, c).await,
         Command::List(a) => list::run(&ctx, a).await,
         Command::Days(a) => list::days(&ctx, a).await,
