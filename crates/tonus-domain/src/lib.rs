@@ -3,6 +3,7 @@
 
 pub mod checkin;
 pub mod daily;
+pub mod due;
 pub mod episode;
 pub mod error;
 pub mod event;

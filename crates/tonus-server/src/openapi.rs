@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{account, checkins, clinician, consent, dashboard, episodes, side_effects};
+use crate::api::{account, checkins, clinician, consent, dashboard, episodes, side_effects, treatments};
 use crate::error;
 
 #[derive(OpenApi)]
@@ -24,6 +24,15 @@ use crate::error;
         side_effects::get_side_effect,
         side_effects::replace_side_effect,
         side_effects::delete_side_effect,
+        treatments::list_treatments,
+        treatments::create_treatment,
+        treatments::start_regimen,
+        treatments::change_regimen,
+        treatments::stop_regimen,
+        treatments::due_doses,
+        treatments::list_doses,
+        treatments::create_dose,
+        treatments::delete_dose,
         checkins::create_checkin,
         checkins::list_checkins,
         dashboard::own_dashboard,

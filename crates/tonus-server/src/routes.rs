@@ -13,11 +13,12 @@ use tower_http::trace::TraceLayer;
 use crate::api::{
     self, account as api_account, checkins as api_checkins, clinician as api_clinician, consent as api_consent,
     dashboard as api_dashboard, episodes as api_episodes, side_effects as api_side_effects,
+    treatments as api_treatments,
 };
 use crate::state::AppState;
 use crate::web::{
     account, admin, assets, checkin, clinician, dashboard, episodes, exports, sessions, sharing, side_effects, signin,
-    tokens, trials,
+    tokens, treatments, trials,
 };
 use crate::{auth, html, limits, ops};
 
@@ -82,6 +83,15 @@ fn table() -> Table {
     .post("/episodes/{id}/edit", episodes::edit_episode)
     .get("/episodes/{id}/delete", episodes::delete_episode_confirm)
     .post("/episodes/{id}/delete", episodes::delete_episode)
+    .get("/treatments", treatments::page)
+    .post("/treatments", treatments::add)
+    .post("/treatments/{id}/start", treatments::start)
+    .post("/regimens/{id}/change", treatments::change)
+    .post("/regimens/{id}/stop", treatments::stop)
+    .get("/doses", treatments::doses)
+    .post("/doses", treatments::log_dose)
+    .get("/doses/{id}/delete", treatments::delete_dose_confirm)
+    .post("/doses/{id}/delete", treatments::delete_dose)
     .get("/side-effects", side_effects::page)
     .post("/side-effects", side_effects::record)
     .get("/side-effects/{id}/edit", side_effects::edit_form)
@@ -136,6 +146,15 @@ fn table() -> Table {
     .get("/api/side-effects/{id}", api_side_effects::get_side_effect)
     .put("/api/side-effects/{id}", api_side_effects::replace_side_effect)
     .delete("/api/side-effects/{id}", api_side_effects::delete_side_effect)
+    .get("/api/treatments", api_treatments::list_treatments)
+    .post("/api/treatments", api_treatments::create_treatment)
+    .post("/api/treatments/{id}/regimens", api_treatments::start_regimen)
+    .post("/api/regimens/{id}/change", api_treatments::change_regimen)
+    .post("/api/regimens/{id}/stop", api_treatments::stop_regimen)
+    .get("/api/doses/due", api_treatments::due_doses)
+    .get("/api/doses", api_treatments::list_doses)
+    .post("/api/doses", api_treatments::create_dose)
+    .delete("/api/doses/{id}", api_treatments::delete_dose)
     .get("/api/checkins", api_checkins::list_checkins)
     .get("/api/dashboard", api_dashboard::own_dashboard)
     .post("/api/checkins", api_checkins::create_checkin)

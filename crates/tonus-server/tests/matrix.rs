@@ -80,6 +80,25 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ),
     ("GET", "/episodes/{id}/edit", [Login, Own, Forbidden, Forbidden], false),
     ("POST", "/episodes/{id}/edit", [Login, Own, Forbidden, Forbidden], false),
+    ("GET", "/treatments", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/treatments", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "POST",
+        "/treatments/{id}/start",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "POST",
+        "/regimens/{id}/change",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    ("POST", "/regimens/{id}/stop", [Login, Own, Forbidden, Forbidden], false),
+    ("GET", "/doses", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/doses", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/doses/{id}/delete", [Login, Own, Forbidden, Forbidden], false),
+    ("POST", "/doses/{id}/delete", [Login, Own, Forbidden, Forbidden], false),
     ("GET", "/side-effects", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/side-effects", [Login, Ok, Forbidden, Forbidden], false),
     (
@@ -186,6 +205,30 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/api/me", [Login, Ok, Ok, Ok], false),
     ("GET", "/api/episodes", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/api/side-effects", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/treatments", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/api/treatments", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "POST",
+        "/api/treatments/{id}/regimens",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "POST",
+        "/api/regimens/{id}/change",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "POST",
+        "/api/regimens/{id}/stop",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    ("GET", "/api/doses/due", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/doses", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/api/doses", [Login, Ok, Forbidden, Forbidden], false),
+    ("DELETE", "/api/doses/{id}", [Login, Own, Forbidden, Forbidden], false),
     ("POST", "/api/side-effects", [Login, Ok, Forbidden, Forbidden], false),
     (
         "GET",
@@ -333,6 +376,41 @@ async fn fresh_id(s: &Server, w: &World, path: &str, owner: &str) -> i64 {
         .unwrap();
     if path.contains("/episodes/") {
         return episode_for(store, pid).await;
+    }
+    if path.contains("/treatments/") || path.contains("/regimens/") || path.contains("/doses/") {
+        let p = store.patient_by_id(pid).await.unwrap().unwrap();
+        let t = tonus_domain::Treatment::new(&format!("Drug {}", rand_suffix()), tonus_domain::Category::Drug, None)
+            .unwrap();
+        let tid = store.insert_treatment(&p, &t).await.unwrap();
+        if path.contains("/treatments/") {
+            return tid;
+        }
+        let today = tonus_domain::time::today(&p.zone, jiff::Timestamp::now());
+        let regimen = tonus_domain::Regimen::new(
+            tonus_domain::Category::Drug,
+            Some(tonus_domain::Dose::new(10.0, tonus_domain::Unit::Mg).unwrap()),
+            None,
+            tonus_domain::Schedule::TimesPerDay(3),
+            today.checked_sub(jiff::Span::new().days(10)).unwrap(),
+            None,
+        )
+        .unwrap();
+        let rid = store.insert_regimen(&p, tid, &regimen).await.unwrap();
+        if path.contains("/regimens/") {
+            return rid;
+        }
+        let now = jiff::Timestamp::now();
+        let dose = tonus_domain::DoseLog::new(
+            LocalInstant {
+                at: now,
+                zone: p.zone.clone(),
+            },
+            tonus_domain::DoseStatus::Taken,
+            None,
+            now,
+        )
+        .unwrap();
+        return store.insert_dose(&p, rid, &dose).await.unwrap();
     }
     if path.contains("/side-effects/") {
         let p = store.patient_by_id(pid).await.unwrap().unwrap();
@@ -556,6 +634,9 @@ const TOKEN_MATRIX: &[(&str, &str, [bool; 2])] = &[
     ("GET", "/api/episodes/{id}", [true, true]),
     ("GET", "/api/side-effects", [true, true]),
     ("GET", "/api/side-effects/{id}", [true, true]),
+    ("GET", "/api/treatments", [true, true]),
+    ("GET", "/api/doses", [true, true]),
+    ("GET", "/api/doses/due", [true, true]),
     ("GET", "/api/checkins", [true, true]),
     ("GET", "/api/dashboard", [true, true]),
     ("GET", "/api/openapi.json", [true, true]),
@@ -568,6 +649,12 @@ const TOKEN_MATRIX: &[(&str, &str, [bool; 2])] = &[
     ("POST", "/api/side-effects", [false, true]),
     ("PUT", "/api/side-effects/{id}", [false, true]),
     ("DELETE", "/api/side-effects/{id}", [false, true]),
+    ("POST", "/api/treatments", [false, true]),
+    ("POST", "/api/treatments/{id}/regimens", [false, true]),
+    ("POST", "/api/regimens/{id}/change", [false, true]),
+    ("POST", "/api/regimens/{id}/stop", [false, true]),
+    ("POST", "/api/doses", [false, true]),
+    ("DELETE", "/api/doses/{id}", [false, true]),
 ];
 
 #[tokio::test]

@@ -430,6 +430,38 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Ends regimen `old` on `end` and starts `next` for the same treatment, in one
+    /// transaction: a dose change never leaves two running regimens or none. `false` when
+    /// the patient has no regimen `old`.
+    pub async fn replace_regimen(
+        &self,
+        patient: &Patient,
+        old: Id,
+        end: Date,
+        next: &Regimen,
+    ) -> Result<Option<Id>, StoreError> {
+        let begin = self.write_tx_statement();
+        const INSERT: &str = "INSERT INTO regimens (patient_id, treatment_id, dose_amount, dose_unit, route, schedule, start_date, end_date) SELECT $1, treatment_id, $3, $4, $5, $6, $7, $8 FROM regimens WHERE id = $2 AND patient_id = $1 RETURNING id";
+        let id: Option<i64> = on_pool!(self, pool => {
+            let mut tx = pool.begin_with(begin).await.ctx("starting a transaction")?;
+            let n = sqlx::query("UPDATE regimens SET end_date = $3 WHERE patient_id = $1 AND id = $2")
+                .bind(patient.id).bind(old).bind(end.to_string())
+                .execute(&mut *tx).await.ctx("ending a regimen")?.rows_affected();
+            if n == 0 {
+                return Ok(None);
+            }
+            let id: Option<i64> = sqlx::query_scalar(INSERT)
+                .bind(patient.id).bind(old)
+                .bind(next.dose().map(|d| d.amount())).bind(next.dose().map(|d| d.unit().code()))
+                .bind(next.route().map(|r| r.code())).bind(next.schedule().code())
+                .bind(next.start().to_string()).bind(next.end().map(|d| d.to_string()))
+                .fetch_optional(&mut *tx).await.ctx("saving a regimen")?;
+            tx.commit().await.ctx("committing")?;
+            id
+        });
+        Ok(id)
+    }
+
     // ----- doses -----
 
     pub async fn insert_dose(&self, patient: &Patient, regimen_id: Id, dose: &DoseLog) -> Result<Id, StoreError> {

@@ -10,6 +10,7 @@ pub mod consent;
 pub mod dashboard;
 pub mod episodes;
 pub mod side_effects;
+pub mod treatments;
 
 use axum::body::Bytes;
 use axum::extract::path::ErrorKind;

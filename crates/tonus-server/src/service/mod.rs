@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod sharing;
 pub mod side_effects;
 pub mod tokens;
+pub mod treatments;
 pub mod trials;
 
 use jiff::Timestamp;

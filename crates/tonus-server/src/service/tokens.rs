@@ -26,6 +26,9 @@ const READ_ROUTES: &[&str] = &[
     "/api/checkins",
     "/api/side-effects",
     "/api/side-effects/{id}",
+    "/api/treatments",
+    "/api/doses",
+    "/api/doses/due",
     "/api/dashboard",
     "/api/openapi.json",
     // Exports are reads of the whole diary (a nightly backup script); audited with the token.
@@ -40,6 +43,12 @@ const WRITE_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/api/side-effects"),
     (Method::PUT, "/api/side-effects/{id}"),
     (Method::DELETE, "/api/side-effects/{id}"),
+    (Method::POST, "/api/treatments"),
+    (Method::POST, "/api/treatments/{id}/regimens"),
+    (Method::POST, "/api/regimens/{id}/change"),
+    (Method::POST, "/api/regimens/{id}/stop"),
+    (Method::POST, "/api/doses"),
+    (Method::DELETE, "/api/doses/{id}"),
 ];
 
 /// Whether a token of `scope` may call (`method`, route template `route`).

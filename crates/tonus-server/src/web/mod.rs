@@ -18,6 +18,7 @@ pub mod sharing;
 pub mod side_effects;
 pub mod signin;
 pub mod tokens;
+pub mod treatments;
 pub mod trials;
 
 use askama::Template;

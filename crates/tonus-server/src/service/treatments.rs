@@ -1,0 +1,270 @@
+//! Treatments, regimens and the dose log: the same rules as the command line. A dose change
+//! ends the running regimen the day before and starts a new one, so the history shows
+//! exactly what was taken when.
+
+use jiff::civil::Date;
+use jiff::{Span, Timestamp};
+use tonus_domain::due::{due_on, DueItem};
+use tonus_domain::input::{parse_date, parse_when};
+use tonus_domain::time::{today, LocalInstant};
+use tonus_domain::{Category, Dose, DoseLog, DoseStatus, Regimen, Route, Schedule, Treatment, ValidationError};
+use tonus_store::{Stored, StoredRegimen, StoredTreatment};
+
+use super::Own;
+use crate::error::{AppError, AppResult};
+
+/// A regimen as typed: amount and unit (both or neither), route, schedule, first and last day.
+#[derive(Debug, Default, Clone)]
+pub struct RegimenInput {
+    pub dose: Option<String>,
+    pub unit: Option<String>,
+    pub route: Option<String>,
+    pub schedule: String,
+    /// First day; empty: today.
+    pub from: Option<String>,
+    pub until: Option<String>,
+}
+
+fn blank(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn typed_day(me: &Own<'_>, field: &str, text: Option<&str>) -> AppResult<Option<Date>> {
+    match text {
+        None => Ok(None),
+        Some(t) => {
+            let d = parse_date(field, t, &me.patient.zone, Timestamp::now())?;
+            super::from_1900(field, d)?;
+            Ok(Some(d))
+        }
+    }
+}
+
+fn dose_of(input: &RegimenInput) -> Result<Option<Dose>, ValidationError> {
+    let amount = match blank(&input.dose) {
+        Some(a) => Some(
+            a.replace(',', ".")
+                .parse::<f64>()
+                .map_err(|_| ValidationError::new("dose", "a number (e.g. 10 or 2.5)", format!("{a:?}")))?,
+        ),
+        None => None,
+    };
+    Dose::from_parts(amount, blank(&input.unit))
+}
+
+fn regimen_of(me: &Own<'_>, category: Category, input: &RegimenInput) -> AppResult<Regimen> {
+    let schedule = Schedule::parse(input.schedule.trim())?;
+    let route = blank(&input.route).map(Route::parse).transpose()?;
+    let from = typed_day(me, "from", blank(&input.from))?.unwrap_or_else(|| today(&me.patient.zone, Timestamp::now()));
+    let until = typed_day(me, "until", blank(&input.until))?;
+    Ok(Regimen::new(category, dose_of(input)?, route, schedule, from, until)?)
+}
+
+/// The patient's treatments and every regimen of them.
+pub async fn overview(me: &Own<'_>) -> AppResult<(Vec<StoredTreatment>, Vec<StoredRegimen>)> {
+    let store = &me.state().store;
+    Ok((
+        store.list_treatments(me.patient).await?,
+        store.list_regimens(me.patient).await?,
+    ))
+}
+
+/// Adds a treatment; a name already used (ignoring case) is refused, naming the field.
+pub async fn add(me: &Own<'_>, name: &str, category: &str, notes: Option<&str>) -> AppResult<StoredTreatment> {
+    let category = match category.trim() {
+        "" => {
+            return Err(ValidationError::new(
+                "category",
+                "chosen: drug, vitamin, supplement, exercise or other",
+                "nothing",
+            )
+            .into())
+        }
+        c => Category::parse(c)?,
+    };
+    let t = Treatment::new(name, category, notes)?;
+    let store = &me.state().store;
+    if store.treatment_by_name(me.patient, t.name()).await?.is_some() {
+        return Err(ValidationError::new(
+            "name",
+            "a name not used by another of your treatments",
+            format!("{:?}", t.name()),
+        )
+        .into());
+    }
+    let id = store.insert_treatment(me.patient, &t).await?;
+    Ok(StoredTreatment {
+        id,
+        patient_id: me.patient.id,
+        value: t,
+    })
+}
+
+/// One of the patient's treatments (404 if it is not theirs).
+pub async fn treatment(me: &Own<'_>, id: i64) -> AppResult<StoredTreatment> {
+    me.state()
+        .store
+        .list_treatments(me.patient)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or(AppError::NotFound)
+}
+
+/// One of the patient's regimens (404 if it is not theirs).
+pub async fn regimen(me: &Own<'_>, id: i64) -> AppResult<StoredRegimen> {
+    me.state()
+        .store
+        .list_regimens(me.patient)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(AppError::NotFound)
+}
+
+/// Starts taking treatment `treatment_id` as `input` says.
+pub async fn start(me: &Own<'_>, treatment_id: i64, input: &RegimenInput) -> AppResult<StoredRegimen> {
+    let t = treatment(me, treatment_id).await?;
+    let r = regimen_of(me, t.value.category(), input)?;
+    let id = me.state().store.insert_regimen(me.patient, t.id, &r).await?;
+    regimen(me, id).await
+}
+
+/// A new dose (or schedule, or route) from `input.from` on: the running regimen ends the day
+/// before. Fields left empty keep the running regimen's value.
+pub async fn change(me: &Own<'_>, regimen_id: i64, input: &RegimenInput) -> AppResult<StoredRegimen> {
+    let old = regimen(me, regimen_id).await?;
+    if old.value.end().is_some() {
+        return Err(ValidationError::new("regimen", "a running regimen (this one has ended)", regimen_id).into());
+    }
+    let mut merged = input.clone();
+    if blank(&merged.dose).is_none() {
+        merged.dose = old.value.dose().map(|d| d.amount().to_string());
+    }
+    if blank(&merged.unit).is_none() {
+        merged.unit = old.value.dose().map(|d| d.unit().code().to_string());
+    }
+    if blank(&merged.route).is_none() {
+        merged.route = old.value.route().map(|r| r.code().to_string());
+    }
+    if merged.schedule.trim().is_empty() {
+        merged.schedule = old.value.schedule().code();
+    }
+    let category = me
+        .state()
+        .store
+        .treatment_by_name(me.patient, &old.treatment_name)
+        .await?
+        .map_or(Category::Other, |t| t.value.category());
+    let next = regimen_of(me, category, &merged)?;
+    if next.start() <= old.value.start() {
+        return Err(ValidationError::new(
+            "from",
+            format!("after the running regimen's first day ({})", old.value.start()),
+            next.start(),
+        )
+        .into());
+    }
+    let end = next
+        .start()
+        .checked_sub(Span::new().days(1))
+        .map_err(|_| ValidationError::new("from", "a representable day", next.start()))?;
+    let id = me
+        .state()
+        .store
+        .replace_regimen(me.patient, regimen_id, end, &next)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    regimen(me, id).await
+}
+
+/// Stops a running regimen on `on` (empty: today), the last day it was taken.
+pub async fn stop(me: &Own<'_>, regimen_id: i64, on: Option<&str>) -> AppResult<StoredRegimen> {
+    let old = regimen(me, regimen_id).await?;
+    let on = typed_day(me, "on", on.map(str::trim).filter(|s| !s.is_empty()))?
+        .unwrap_or_else(|| today(&me.patient.zone, Timestamp::now()));
+    let ended = old.value.ended(on)?;
+    me.state()
+        .store
+        .set_regimen_end(me.patient, regimen_id, ended.end())
+        .await?;
+    regimen(me, regimen_id).await
+}
+
+/// What is due on `day` (empty: today), with the doses already logged that day.
+pub async fn due(me: &Own<'_>, day: Option<Date>) -> AppResult<(Date, Vec<DueItem>)> {
+    let day = day.unwrap_or_else(|| today(&me.patient.zone, Timestamp::now()));
+    let store = &me.state().store;
+    let regimens = store.list_regimens(me.patient).await?;
+    let doses = store.list_doses(me.patient, Some(day), Some(day)).await?;
+    let named: Vec<(i64, String, Regimen)> = regimens
+        .into_iter()
+        .map(|r| (r.id, r.treatment_name, r.value))
+        .collect();
+    let items = due_on(day, &named, |id| {
+        doses.iter().filter(|(rid, _)| *rid == id).count() as u32
+    });
+    Ok((day, items))
+}
+
+/// Logs a dose of regimen `regimen_id`: taken, late or missed, at `at` (empty: now).
+pub async fn log_dose(
+    me: &Own<'_>,
+    regimen_id: i64,
+    status: &str,
+    at: Option<&str>,
+    note: Option<&str>,
+) -> AppResult<(i64, DoseLog)> {
+    let status = match status.trim() {
+        "" => return Err(ValidationError::new("status", "chosen: taken, late or missed", "nothing").into()),
+        s => DoseStatus::parse(s)?,
+    };
+    let r = regimen(me, regimen_id).await?;
+    let now = Timestamp::now();
+    let at = match at.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(t) => {
+            let at = parse_when("at", t, &me.patient.zone, now)?;
+            super::from_1900("at", at.to_zoned(jiff::tz::TimeZone::UTC).date())?;
+            at
+        }
+        None => now,
+    };
+    let dose = DoseLog::new(
+        LocalInstant {
+            at,
+            zone: me.patient.zone.clone(),
+        },
+        status,
+        note,
+        now,
+    )?;
+    let day = dose.at().local_date();
+    if !r.value.active_on(day) {
+        return Err(ValidationError::new(
+            "at",
+            format!(
+                "a day the regimen ran ({} to {})",
+                r.value.start(),
+                r.value.end().map_or("now".to_string(), |d| d.to_string())
+            ),
+            day,
+        )
+        .into());
+    }
+    let id = me.state().store.insert_dose(me.patient, regimen_id, &dose).await?;
+    Ok((id, dose))
+}
+
+/// Doses logged on local days in the range, with their regimen id.
+pub async fn doses(me: &Own<'_>, from: Option<Date>, to: Option<Date>) -> AppResult<Vec<(i64, Stored<DoseLog>)>> {
+    Ok(me.state().store.list_doses(me.patient, from, to).await?)
+}
+
+/// Deletes a logged dose (404 if it is not the patient's).
+pub async fn delete_dose(me: &Own<'_>, id: i64) -> AppResult<()> {
+    if me.state().store.delete_dose(me.patient, id).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
