@@ -85,6 +85,21 @@ pub struct CheckInDraft {
     pub note: Option<String>,
 }
 
+impl From<&CheckIn> for CheckInDraft {
+    /// The stored answers as a draft, to change one of them (e.g. confirm the day).
+    fn from(c: &CheckIn) -> Self {
+        CheckInDraft {
+            spasticity_nrs: c.spasticity_nrs().map(i64::from),
+            pain_nrs: c.pain_nrs().map(i64::from),
+            psfs_frequency: c.psfs_frequency().map(|f| i64::from(f.value())),
+            psfs_severity: c.psfs_severity().map(|s| i64::from(s.value())),
+            night_wakings: c.night_wakings().map(i64::from),
+            log_complete: c.log_complete(),
+            note: c.note().map(str::to_string),
+        }
+    }
+}
+
 /// One day's check-in. Every scale is optional (a patient may skip a question), but the two
 /// PSFS items stay separate and severity exists only with a frequency above 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

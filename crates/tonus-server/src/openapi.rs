@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{account, checkins, clinician, consent, dashboard, episodes, side_effects, treatments};
+use crate::api::{account, checkins, clinician, consent, dashboard, episodes, records, side_effects, treatments};
 use crate::error;
 
 #[derive(OpenApi)]
@@ -33,6 +33,17 @@ use crate::error;
         treatments::list_doses,
         treatments::create_dose,
         treatments::delete_dose,
+        records::list_exercise,
+        records::create_exercise,
+        records::get_exercise,
+        records::replace_exercise,
+        records::delete_exercise,
+        records::list_events,
+        records::create_event,
+        records::get_event,
+        records::replace_event,
+        records::delete_event,
+        checkins::confirm_day,
         checkins::create_checkin,
         checkins::list_checkins,
         dashboard::own_dashboard,

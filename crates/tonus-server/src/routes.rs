@@ -12,13 +12,13 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::{
     self, account as api_account, checkins as api_checkins, clinician as api_clinician, consent as api_consent,
-    dashboard as api_dashboard, episodes as api_episodes, side_effects as api_side_effects,
+    dashboard as api_dashboard, episodes as api_episodes, records as api_records, side_effects as api_side_effects,
     treatments as api_treatments,
 };
 use crate::state::AppState;
 use crate::web::{
-    account, admin, assets, checkin, clinician, dashboard, episodes, exports, sessions, sharing, side_effects, signin,
-    tokens, treatments, trials,
+    account, admin, assets, checkin, clinician, dashboard, episodes, events, exercise, exports, sessions, sharing,
+    side_effects, signin, tokens, treatments, trials,
 };
 use crate::{auth, html, limits, ops};
 
@@ -92,12 +92,25 @@ fn table() -> Table {
     .post("/doses", treatments::log_dose)
     .get("/doses/{id}/delete", treatments::delete_dose_confirm)
     .post("/doses/{id}/delete", treatments::delete_dose)
+    .get("/exercise", exercise::page)
+    .post("/exercise", exercise::record)
+    .get("/exercise/{id}/edit", exercise::edit_form)
+    .post("/exercise/{id}/edit", exercise::edit)
+    .get("/exercise/{id}/delete", exercise::delete_confirm)
+    .post("/exercise/{id}/delete", exercise::delete)
+    .get("/events", events::page)
+    .post("/events", events::record)
+    .get("/events/{id}/edit", events::edit_form)
+    .post("/events/{id}/edit", events::edit)
+    .get("/events/{id}/delete", events::delete_confirm)
+    .post("/events/{id}/delete", events::delete)
     .get("/side-effects", side_effects::page)
     .post("/side-effects", side_effects::record)
     .get("/side-effects/{id}/edit", side_effects::edit_form)
     .post("/side-effects/{id}/edit", side_effects::edit)
     .get("/side-effects/{id}/delete", side_effects::delete_confirm)
     .post("/side-effects/{id}/delete", side_effects::delete)
+    .post("/days/confirm", episodes::confirm_today)
     .get("/checkin", checkin::checkin_form)
     .post("/checkin", checkin::checkin)
     .get("/sharing", sharing::sharing)
@@ -155,6 +168,17 @@ fn table() -> Table {
     .get("/api/doses", api_treatments::list_doses)
     .post("/api/doses", api_treatments::create_dose)
     .delete("/api/doses/{id}", api_treatments::delete_dose)
+    .get("/api/exercise", api_records::list_exercise)
+    .post("/api/exercise", api_records::create_exercise)
+    .get("/api/exercise/{id}", api_records::get_exercise)
+    .put("/api/exercise/{id}", api_records::replace_exercise)
+    .delete("/api/exercise/{id}", api_records::delete_exercise)
+    .get("/api/events", api_records::list_events)
+    .post("/api/events", api_records::create_event)
+    .get("/api/events/{id}", api_records::get_event)
+    .put("/api/events/{id}", api_records::replace_event)
+    .delete("/api/events/{id}", api_records::delete_event)
+    .post("/api/days/confirm", api_checkins::confirm_day)
     .get("/api/checkins", api_checkins::list_checkins)
     .get("/api/dashboard", api_dashboard::own_dashboard)
     .post("/api/checkins", api_checkins::create_checkin)

@@ -99,6 +99,29 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("POST", "/doses", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/doses/{id}/delete", [Login, Own, Forbidden, Forbidden], false),
     ("POST", "/doses/{id}/delete", [Login, Own, Forbidden, Forbidden], false),
+    ("GET", "/exercise", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/exercise", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/exercise/{id}/edit", [Login, Own, Forbidden, Forbidden], false),
+    ("POST", "/exercise/{id}/edit", [Login, Own, Forbidden, Forbidden], false),
+    (
+        "GET",
+        "/exercise/{id}/delete",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "POST",
+        "/exercise/{id}/delete",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    ("GET", "/events", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/events", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/events/{id}/edit", [Login, Own, Forbidden, Forbidden], false),
+    ("POST", "/events/{id}/edit", [Login, Own, Forbidden, Forbidden], false),
+    ("GET", "/events/{id}/delete", [Login, Own, Forbidden, Forbidden], false),
+    ("POST", "/events/{id}/delete", [Login, Own, Forbidden, Forbidden], false),
+    ("POST", "/days/confirm", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/side-effects", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/side-effects", [Login, Ok, Forbidden, Forbidden], false),
     (
@@ -205,6 +228,22 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/api/me", [Login, Ok, Ok, Ok], false),
     ("GET", "/api/episodes", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/api/side-effects", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/exercise", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/api/exercise", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/exercise/{id}", [Login, Own, Forbidden, Forbidden], false),
+    ("PUT", "/api/exercise/{id}", [Login, Own, Forbidden, Forbidden], false),
+    (
+        "DELETE",
+        "/api/exercise/{id}",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    ("GET", "/api/events", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/api/events", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/events/{id}", [Login, Own, Forbidden, Forbidden], false),
+    ("PUT", "/api/events/{id}", [Login, Own, Forbidden, Forbidden], false),
+    ("DELETE", "/api/events/{id}", [Login, Own, Forbidden, Forbidden], false),
+    ("POST", "/api/days/confirm", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/api/treatments", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/api/treatments", [Login, Ok, Forbidden, Forbidden], false),
     (
@@ -411,6 +450,35 @@ async fn fresh_id(s: &Server, w: &World, path: &str, owner: &str) -> i64 {
         )
         .unwrap();
         return store.insert_dose(&p, rid, &dose).await.unwrap();
+    }
+    if path.contains("/exercise/") || path.contains("/events/") {
+        let p = store.patient_by_id(pid).await.unwrap().unwrap();
+        let now = jiff::Timestamp::now();
+        if path.contains("/exercise/") {
+            let s = tonus_domain::ExerciseSession::new(
+                LocalInstant {
+                    at: now,
+                    zone: p.zone.clone(),
+                },
+                tonus_domain::ExerciseType::Yoga,
+                20,
+                3,
+                None,
+                now,
+            )
+            .unwrap();
+            return store.insert_exercise(&p, &s).await.unwrap();
+        }
+        let e = tonus_domain::ClinicalEvent::new(
+            tonus_domain::EventKind::Infection,
+            tonus_domain::time::today(&p.zone, now),
+            None,
+            None,
+            &p.zone,
+            now,
+        )
+        .unwrap();
+        return store.insert_event(&p, &e).await.unwrap();
     }
     if path.contains("/side-effects/") {
         let p = store.patient_by_id(pid).await.unwrap().unwrap();
@@ -637,6 +705,10 @@ const TOKEN_MATRIX: &[(&str, &str, [bool; 2])] = &[
     ("GET", "/api/treatments", [true, true]),
     ("GET", "/api/doses", [true, true]),
     ("GET", "/api/doses/due", [true, true]),
+    ("GET", "/api/exercise", [true, true]),
+    ("GET", "/api/exercise/{id}", [true, true]),
+    ("GET", "/api/events", [true, true]),
+    ("GET", "/api/events/{id}", [true, true]),
     ("GET", "/api/checkins", [true, true]),
     ("GET", "/api/dashboard", [true, true]),
     ("GET", "/api/openapi.json", [true, true]),
@@ -655,6 +727,13 @@ const TOKEN_MATRIX: &[(&str, &str, [bool; 2])] = &[
     ("POST", "/api/regimens/{id}/stop", [false, true]),
     ("POST", "/api/doses", [false, true]),
     ("DELETE", "/api/doses/{id}", [false, true]),
+    ("POST", "/api/exercise", [false, true]),
+    ("PUT", "/api/exercise/{id}", [false, true]),
+    ("DELETE", "/api/exercise/{id}", [false, true]),
+    ("POST", "/api/events", [false, true]),
+    ("PUT", "/api/events/{id}", [false, true]),
+    ("DELETE", "/api/events/{id}", [false, true]),
+    ("POST", "/api/days/confirm", [false, true]),
 ];
 
 #[tokio::test]

@@ -565,6 +565,24 @@ impl Store {
         rows.into_iter().map(EventRow::into_domain).collect()
     }
 
+    pub async fn get_event(&self, patient: &Patient, id: Id) -> Result<Option<Stored<ClinicalEvent>>, StoreError> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM clinical_events WHERE patient_id = $1 AND id = $2");
+        let row: Option<EventRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(patient.id).bind(id).fetch_optional(pool).await.ctx("reading a clinical event")?
+        });
+        row.map(EventRow::into_domain).transpose()
+    }
+
+    /// Replaces a stored event; `false` when the patient has none with this id.
+    pub async fn update_event(&self, patient: &Patient, id: Id, event: &ClinicalEvent) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE clinical_events SET kind = $3, start_date = $4, end_date = $5, detail = $6, summary = $7 WHERE patient_id = $1 AND id = $2";
+        let n = on_pool!(self, pool => {
+            bind_event!(sqlx::query(SQL).bind(patient.id).bind(id), event)
+                .execute(pool).await.ctx("updating a clinical event")?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
     pub async fn delete_event(&self, patient: &Patient, id: Id) -> Result<bool, StoreError> {
         self.delete_by_id("clinical_events", patient, id).await
     }

@@ -104,3 +104,24 @@ pub async fn list_checkins(
     let rows = checkins::list(&me, from, to).await?;
     Ok(Json(rows.iter().map(|c| checkin_out(c.id, &c.value)).collect()))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmIn {
+    /// Local day (2026-11-20, today, yesterday); default today.
+    pub date: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/days/confirm", tag = "checkins", request_body = ConfirmIn,
+    responses((status = 200, body = CheckinOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
+/// Confirms a day's log is complete ("no (more) spasms"), keeping its other check-in answers.
+pub async fn confirm_day(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    addr: ClientAddr,
+    ApiJson(input): ApiJson<ConfirmIn>,
+) -> AppResult<Json<CheckinOut>> {
+    let (id, c) = checkins::confirm_day(&Own::new(&state, &pa, &addr), input.date.as_deref()).await?;
+    Ok(Json(checkin_out(id, &c)))
+}

@@ -45,3 +45,18 @@ pub async fn of_day(me: &Own<'_>, date: Date) -> AppResult<Option<CheckIn>> {
         .next()
         .map(|c| c.value))
 }
+
+/// Confirms that `date`'s log is complete ("no (more) spasms today"), keeping the day's
+/// other answers: a day is spasm-free only once confirmed, never by default.
+pub async fn confirm_day(me: &Own<'_>, date: Option<&str>) -> AppResult<(i64, CheckIn)> {
+    let date = day(me, date)?;
+    let mut draft = of_day(me, date)
+        .await?
+        .as_ref()
+        .map(CheckInDraft::from)
+        .unwrap_or_default();
+    draft.log_complete = true;
+    let checkin = draft.validate(date, &me.patient.zone, Timestamp::now())?;
+    let id = me.state().store.upsert_checkin(me.patient, &checkin).await?;
+    Ok((id, checkin))
+}

@@ -3,8 +3,7 @@
 use jiff::civil::Date;
 use jiff::Timestamp;
 use tonus_domain::episode::EpisodeDraft;
-use tonus_domain::input::parse_when;
-use tonus_domain::time::{LocalInstant, Zone};
+use tonus_domain::time::Zone;
 use tonus_domain::Episode;
 use tonus_store::Stored;
 
@@ -26,19 +25,8 @@ pub fn minute_text(at: Timestamp, zone: &Zone) -> String {
 }
 
 fn validate(me: &Own<'_>, input: EpisodeInput, stored_at: Option<Timestamp>) -> AppResult<Episode> {
-    let now = Timestamp::now();
-    let zone = me.patient.zone.clone();
-    let typed = input.started_at.as_deref().map(str::trim).unwrap_or("");
-    let at = match stored_at {
-        Some(t) if typed.is_empty() || typed == minute_text(t, &zone) => t,
-        None if typed.is_empty() => now,
-        _ => {
-            let at = parse_when("started_at", typed, &zone, now)?;
-            super::from_1900("started_at", at.to_zoned(jiff::tz::TimeZone::UTC).date())?;
-            at
-        }
-    };
-    Ok(input.draft.validate(LocalInstant { at, zone }, now)?)
+    let at = super::typed_instant(me, "started_at", input.started_at.as_deref(), stored_at)?;
+    Ok(input.draft.validate(at, Timestamp::now())?)
 }
 
 /// Logs a new episode.

@@ -12,6 +12,8 @@ pub mod admin;
 pub mod checkins;
 pub mod clinician;
 pub mod episodes;
+pub mod events;
+pub mod exercise;
 pub mod exports;
 pub mod second_factor;
 pub mod sessions;
@@ -157,6 +159,29 @@ pub(crate) fn from_1900(field: &str, date: jiff::civil::Date) -> AppResult<()> {
         )));
     }
     Ok(())
+}
+
+/// A moment as typed in the patient's zone (named `field` in errors); empty, or the shown
+/// minute left untouched, keeps `stored` to the millisecond (or now when new).
+pub(crate) fn typed_instant(
+    me: &Own<'_>,
+    field: &str,
+    typed: Option<&str>,
+    stored: Option<Timestamp>,
+) -> AppResult<tonus_domain::time::LocalInstant> {
+    let now = Timestamp::now();
+    let zone = me.patient.zone.clone();
+    let typed = typed.map(str::trim).unwrap_or("");
+    let at = match stored {
+        Some(t) if typed.is_empty() || typed == episodes::minute_text(t, &zone) => t,
+        None if typed.is_empty() => now,
+        _ => {
+            let at = tonus_domain::input::parse_when(field, typed, &zone, now)?;
+            from_1900(field, at.to_zoned(jiff::tz::TimeZone::UTC).date())?;
+            at
+        }
+    };
+    Ok(tonus_domain::time::LocalInstant { at, zone })
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -4,12 +4,9 @@
 
 use jiff::civil::Date;
 use jiff::Timestamp;
-use tonus_domain::input::parse_when;
-use tonus_domain::time::LocalInstant;
 use tonus_domain::{Effect, Severity, SideEffect, ValidationError};
 use tonus_store::Stored;
 
-use super::episodes::minute_text;
 use super::Own;
 use crate::error::{AppError, AppResult};
 
@@ -36,21 +33,11 @@ fn required<'a>(field: &str, value: &'a str, what: &str) -> Result<&'a str, Vali
 
 fn validate(me: &Own<'_>, input: &SideEffectInput, stored_at: Option<Timestamp>) -> AppResult<SideEffect> {
     let now = Timestamp::now();
-    let zone = me.patient.zone.clone();
     let effect = Effect::parse(required("effect", &input.effect, "what was felt")?)?;
     let severity = Severity::parse(required("severity", &input.severity, "mild, moderate or severe")?)?;
-    let typed = input.at.as_deref().map(str::trim).unwrap_or("");
-    let at = match stored_at {
-        Some(t) if typed.is_empty() || typed == minute_text(t, &zone) => t,
-        None if typed.is_empty() => now,
-        _ => {
-            let at = parse_when("at", typed, &zone, now)?;
-            super::from_1900("at", at.to_zoned(jiff::tz::TimeZone::UTC).date())?;
-            at
-        }
-    };
+    let at = super::typed_instant(me, "at", input.at.as_deref(), stored_at)?;
     Ok(SideEffect::new(
-        LocalInstant { at, zone },
+        at,
         effect,
         input.description.as_deref(),
         severity,

@@ -29,6 +29,10 @@ const READ_ROUTES: &[&str] = &[
     "/api/treatments",
     "/api/doses",
     "/api/doses/due",
+    "/api/exercise",
+    "/api/exercise/{id}",
+    "/api/events",
+    "/api/events/{id}",
     "/api/dashboard",
     "/api/openapi.json",
     // Exports are reads of the whole diary (a nightly backup script); audited with the token.
@@ -49,6 +53,13 @@ const WRITE_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/api/regimens/{id}/stop"),
     (Method::POST, "/api/doses"),
     (Method::DELETE, "/api/doses/{id}"),
+    (Method::POST, "/api/exercise"),
+    (Method::PUT, "/api/exercise/{id}"),
+    (Method::DELETE, "/api/exercise/{id}"),
+    (Method::POST, "/api/events"),
+    (Method::PUT, "/api/events/{id}"),
+    (Method::DELETE, "/api/events/{id}"),
+    (Method::POST, "/api/days/confirm"),
 ];
 
 /// Whether a token of `scope` may call (`method`, route template `route`).

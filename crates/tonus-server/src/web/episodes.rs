@@ -24,6 +24,7 @@ use crate::state::AppState;
 pub struct HomeQuery {
     saved: Option<String>,
     deleted: Option<String>,
+    confirmed: Option<String>,
 }
 
 /// GET /: the quick log for patients; everyone else is sent where they belong.
@@ -51,6 +52,8 @@ pub async fn home(
                 Some("Saved.".to_string())
             } else if q.deleted.is_some() {
                 Some("Deleted.".to_string())
+            } else if q.confirmed.is_some() {
+                Some("Today is confirmed: what you logged is all there was.".to_string())
             } else {
                 None
             };
@@ -361,4 +364,11 @@ pub async fn edit_episode(
         Err(AppError::Invalid(e)) => edit_page(&pa, &csrf, id, typed, Some(e)),
         Err(e) => Err(e),
     }
+}
+
+/// POST /days/confirm: "no (more) spasms today" in one tap; the day's other check-in
+/// answers stay as they were.
+pub async fn confirm_today(State(state): State<AppState>, pa: PatientAuth, addr: ClientAddr) -> AppResult<Response> {
+    crate::service::checkins::confirm_day(&Own::new(&state, &pa, &addr), None).await?;
+    Ok(see_other("/?confirmed=1"))
 }

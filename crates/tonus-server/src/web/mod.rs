@@ -11,6 +11,8 @@ pub mod checkin;
 pub mod clinician;
 pub mod dashboard;
 pub mod episodes;
+pub mod events;
+pub mod exercise;
 pub mod exports;
 pub mod resume;
 pub mod sessions;

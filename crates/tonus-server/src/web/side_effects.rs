@@ -20,10 +20,23 @@ use crate::service::side_effects::{self, SideEffectInput};
 use crate::service::Own;
 use crate::state::AppState;
 
+/// `?saved` or `?deleted` after a redirect: the confirmation to show.
 #[derive(Deserialize)]
 pub struct PageQuery {
     saved: Option<String>,
     deleted: Option<String>,
+}
+
+impl PageQuery {
+    pub(crate) fn message(&self) -> Option<String> {
+        if self.saved.is_some() {
+            Some("Saved.".to_string())
+        } else if self.deleted.is_some() {
+            Some("Deleted.".to_string())
+        } else {
+            None
+        }
+    }
 }
 
 pub struct RecentSideEffect {
@@ -152,13 +165,7 @@ pub async fn page(
     Query(q): Query<PageQuery>,
 ) -> AppResult<Response> {
     let me = Own::new(&state, &pa, &addr);
-    let saved = if q.saved.is_some() {
-        Some("Saved.".to_string())
-    } else if q.deleted.is_some() {
-        Some("Deleted.".to_string())
-    } else {
-        None
-    };
+    let saved = q.message();
     list_page(&me, &pa, &csrf, &SideEffectInput::default(), None, saved).await
 }
 

@@ -12,18 +12,6 @@ use crate::prompt;
 
 /// The draft that an existing check-in for the day would give, so a new check-in only
 /// changes what it answers.
-fn draft_of(c: &CheckIn) -> CheckInDraft {
-    CheckInDraft {
-        spasticity_nrs: c.spasticity_nrs().map(i64::from),
-        pain_nrs: c.pain_nrs().map(i64::from),
-        psfs_frequency: c.psfs_frequency().map(|f| i64::from(f.value())),
-        psfs_severity: c.psfs_severity().map(|s| i64::from(s.value())),
-        night_wakings: c.night_wakings().map(i64::from),
-        log_complete: c.log_complete(),
-        note: c.note().map(str::to_string),
-    }
-}
-
 async fn existing(ctx: &Ctx, patient: &Patient, date: Date) -> Result<Option<CheckIn>> {
     Ok(ctx
         .store
@@ -40,7 +28,7 @@ pub async fn run(ctx: &Ctx, a: CheckinArgs) -> Result<()> {
     let mut draft = existing(ctx, &patient, date)
         .await?
         .as_ref()
-        .map(draft_of)
+        .map(CheckInDraft::from)
         .unwrap_or_default();
     let no_answers = a.spasticity.is_none()
         && a.pain.is_none()
@@ -100,7 +88,7 @@ pub async fn confirm_day(ctx: &Ctx, patient: &Patient, date: Date) -> Result<()>
     let mut draft = existing(ctx, patient, date)
         .await?
         .as_ref()
-        .map(draft_of)
+        .map(CheckInDraft::from)
         .unwrap_or_default();
     draft.log_complete = true;
     let checkin = draft.validate(date, &patient.zone, ctx.now)?;
