@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use tonus_domain::input::parse_date;
 use tonus_domain::time::today;
 use tonus_domain::ValidationError;
+use tonus_report::harms::PeriodHarms;
 use tonus_report::trials::{day, design_of, parse_outcome, provenance, PlanRequest, TrialError, NOTICE};
 
 use super::{render, status_for, FormFields, Nav};
@@ -193,6 +194,8 @@ pub struct PeriodRow {
     pub from: String,
     pub to: String,
     pub washout_until: String,
+    /// Side effects recorded in the period; empty before it starts.
+    pub side_effects: String,
 }
 
 #[derive(Template)]
@@ -204,12 +207,27 @@ struct TrialPage {
     baseline: String,
     periods: Vec<PeriodRow>,
     results: Vec<String>,
+    /// Side effects per arm (and on washout and run-in days); empty before the start.
+    harms: Vec<String>,
     notice: &'static str,
     /// Arms whose drug must not be stopped abruptly: agree a tapering plan first.
     cautions: Vec<String>,
     id: i64,
     /// Not started yet: it can still be deleted.
     planned: bool,
+}
+
+/// A period's side effects for its calendar row: "2 (worst moderate); 1 in the washout".
+fn period_harms(h: &PeriodHarms) -> String {
+    let main = match h.worst {
+        Some(w) if h.count > 0 => format!("{} (worst {})", h.count, w.label()),
+        _ => "none recorded".to_string(),
+    };
+    if h.washout_count > 0 {
+        format!("{main}; {} in the washout", h.washout_count)
+    } else {
+        main
+    }
 }
 
 /// GET /trials/{id}: the calendar and, once started, the analysis.
@@ -237,6 +255,7 @@ pub async fn trial(
             } else {
                 d(p.washout.end - 1)?
             },
+            side_effects: String::new(),
         });
     }
     let baseline = if cal.baseline.is_empty() {
@@ -244,9 +263,16 @@ pub async fn trial(
     } else {
         format!("{} to {}", d(0)?, d(cal.baseline.end - 1)?)
     };
-    let results = match trials::summary(&me, &t).await {
-        Ok(lines) => lines,
-        Err(TrialError::NotStarted(msg)) => vec![msg],
+    let (results, harms) = match trials::summary(&me, &t).await {
+        Ok((lines, harms)) => {
+            for h in &harms.periods {
+                if let Some(row) = periods.iter_mut().find(|r| r.index == h.period) {
+                    row.side_effects = period_harms(h);
+                }
+            }
+            (lines, harms.lines())
+        }
+        Err(TrialError::NotStarted(msg)) => (vec![msg], Vec::new()),
         Err(e) => return Err(trial_error(e)),
     };
     let page = TrialPage {
@@ -267,6 +293,7 @@ pub async fn trial(
         baseline,
         periods,
         results,
+        harms,
         notice: NOTICE,
         cautions: tonus_domain::taper::trial_cautions(&design.arms),
         id: t.id,
