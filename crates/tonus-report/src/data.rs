@@ -407,7 +407,7 @@ fn notes(episodes: &[&Episode], checkins: &[&CheckIn], effects: &[&SideEffect], 
     for s in effects {
         push(s.at().local_date(), s.at().millis(), "side effect", s.note());
     }
-    all.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    all.sort_by_key(|(date, order, _)| std::cmp::Reverse((*date, *order)));
     let more = all.len().saturating_sub(limit);
     NotesData {
         included: true,

@@ -77,20 +77,28 @@ pub struct PeriodHarms {
 }
 
 impl PeriodHarms {
-    /// "period 2, Baclofen, 2027-03-15 to 2027-03-28: 3 side effects (worst moderate); 1 in the washout days".
-    pub fn text(&self) -> String {
+    /// "3 (worst moderate), 1 on washout days", or "none recorded".
+    pub fn counts(&self) -> String {
         let main = match (self.count, self.worst) {
-            (0, _) | (_, None) => "no side effects recorded".to_string(),
-            (n, Some(w)) => format!("{n} side effect{} (worst {})", plural(n), w.label()),
+            (0, _) | (_, None) => "none recorded".to_string(),
+            (n, Some(w)) => format!("{n} (worst {})", w.label()),
         };
-        let washout = if self.washout_count > 0 {
-            format!("; {} in the washout days", self.washout_count)
+        if self.washout_count > 0 {
+            format!("{main}, {} on washout days", self.washout_count)
         } else {
-            String::new()
-        };
+            main
+        }
+    }
+
+    /// "period 2 (Baclofen, 2027-03-15 to 2027-03-28): 3 (worst moderate), 1 on washout days".
+    pub fn text(&self) -> String {
         format!(
-            "period {}, {}, {} to {}: {main}{washout}",
-            self.period, self.arm, self.from, self.to
+            "period {} ({}, {} to {}): {}",
+            self.period,
+            self.arm,
+            self.from,
+            self.to,
+            self.counts()
         )
     }
 }
@@ -119,14 +127,6 @@ pub struct TrialHarms {
 }
 
 pub const NONE_DURING_TRIAL: &str = "No side effects recorded during the trial";
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
 
 /// Lays `effects` on the trial's calendar (trial day 0 is `start`) by the local date each was
 /// felt. Side effects before `start` or after `until` (the last day with data) are left out.

@@ -260,7 +260,7 @@ fn side_effects_section_and_notes_only_when_asked_for() {
         .iter()
         .position(|l| *l == "Sleepy after the")
         .unwrap_or_else(|| panic!("the note keeps its line break: {with_notes}"));
-    assert!(lines[at..].iter().any(|l| *l == "evening dose"), "{with_notes}");
+    assert!(lines[at..].contains(&"evening dose"), "{with_notes}");
     assert!(
         with_notes.contains("Woke me #strong[twice] $x$"),
         "a note is printed as typed, never as markup: {with_notes}"

@@ -10,7 +10,6 @@ use jiff::Timestamp;
 use tonus_domain::input::parse_date;
 use tonus_domain::time::today;
 use tonus_domain::ValidationError;
-use tonus_report::harms::PeriodHarms;
 use tonus_report::trials::{day, design_of, parse_outcome, provenance, PlanRequest, TrialError, NOTICE};
 
 use super::{render, status_for, FormFields, Nav};
@@ -217,19 +216,6 @@ struct TrialPage {
     planned: bool,
 }
 
-/// A period's side effects for its calendar row: "2 (worst moderate); 1 in the washout".
-fn period_harms(h: &PeriodHarms) -> String {
-    let main = match h.worst {
-        Some(w) if h.count > 0 => format!("{} (worst {})", h.count, w.label()),
-        _ => "none recorded".to_string(),
-    };
-    if h.washout_count > 0 {
-        format!("{main}; {} in the washout", h.washout_count)
-    } else {
-        main
-    }
-}
-
 /// GET /trials/{id}: the calendar and, once started, the analysis.
 pub async fn trial(
     State(state): State<AppState>,
@@ -267,7 +253,7 @@ pub async fn trial(
         Ok((lines, harms)) => {
             for h in &harms.periods {
                 if let Some(row) = periods.iter_mut().find(|r| r.index == h.period) {
-                    row.side_effects = period_harms(h);
+                    row.side_effects = h.counts();
                 }
             }
             (lines, harms.lines())
