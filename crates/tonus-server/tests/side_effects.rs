@@ -304,6 +304,13 @@ async fn dashboard_shows_side_effects_and_notes_to_the_patient_and_a_consented_c
         assert_eq!(status, StatusCode::OK);
         shows_everything(&page, "anne");
         assert!(page.contains("action=\"/report.pdf\""), "the download form: {page}");
+        let r = anne.get("/report.pdf?notes=1").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+        let log = s.store.list_audit(Some(anne_p.id), 100).await.unwrap();
+        assert!(log
+            .iter()
+            .any(|e| e.action == "export" && e.detail == "report (pdf, with notes)"));
 
         let v: Value = anne.get("/api/dashboard").await.json().await.unwrap();
         assert_eq!(v["side_effects"].as_array().unwrap().len(), 2, "{v}");
