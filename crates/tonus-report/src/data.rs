@@ -9,9 +9,11 @@ use serde::Serialize;
 use tonus_domain::time::Zone;
 use tonus_domain::{
     Category, CheckIn, ClinicalEvent, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, Family, Regimen,
+    SideEffect,
 };
 
 use crate::charts::{bar_chart, daily_chart, Band, Marker, Series};
+use crate::harms::{count_effects, counts_text, HarmCount};
 
 /// Report sections, in the order they appear. The one-page summary always comes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,12 +25,13 @@ pub enum Section {
     Regions,
     Night,
     Events,
+    SideEffects,
     Exercise,
     Trials,
 }
 
 impl Section {
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::Summary,
         Section::Treatments,
         Section::Counts,
@@ -36,6 +39,7 @@ impl Section {
         Section::Regions,
         Section::Night,
         Section::Events,
+        Section::SideEffects,
         Section::Exercise,
         Section::Trials,
     ];
@@ -49,6 +53,7 @@ impl Section {
             Section::Regions => "regions",
             Section::Night => "night",
             Section::Events => "events",
+            Section::SideEffects => "side-effects",
             Section::Exercise => "exercise",
             Section::Trials => "trials",
         }
@@ -85,6 +90,8 @@ pub struct TrialSummary {
     pub name: String,
     pub design: String,
     pub lines: Vec<String>,
+    /// Side effects per arm and period ([`crate::harms::TrialHarms::lines`]).
+    pub harms: Vec<String>,
 }
 
 pub struct ReportInput<'a> {
@@ -100,7 +107,10 @@ pub struct ReportInput<'a> {
     pub doses: &'a [(i64, DoseLog)],
     pub exercise: &'a [ExerciseSession],
     pub events: &'a [ClinicalEvent],
+    pub side_effects: &'a [SideEffect],
     pub trials: &'a [TrialSummary],
+    /// Whether the patient's free-text notes are included, and how many at most.
+    pub notes: Notes,
     pub sections: &'a [Section],
     pub gentle_limit: u8,
 }
@@ -121,6 +131,8 @@ pub struct Summary {
     pub active_treatments: Vec<String>,
     pub last_mri: Option<String>,
     pub relapses: usize,
+    /// "3 recorded: drowsiness 2 (worst moderate), …" or the plain statement that none were.
+    pub side_effects: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,6 +151,81 @@ pub struct TreatmentRow {
 pub struct EventRow {
     pub date: String,
     pub text: String,
+}
+
+/// Whether a report carries the patient's free-text notes (episode, check-in and side-effect
+/// notes). The PDF leaves them out unless asked: they are the patient's own words, shown only
+/// when the patient or the clinician chose to include them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notes {
+    Hidden,
+    /// The newest `n`; the rest are counted.
+    Newest(usize),
+}
+
+/// At most this many notes on the dashboard; the rest are counted.
+pub const DASHBOARD_NOTES: usize = 50;
+/// At most this many notes in the PDF: enough for a 90-day report, and a bound on its length.
+pub const PDF_NOTES: usize = 200;
+
+/// One side effect, as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SideEffectRow {
+    /// Local date and time, "2026-11-20 09:00".
+    pub when: String,
+    pub date: String,
+    /// The effect's label, or the patient's words for it.
+    pub what: String,
+    pub severity: &'static str,
+    pub suspected_treatment: Option<String>,
+    /// Only when notes are included.
+    pub note: Option<String>,
+}
+
+/// Side effects suspected of one treatment (or of none named).
+#[derive(Debug, Clone, Serialize)]
+pub struct SuspectedTreatment {
+    /// The treatment's name, or [`NO_TREATMENT_NAMED`].
+    pub treatment: String,
+    pub count: usize,
+    pub effects: Vec<HarmCount>,
+    /// "drowsiness 2 (worst moderate), …".
+    pub text: String,
+}
+
+pub const NO_TREATMENT_NAMED: &str = "no treatment named";
+/// Said where the range has none: the patient recorded none, which is not the same as none
+/// having happened.
+pub const NO_SIDE_EFFECTS: &str = "No side effects recorded in this range";
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SideEffects {
+    pub total: usize,
+    /// Oldest first.
+    pub rows: Vec<SideEffectRow>,
+    /// Count and worst severity per effect, most frequent first.
+    pub by_effect: Vec<HarmCount>,
+    /// Per suspected treatment, most side effects first; those with none named last.
+    pub by_treatment: Vec<SuspectedTreatment>,
+}
+
+/// A free-text note the patient wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteRow {
+    pub date: String,
+    /// "episode", "episode trigger", "check-in" or "side effect".
+    pub source: &'static str,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NotesData {
+    /// False when notes were not asked for (the PDF's default): `rows` is then empty.
+    pub included: bool,
+    /// Newest first.
+    pub rows: Vec<NoteRow>,
+    /// Notes in the range beyond those listed.
+    pub more: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -172,6 +259,8 @@ pub struct ReportData {
     pub regions: Vec<(String, usize)>,
     pub night: NightStats,
     pub events: Vec<EventRow>,
+    pub side_effects: SideEffects,
+    pub notes: NotesData,
     pub exercise: ExerciseStats,
     pub trials: Vec<TrialSummary>,
     /// Every day of the range, for calendars: confirmed or not, and what was logged.
@@ -252,6 +341,81 @@ fn marker_color(k: &EventKind) -> &'static str {
     }
 }
 
+fn side_effects(list: &[&SideEffect], with_notes: bool) -> SideEffects {
+    let rows = list
+        .iter()
+        .map(|s| SideEffectRow {
+            when: s.at().zoned().strftime("%Y-%m-%d %H:%M").to_string(),
+            date: s.at().local_date().to_string(),
+            what: s.what().to_string(),
+            severity: s.severity().label(),
+            suspected_treatment: s.suspected_treatment().map(str::to_string),
+            note: if with_notes { s.note().map(str::to_string) } else { None },
+        })
+        .collect();
+    let mut by: BTreeMap<Option<&str>, Vec<&SideEffect>> = BTreeMap::new();
+    for s in list {
+        by.entry(s.suspected_treatment()).or_default().push(s);
+    }
+    let mut by_treatment: Vec<SuspectedTreatment> = by
+        .into_iter()
+        .map(|(name, list)| {
+            let effects = count_effects(list.iter().copied());
+            SuspectedTreatment {
+                treatment: name.unwrap_or(NO_TREATMENT_NAMED).to_string(),
+                count: list.len(),
+                text: counts_text(&effects, ""),
+                effects,
+            }
+        })
+        .collect();
+    by_treatment.sort_by_key(|t| (t.treatment == NO_TREATMENT_NAMED, std::cmp::Reverse(t.count)));
+    SideEffects {
+        total: list.len(),
+        rows,
+        by_effect: count_effects(list.iter().copied()),
+        by_treatment,
+    }
+}
+
+/// The notes of the records in range, newest first, at most `limit`.
+fn notes(episodes: &[&Episode], checkins: &[&CheckIn], effects: &[&SideEffect], limit: usize) -> NotesData {
+    // (date, time of day for ordering within a day, row); a check-in's note is about the
+    // whole day, so it sorts as the day's last word.
+    let mut all: Vec<(Date, i64, NoteRow)> = Vec::new();
+    let mut push = |date: Date, order: i64, source: &'static str, text: Option<&str>| {
+        if let Some(text) = text {
+            all.push((
+                date,
+                order,
+                NoteRow {
+                    date: date.to_string(),
+                    source,
+                    text: text.to_string(),
+                },
+            ));
+        }
+    };
+    for e in episodes {
+        let at = e.started_at();
+        push(at.local_date(), at.millis(), "episode", e.notes());
+        push(at.local_date(), at.millis(), "episode trigger", e.trigger_note());
+    }
+    for c in checkins {
+        push(c.date(), i64::MAX, "check-in", c.note());
+    }
+    for s in effects {
+        push(s.at().local_date(), s.at().millis(), "side effect", s.note());
+    }
+    all.sort_by_key(|(date, order, _)| std::cmp::Reverse((*date, *order)));
+    let more = all.len().saturating_sub(limit);
+    NotesData {
+        included: true,
+        rows: all.into_iter().take(limit).map(|(_, _, r)| r).collect(),
+        more,
+    }
+}
+
 /// Computes the report.
 pub fn build(input: &ReportInput) -> ReportData {
     let (from, to) = (input.from, input.to);
@@ -272,6 +436,26 @@ pub fn build(input: &ReportInput) -> ReportData {
         .filter(|c| c.log_complete())
         .map(|c| c.date())
         .collect();
+    let effects: Vec<&SideEffect> = input
+        .side_effects
+        .iter()
+        .filter(|s| in_range(s.at().local_date()))
+        .collect();
+    let with_notes = input.notes != Notes::Hidden;
+    let side_effects = side_effects(&effects, with_notes);
+    let notes = match input.notes {
+        Notes::Hidden => NotesData {
+            included: false,
+            rows: Vec::new(),
+            more: 0,
+        },
+        Notes::Newest(limit) => notes(
+            &episodes,
+            &checkins.values().copied().collect::<Vec<_>>(),
+            &effects,
+            limit,
+        ),
+    };
     let all_days = dates(from, to);
     let unknown: Vec<Date> = all_days.iter().copied().filter(|d| !confirmed.contains(d)).collect();
 
@@ -320,6 +504,15 @@ pub fn build(input: &ReportInput) -> ReportData {
         active_treatments: active,
         last_mri,
         relapses: events.iter().filter(|e| matches!(e.kind(), EventKind::Relapse)).count(),
+        side_effects: if side_effects.total == 0 {
+            format!("{NO_SIDE_EFFECTS}.")
+        } else {
+            format!(
+                "{} recorded: {}",
+                side_effects.total,
+                counts_text(&side_effects.by_effect, "")
+            )
+        },
     };
 
     let treatments: Vec<TreatmentRow> = input
@@ -554,6 +747,8 @@ pub fn build(input: &ReportInput) -> ReportData {
                 text: event_text(e),
             })
             .collect(),
+        side_effects,
+        notes,
         exercise: ExerciseStats {
             sessions: sessions.len(),
             minutes: sessions.iter().map(|s| u32::from(s.minutes())).sum(),

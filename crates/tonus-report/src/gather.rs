@@ -5,14 +5,15 @@ use jiff::Timestamp;
 use tonus_domain::{DoseLog, Patient};
 use tonus_store::{Store, StoreError, Stored};
 
-use crate::data::{build, RegimenInput, ReportData, ReportInput, Section, TrialSummary};
+use crate::data::{build, Notes, RegimenInput, ReportData, ReportInput, Section, TrialSummary};
 
 fn values<T>(v: Vec<Stored<T>>) -> Vec<T> {
     v.into_iter().map(|x| x.value).collect()
 }
 
 /// The report of `patient` for `from..=to`. `trials` are prepared by the caller (they need
-/// the statistics), and may be empty.
+/// the statistics), and may be empty. `notes` says whether the patient's free-text notes are
+/// included.
 #[allow(clippy::too_many_arguments)] // one call site per front end; a struct would only rename them
 pub async fn gather(
     store: &Store,
@@ -23,11 +24,13 @@ pub async fn gather(
     sections: &[Section],
     gentle_limit: u8,
     trials: &[TrialSummary],
+    notes: Notes,
 ) -> Result<ReportData, StoreError> {
     let episodes = values(store.list_episodes(patient, Some(from), Some(to)).await?);
     let checkins = values(store.list_checkins(patient, Some(from), Some(to)).await?);
     let exercise = values(store.list_exercise(patient, Some(from), Some(to)).await?);
     let events = values(store.list_events(patient, None, Some(to)).await?);
+    let side_effects = values(store.list_side_effects(patient, Some(from), Some(to)).await?);
     let treatments = store.list_treatments(patient).await?;
     let regimens: Vec<RegimenInput> = store
         .list_regimens(patient)
@@ -61,7 +64,9 @@ pub async fn gather(
         doses: &doses,
         exercise: &exercise,
         events: &events,
+        side_effects: &side_effects,
         trials,
+        notes,
         sections,
         gentle_limit,
     }))

@@ -3,10 +3,11 @@
 pub mod charts;
 pub mod data;
 pub mod gather;
+pub mod harms;
 pub mod pdf;
 pub mod trial_calendar;
 pub mod trials;
 
-pub use data::{build, DayCell, ReportData, ReportInput, Section, TrialSummary};
+pub use data::{build, DayCell, Notes, ReportData, ReportInput, Section, TrialSummary};
 pub use gather::gather;
 pub use pdf::{render_pdf, ReportError};

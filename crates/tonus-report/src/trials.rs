@@ -17,6 +17,7 @@ use tonus_stats::StatsError;
 use tonus_store::{Store, StoreError, StoredRegimen, StoredTrial, TrialPlanRecord};
 
 use crate::data::TrialSummary;
+use crate::harms::{trial_harms, TrialHarms};
 
 /// Shown with every trial result.
 pub const NOTICE: &str = "Self-reported data: episodes, check-ins and doses were entered by the patient, \
@@ -191,6 +192,8 @@ pub struct TrialReport<'a> {
     pub adherence: Vec<Adherence>,
     pub concomitant_treatments: Vec<String>,
     pub outcomes: Vec<OutcomeResult>,
+    /// Side effects per period and arm (CENT 2015 item 19): counts only.
+    pub harms: TrialHarms,
 }
 
 /// Lays the patient's confirmed days on the trial's calendar and analyses every outcome.
@@ -232,6 +235,13 @@ pub async fn compute<'a>(
         .map(|x| x.value)
         .collect();
     let records = day_records(t.start_date, until, &episodes, &checkins, &exercise);
+    let side_effects: Vec<_> = s
+        .list_side_effects(patient, Some(t.start_date), Some(until))
+        .await?
+        .into_iter()
+        .map(|x| x.value)
+        .collect();
+    let harms = trial_harms(&design.arms, &cal, t.start_date, until, &side_effects)?;
     let options = AnalysisOptions {
         time_trend,
         ..AnalysisOptions::default()
@@ -281,6 +291,7 @@ pub async fn compute<'a>(
         adherence,
         concomitant_treatments: concomitant,
         outcomes,
+        harms,
     };
     Ok((rep, cal))
 }
@@ -465,6 +476,7 @@ pub async fn summaries(
                 rep.provenance.map_or(String::new(), |p| format!(" — {p}"))
             ),
             lines: summary_lines(&rep),
+            harms: rep.harms.lines(),
         });
     }
     Ok(out)

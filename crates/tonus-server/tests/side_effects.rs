@@ -247,3 +247,110 @@ async fn side_effects_on_the_web_keep_what_was_typed_and_edit_and_delete() {
         assert!(s.store.list_side_effects(&p, None, None).await.unwrap().is_empty());
     }
 }
+
+/// The dashboard shows side effects and the notes to the patient and to a consented
+/// clinician (web page and JSON), escaped and with line breaks kept; a clinician without
+/// consent sees nothing of them. The PDF carries the notes only when asked, and the access
+/// log says so.
+#[tokio::test]
+async fn dashboard_shows_side_effects_and_notes_to_the_patient_and_a_consented_clinician() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        s.add_user(&admin, "doc", "clinician").await;
+        let anne_p = s.patient("anne").await;
+        let baclofen = Treatment::new("Baclofen", Category::Drug, None).unwrap();
+        s.store.insert_treatment(&anne_p, &baclofen).await.unwrap();
+        let anne = s.login("anne").await;
+        for body in [
+            json!({"effect": "drowsiness", "severity": "moderate", "suspected_treatment": "Baclofen",
+                "note": "after the\r\nevening <b>dose</b>"}),
+            json!({"effect": "weakness", "severity": "severe"}),
+        ] {
+            let r = anne.json(Method::POST, "/api/side-effects", Some(body)).await;
+            assert_eq!(r.status(), StatusCode::CREATED, "{}", s.backend);
+        }
+        let r = anne
+            .json(
+                Method::POST,
+                "/api/episodes",
+                Some(json!({"kind": "cramp", "regions": ["back"], "notes": "woke me at 3"})),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{}", s.backend);
+
+        let shows_everything = |page: &str, who: &str| {
+            for expected in [
+                "<h2>Side effects</h2>",
+                "drowsiness",
+                "muscle weakness",
+                "Baclofen: 1 (drowsiness 1 (worst moderate))",
+                "no treatment named: 1 (muscle weakness 1 (worst severe))",
+                "2 recorded: drowsiness 1 (worst moderate), muscle weakness 1 (worst severe)",
+                "<h2>Notes</h2>",
+                "woke me at 3",
+                // Escaped, with the line break kept by the `pre-line` class.
+                "<span class=\"pre-line\">after the\nevening &#60;b&#62;dose&#60;/b&#62;</span>",
+            ] {
+                assert!(
+                    page.contains(expected),
+                    "{who} on {}: no {expected:?} in\n{page}",
+                    s.backend
+                );
+            }
+            assert!(!page.contains("<b>dose"), "{who}: notes are escaped");
+        };
+        let (status, page) = anne.page("/dashboard").await;
+        assert_eq!(status, StatusCode::OK);
+        shows_everything(&page, "anne");
+        assert!(page.contains("action=\"/report.pdf\""), "the download form: {page}");
+        let r = anne.get("/report.pdf?notes=1").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+        let log = s.store.list_audit(Some(anne_p.id), 100).await.unwrap();
+        assert!(log
+            .iter()
+            .any(|e| e.action == "export" && e.detail == "report (pdf, with notes)"));
+
+        let v: Value = anne.get("/api/dashboard").await.json().await.unwrap();
+        assert_eq!(v["side_effects"].as_array().unwrap().len(), 2, "{v}");
+        assert_eq!(v["side_effects_by_effect"][0]["worst"], "moderate", "{v}");
+        assert_eq!(v["notes"][0]["source"], "episode", "newest first: {v}");
+        assert_eq!(v["notes"][1]["text"], "after the\nevening <b>dose</b>", "{v}");
+
+        // Without consent: not found, and nothing of the notes.
+        let pid = anne_p.id;
+        let doc = s.login("doc").await;
+        let page_path = format!("/clinician/patients/{pid}");
+        let (status, page) = doc.page(&page_path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{}", s.backend);
+        assert!(!page.contains("woke me") && !page.contains("evening"), "{page}");
+        let api_path = format!("/api/clinician/patients/{pid}/dashboard");
+        assert_eq!(doc.get(&api_path).await.status(), StatusCode::NOT_FOUND);
+
+        let doc_id = s.store.user_by_username("doc").await.unwrap().unwrap().id;
+        s.store
+            .grant_consent(pid, doc_id, "test", jiff::Timestamp::now().as_millisecond())
+            .await
+            .unwrap();
+        let (status, page) = doc.page(&page_path).await;
+        assert_eq!(status, StatusCode::OK);
+        shows_everything(&page, "doc");
+        assert!(page.contains(&format!("action=\"/clinician/patients/{pid}/report.pdf\"")));
+        let v: Value = doc.get(&api_path).await.json().await.unwrap();
+        assert_eq!(v["notes"].as_array().unwrap().len(), 2, "{v}");
+        assert_eq!(v["side_effects_by_treatment"][0]["treatment"], "Baclofen", "{v}");
+
+        // The PDF: notes only when asked, and the access log tells the two apart.
+        for (query, detail) in [("", "report (pdf)"), ("?notes=1", "report (pdf, with notes)")] {
+            let r = doc.get(&format!("/clinician/patients/{pid}/report.pdf{query}")).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+            let log = s.store.list_audit(Some(pid), 100).await.unwrap();
+            assert!(
+                log.iter().any(|e| e.action == "clinician.export" && e.detail == detail),
+                "{detail}"
+            );
+        }
+    }
+}

@@ -871,6 +871,26 @@ async fn trials_are_planned_and_shown_on_the_web() {
         assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
         let trials = s.store.list_trials(&p).await.unwrap();
         assert_eq!(trials.len(), 1, "rejected plans stored nothing");
+        // A side effect on the first day that counts of a Baclofen period (the order is random).
+        let design = tonus_report::trials::design_of(&trials[0]).unwrap();
+        let cal = design.calendar().unwrap();
+        let period = cal.periods.iter().find(|q| design.arms[q.arm] == "Baclofen").unwrap();
+        let felt = tonus_report::trials::day(trials[0].start_date, period.analysed.start).unwrap();
+        let at = felt.at(12, 0, 0, 0).to_zoned(p.zone.tz()).unwrap().timestamp();
+        let effect = tonus_domain::SideEffect::new(
+            tonus_domain::LocalInstant {
+                at,
+                zone: p.zone.clone(),
+            },
+            tonus_domain::Effect::Drowsiness,
+            None,
+            tonus_domain::Severity::Moderate,
+            Some("Baclofen"),
+            None,
+            jiff::Timestamp::now(),
+        )
+        .unwrap();
+        s.store.insert_side_effect(&p, &effect).await.unwrap();
         let page = anne
             .http
             .get(anne.url(&format!("/trials/{}", trials[0].id)))
@@ -893,6 +913,13 @@ async fn trials_are_planned_and_shown_on_the_web() {
             html.matches("<td>none of the trial treatments</td>").count(),
             2,
             "one none period per block"
+        );
+        // Side effects per period (a column of the calendar) and per arm.
+        assert_eq!(html.matches("<td>1 (worst moderate)</td>").count(), 1, "{html}");
+        assert_eq!(html.matches("<td>none recorded</td>").count(), 3, "{html}");
+        assert!(
+            html.contains("none: none recorded") && html.contains("Baclofen: drowsiness 1 (worst moderate)"),
+            "{html}"
         );
 
         let paul = s.login("paul").await;

@@ -180,3 +180,90 @@ fn emoji_in_names_are_printed_with_an_emoji_font() {
         "emoji lost from the text layer:\n{text}"
     );
 }
+
+/// Side effects have their own section, which says plainly when none were recorded; the
+/// patient's notes are printed only with `--notes`, line breaks kept and never read as markup.
+#[test]
+fn side_effects_section_and_notes_only_when_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    run_ok(&db, &["patient", "add", "me", "--tz", "UTC"]);
+    run_ok(&db, &["treatment", "add", "Baclofen", "--category", "drug"]);
+    let pdf = dir.path().join("r.pdf").display().to_string();
+    let text_of = |extra: &[&str]| {
+        let mut args = vec!["report", "--from", "-6", "--out", &pdf];
+        args.extend_from_slice(extra);
+        run_ok(&db, &args);
+        tool("pdftotext", &["-layout", &pdf, "-"])
+    };
+    let empty = text_of(&[]);
+    assert!(empty.contains("No side effects recorded in this range"), "{empty}");
+
+    run_ok(
+        &db,
+        &[
+            "side-effect",
+            "--effect",
+            "drowsiness",
+            "--severity",
+            "moderate",
+            "--treatment",
+            "Baclofen",
+            "--at",
+            "yesterday 21:00",
+            "--note",
+            "Sleepy after the\nevening dose",
+        ],
+    );
+    run_ok(
+        &db,
+        &[
+            "side-effect",
+            "--effect",
+            "drowsiness",
+            "--severity",
+            "severe",
+            "--at",
+            "yesterday 10:00",
+        ],
+    );
+    run_ok(
+        &db,
+        &[
+            "log",
+            "spasm",
+            "--kind",
+            "cramp",
+            "--at",
+            "yesterday 03:00",
+            "--note",
+            "Woke me #strong[twice] $x$",
+        ],
+    );
+    let text = text_of(&[]);
+    assert!(text.contains("Side effects"), "{text}");
+    assert!(!text.contains("No side effects recorded in this range"), "{text}");
+    assert!(
+        text.contains("2 recorded: drowsiness 2 (worst severe)"),
+        "summary: {text}"
+    );
+    assert!(text.contains("Baclofen: 1"), "per suspected treatment: {text}");
+    assert!(text.contains("no treatment named: 1"), "{text}");
+    for private in ["Sleepy after", "Woke me", "Notes written by the patient"] {
+        assert!(!text.contains(private), "{private:?} printed without --notes: {text}");
+    }
+
+    let with_notes = text_of(&["--notes"]);
+    assert!(with_notes.contains("Notes written by the patient"), "{with_notes}");
+    let lines: Vec<&str> = with_notes.lines().map(str::trim).collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "Sleepy after the")
+        .unwrap_or_else(|| panic!("the note keeps its line break: {with_notes}"));
+    assert!(lines[at..].contains(&"evening dose"), "{with_notes}");
+    assert!(
+        with_notes.contains("Woke me #strong[twice] $x$"),
+        "a note is printed as typed, never as markup: {with_notes}"
+    );
+    assert!(with_notes.contains("side effect") && with_notes.contains("episode"));
+}

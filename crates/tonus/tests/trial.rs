@@ -8,7 +8,7 @@ use jiff::{Span, Timestamp};
 use serde_json::Value;
 use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::time::Zone;
-use tonus_domain::{Episode, LocalInstant, Pain, SpasmKind};
+use tonus_domain::{Effect, Episode, LocalInstant, Pain, Severity, SideEffect, SpasmKind};
 use tonus_stats::design::TrialDesign;
 use tonus_stats::sim::{Family, SimConfig};
 use tonus_stats::trial_sim::{simulate_trial, ArmEffect};
@@ -109,6 +109,62 @@ async fn a_simulated_trial_with_a_real_effect_is_found() {
         }
     }
     store.insert_batch(&patient, &batch).await.unwrap();
+    // Side effects on known trial days: three drowsiness in Baclofen periods (days that
+    // count), a headache in a `none` period, dizziness on a washout day, one before the start.
+    let noon = |day: u32| {
+        let date = start.checked_add(Span::new().days(i64::from(day))).unwrap();
+        LocalInstant {
+            at: date.to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp() + Span::new().hours(12),
+            zone: Zone::utc(),
+        }
+    };
+    let baclofen: Vec<_> = calendar
+        .periods
+        .iter()
+        .filter(|p| design.arms[p.arm] == "Baclofen")
+        .collect();
+    let none = calendar.periods.iter().find(|p| design.arms[p.arm] == "none").unwrap();
+    let felt = [
+        (
+            noon(baclofen[0].analysed.start),
+            Effect::Drowsiness,
+            Severity::Mild,
+            Some("Baclofen"),
+        ),
+        (
+            noon(baclofen[0].analysed.start + 2),
+            Effect::Drowsiness,
+            Severity::Moderate,
+            None,
+        ),
+        (
+            noon(baclofen[1].analysed.start),
+            Effect::Drowsiness,
+            Severity::Mild,
+            Some("Baclofen"),
+        ),
+        (noon(none.analysed.start), Effect::Headache, Severity::Mild, None),
+        (noon(none.washout.start), Effect::Dizziness, Severity::Severe, None),
+    ];
+    for (at, effect, severity, treatment) in felt {
+        let s = SideEffect::new(at, effect, None, severity, treatment, None, Timestamp::now()).unwrap();
+        store.insert_side_effect(&patient, &s).await.unwrap();
+    }
+    let before = LocalInstant {
+        at: start.to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp() - Span::new().hours(12),
+        zone: Zone::utc(),
+    };
+    let s = SideEffect::new(
+        before,
+        Effect::Nausea,
+        None,
+        Severity::Severe,
+        None,
+        None,
+        Timestamp::now(),
+    )
+    .unwrap();
+    store.insert_side_effect(&patient, &s).await.unwrap();
     store.close().await;
 
     let start_text = start.to_string();
@@ -218,6 +274,27 @@ async fn a_simulated_trial_with_a_real_effect_is_found() {
     let stiff = &report["outcomes"][1]["analysis"]["comparisons"][0];
     assert_ne!(stiff["verdict"]["verdict"], "better", "{stiff}");
     assert!(report["notice"].as_str().unwrap().contains("not medical advice"));
+    let harms = &report["harms"];
+    assert_eq!(
+        harms["total"], 5,
+        "the nausea before the start is not the trial's: {harms}"
+    );
+    let arm = |name: &str| {
+        harms["arms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["arm"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(arm("Baclofen")["count"], 3);
+    assert_eq!(arm("Baclofen")["effects"][0]["worst"], "moderate");
+    assert_eq!(arm("none")["count"], 1, "the washout dizziness is kept apart");
+    assert_eq!(harms["washout"][0]["effect"], "dizziness");
+    let periods = harms["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), calendar.periods.len());
+    assert_eq!(periods[baclofen[0].index as usize]["count"], 2);
 
     let text = String::from_utf8_lossy(&tonus(&db, &["trial", "report", "bac"]).stdout).to_string();
     for item in [
@@ -231,6 +308,10 @@ async fn a_simulated_trial_with_a_real_effect_is_found() {
         "weakly informative prior",
         "Probabilities are put into words only when",
         "Re-planned: 2 plans were saved for these dates",
+        "9. Harms: side effects recorded by the patient",
+        "drowsiness 3 (worst moderate)",
+        "headache 1 (worst mild)",
+        "washout days (possibly carried over from the previous arm): dizziness 1 (worst severe)",
     ] {
         assert!(text.contains(item), "report text has {item}: {text}");
     }

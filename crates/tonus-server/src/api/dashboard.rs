@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use tonus_report::harms::HarmCount;
 use tonus_report::{ReportData, Section};
 use utoipa::{IntoParams, ToSchema};
 
@@ -55,6 +56,43 @@ pub struct EventOut {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct SideEffectOut {
+    /// Local date and time, "2026-11-20 09:00".
+    pub when: String,
+    /// The effect's label, or the patient's words for it.
+    pub what: String,
+    /// mild, moderate or severe.
+    pub severity: String,
+    /// The treatment the patient suspects; their suspicion, not an established cause.
+    pub suspected_treatment: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EffectCountOut {
+    pub effect: String,
+    pub count: usize,
+    /// The worst severity recorded for this effect.
+    pub worst: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SuspectedTreatmentOut {
+    /// A treatment's name, or "no treatment named".
+    pub treatment: String,
+    pub count: usize,
+    pub effects: Vec<EffectCountOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NoteOut {
+    pub date: String,
+    /// episode, episode trigger, check-in or side effect.
+    pub source: String,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct DashboardOut {
     pub patient: String,
     pub time_zone: String,
@@ -75,12 +113,34 @@ pub struct DashboardOut {
     pub days: Vec<DayOut>,
     pub treatments: Vec<TreatmentOut>,
     pub events: Vec<EventOut>,
+    /// Side effects recorded in the range, oldest first. Empty means none were recorded, not
+    /// that none happened.
+    pub side_effects: Vec<SideEffectOut>,
+    /// Count and worst severity per effect, most frequent first.
+    pub side_effects_by_effect: Vec<EffectCountOut>,
+    /// Per suspected treatment; "no treatment named" last.
+    pub side_effects_by_treatment: Vec<SuspectedTreatmentOut>,
+    /// Episode, check-in and side-effect notes, newest first (at most 50).
+    pub notes: Vec<NoteOut>,
+    /// Notes in the range beyond those listed.
+    pub notes_not_shown: usize,
     /// How to read these figures.
     pub notice: String,
 }
 
+fn counts(list: Vec<HarmCount>) -> Vec<EffectCountOut> {
+    list.into_iter()
+        .map(|c| EffectCountOut {
+            effect: c.effect,
+            count: c.count,
+            worst: c.worst.code().to_string(),
+        })
+        .collect()
+}
+
 fn out(d: ReportData) -> DashboardOut {
     let s = d.summary;
+    let se = d.side_effects;
     DashboardOut {
         patient: d.patient,
         time_zone: d.zone,
@@ -129,6 +189,38 @@ fn out(d: ReportData) -> DashboardOut {
                 text: e.text,
             })
             .collect(),
+        side_effects: se
+            .rows
+            .into_iter()
+            .map(|r| SideEffectOut {
+                when: r.when,
+                what: r.what,
+                severity: r.severity.to_string(),
+                suspected_treatment: r.suspected_treatment,
+                note: r.note,
+            })
+            .collect(),
+        side_effects_by_effect: counts(se.by_effect),
+        side_effects_by_treatment: se
+            .by_treatment
+            .into_iter()
+            .map(|t| SuspectedTreatmentOut {
+                treatment: t.treatment,
+                count: t.count,
+                effects: counts(t.effects),
+            })
+            .collect(),
+        notes: d
+            .notes
+            .rows
+            .into_iter()
+            .map(|n| NoteOut {
+                date: n.date,
+                source: n.source.to_string(),
+                text: n.text,
+            })
+            .collect(),
+        notes_not_shown: d.notes.more,
         notice: d.notice.to_string(),
     }
 }

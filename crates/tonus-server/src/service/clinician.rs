@@ -71,12 +71,22 @@ pub async fn episodes(
     Ok(actor.state.store.list_episodes(&patient, from, to).await?)
 }
 
-/// A consented patient's report.
-pub async fn report(actor: &Actor<'_>, patient_id: i64, from: Option<&str>, to: Option<&str>) -> AppResult<Pdf> {
+/// A consented patient's report; the patient's notes are in it only when `notes` is set, and
+/// the access log says so.
+pub async fn report(
+    actor: &Actor<'_>,
+    patient_id: i64,
+    from: Option<&str>,
+    to: Option<&str>,
+    notes: bool,
+) -> AppResult<Pdf> {
     let patient = actor.consented_patient(patient_id).await?;
-    let pdf = report_pdf(actor.state, &patient, from, to).await?;
-    actor
-        .audit(Some(patient.id), "clinician.export", "report (pdf)")
-        .await?;
+    let pdf = report_pdf(actor.state, &patient, from, to, notes).await?;
+    let what = if notes {
+        "report (pdf, with notes)"
+    } else {
+        "report (pdf)"
+    };
+    actor.audit(Some(patient.id), "clinician.export", what).await?;
     Ok(pdf)
 }

@@ -7,7 +7,8 @@ use jiff::Timestamp;
 use tonus_domain::input::parse_date;
 use tonus_domain::time::today;
 use tonus_domain::{Patient, ValidationError};
-use tonus_report::{ReportData, Section};
+use tonus_report::data::{DASHBOARD_NOTES, PDF_NOTES};
+use tonus_report::{Notes, ReportData, Section};
 use tonus_store::CalendarFeed;
 
 use super::{now_ms, Own};
@@ -38,7 +39,8 @@ pub fn report_range(p: &Patient, from: Option<&str>, to: Option<&str>, now: Time
     Ok((from, to))
 }
 
-/// The records of `patient` over a typed range, for the given report sections.
+/// The records of `patient` over a typed range, for the given report sections. The dashboard
+/// carries the newest notes: the patient's own, or a consented clinician's view of them.
 pub(crate) async fn gather(
     state: &AppState,
     patient: &Patient,
@@ -48,7 +50,18 @@ pub(crate) async fn gather(
 ) -> AppResult<ReportData> {
     let now = Timestamp::now();
     let (from, to) = report_range(patient, from, to, now)?;
-    Ok(tonus_report::gather(&state.store, patient, from, to, now, sections, 4, &[]).await?)
+    Ok(tonus_report::gather(
+        &state.store,
+        patient,
+        from,
+        to,
+        now,
+        sections,
+        4,
+        &[],
+        Notes::Newest(DASHBOARD_NOTES),
+    )
+    .await?)
 }
 
 /// The patient's own dashboard data (charts included when `sections` asks for them).
@@ -67,12 +80,14 @@ pub struct Pdf {
     pub file_name: String,
 }
 
-/// The clinician report of `patient` as PDF. Callers authorise and audit.
+/// The clinician report of `patient` as PDF, with the patient's notes only when `notes` is
+/// set. Callers authorise and audit.
 pub(crate) async fn report_pdf(
     state: &AppState,
     patient: &Patient,
     from: Option<&str>,
     to: Option<&str>,
+    notes: bool,
 ) -> AppResult<Pdf> {
     let now = Timestamp::now();
     let (from, to) = report_range(patient, from, to, now)?;
@@ -82,7 +97,8 @@ pub(crate) async fn report_pdf(
             tracing::error!("report trials: {e}");
             AppError::Internal
         })?;
-    let data = tonus_report::gather(&state.store, patient, from, to, now, &Section::ALL, 4, &trials).await?;
+    let notes = if notes { Notes::Newest(PDF_NOTES) } else { Notes::Hidden };
+    let data = tonus_report::gather(&state.store, patient, from, to, now, &Section::ALL, 4, &trials, notes).await?;
     // Layout is CPU-bound: keep it off the request workers.
     let bytes = tokio::task::spawn_blocking(move || tonus_report::render_pdf(&data))
         .await
@@ -97,10 +113,18 @@ pub(crate) async fn report_pdf(
     })
 }
 
-/// The patient's own report.
-pub async fn own_report(me: &Own<'_>, from: Option<&str>, to: Option<&str>) -> AppResult<Pdf> {
-    let pdf = report_pdf(me.state(), me.patient, from, to).await?;
-    me.audit("export", "report (pdf)").await?;
+/// The patient's own report (with the notes when `notes` is set).
+pub async fn own_report(me: &Own<'_>, from: Option<&str>, to: Option<&str>, notes: bool) -> AppResult<Pdf> {
+    let pdf = report_pdf(me.state(), me.patient, from, to, notes).await?;
+    me.audit(
+        "export",
+        if notes {
+            "report (pdf, with notes)"
+        } else {
+            "report (pdf)"
+        },
+    )
+    .await?;
     Ok(pdf)
 }
 

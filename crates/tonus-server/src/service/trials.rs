@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use tonus_domain::time::today;
 use tonus_domain::ValidationError;
+use tonus_report::harms::TrialHarms;
 use tonus_report::trials::{compute, summary_lines, PlanRequest, TrialError};
 use tonus_store::StoredTrial;
 
@@ -59,8 +60,9 @@ pub async fn delete(me: &Own<'_>, id: i64) -> AppResult<()> {
     me.audit("trial.delete", &trial.name).await
 }
 
-/// The analysis so far, as sentences (the CLI report's summary).
-pub async fn summary(me: &Own<'_>, trial: &StoredTrial) -> Result<Vec<String>, TrialError> {
+/// The analysis so far, as sentences (the CLI report's summary), and the side effects per
+/// period and arm.
+pub async fn summary(me: &Own<'_>, trial: &StoredTrial) -> Result<(Vec<String>, TrialHarms), TrialError> {
     let (report, _) = compute(&me.state().store, me.patient, trial, Timestamp::now(), false).await?;
-    Ok(summary_lines(&report))
+    Ok((summary_lines(&report), report.harms))
 }

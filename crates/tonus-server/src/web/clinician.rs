@@ -96,7 +96,6 @@ pub async fn redeem(
 #[template(path = "clinician_patient.html")]
 pub struct ClinicianPatientPage {
     nav: Nav,
-    patient_id: i64,
     handle: String,
     zone: String,
     dash: Dashboard,
@@ -126,7 +125,6 @@ pub async fn clinician_patient(
     render(
         &ClinicianPatientPage {
             nav: Nav::new(Some(&auth), &csrf),
-            patient_id: patient.id,
             handle: patient.handle.clone(),
             zone: patient.zone.to_string(),
             dash,

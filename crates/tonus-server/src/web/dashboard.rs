@@ -8,7 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::civil::{Date, Weekday};
-use tonus_report::data::{EventRow, TreatmentRow};
+use tonus_report::data::{EventRow, NoteRow, SideEffectRow, SuspectedTreatment, TreatmentRow};
+use tonus_report::harms::HarmCount;
 use tonus_report::{DayCell, ReportData, Section};
 
 use super::exports::RangeQuery;
@@ -134,6 +135,15 @@ pub struct Dashboard {
     pub months: Vec<CalendarMonth>,
     pub treatments: Vec<TreatmentRow>,
     pub events: Vec<EventRow>,
+    /// Side effects in range, oldest first, with their summaries.
+    pub side_effects: Vec<SideEffectRow>,
+    pub by_effect: Vec<HarmCount>,
+    pub by_treatment: Vec<SuspectedTreatment>,
+    /// Episode, check-in and side-effect notes, newest first, and how many more were left out.
+    pub notes: Vec<NoteRow>,
+    pub notes_more: usize,
+    /// Where the report download goes (`/report.pdf`, or the clinician's path for the patient).
+    pub report_action: String,
     pub notice: &'static str,
 }
 
@@ -170,9 +180,17 @@ impl Dashboard {
                 },
             ),
             ("Relapses in range", s.relapses.to_string()),
+            ("Side effects", s.side_effects.clone()),
         ];
         let charts = take_charts(&mut data, &DASHBOARD_CHARTS);
+        let side_effects = std::mem::take(&mut data.side_effects);
+        let notes = std::mem::take(&mut data.notes);
         Dashboard {
+            report_action: if action == "/dashboard" {
+                "/report.pdf".to_string()
+            } else {
+                format!("{action}/report.pdf")
+            },
             from: data.from.clone(),
             to: data.to.clone(),
             checkin_links: action == "/dashboard",
@@ -182,6 +200,11 @@ impl Dashboard {
             months: calendar(&data.days),
             treatments: std::mem::take(&mut data.treatments),
             events: std::mem::take(&mut data.events),
+            side_effects: side_effects.rows,
+            by_effect: side_effects.by_effect,
+            by_treatment: side_effects.by_treatment,
+            notes: notes.rows,
+            notes_more: notes.more,
             notice: data.notice,
         }
     }

@@ -23,6 +23,22 @@ pub struct RangeQuery {
     pub to: Option<String>,
 }
 
+/// A report download: the range, and `notes=1` to include the patient's free-text notes
+/// (left out by default).
+#[derive(Deserialize, Default)]
+pub struct ReportQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl ReportQuery {
+    /// A checkbox sends its value ("1"); anything else, or nothing, leaves the notes out.
+    fn notes(&self) -> bool {
+        matches!(self.notes.as_deref(), Some("1" | "on" | "true" | "yes"))
+    }
+}
+
 fn attachment(content_type: &str, file_name: &str, body: impl IntoResponse) -> Response {
     (
         [
@@ -46,7 +62,7 @@ pub async fn own_report(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-    Query(q): Query<RangeQuery>,
+    Query(q): Query<ReportQuery>,
     method: axum::http::Method,
 ) -> AppResult<Response> {
     let me = Own::new(&state, &pa, &addr);
@@ -54,7 +70,13 @@ pub async fn own_report(
     if method == axum::http::Method::HEAD {
         return Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], ()).into_response());
     }
-    Ok(pdf(exports::own_report(&me, q.from.as_deref(), q.to.as_deref()).await?))
+    Ok(pdf(exports::own_report(
+        &me,
+        q.from.as_deref(),
+        q.to.as_deref(),
+        q.notes(),
+    )
+    .await?))
 }
 
 /// GET /clinician/patients/{patient_id}/report.pdf: only while consent is live.
@@ -63,7 +85,7 @@ pub async fn clinician_report(
     ClinicianAuth(auth): ClinicianAuth,
     addr: ClientAddr,
     Path(patient_id): Path<i64>,
-    Query(q): Query<RangeQuery>,
+    Query(q): Query<ReportQuery>,
 ) -> AppResult<Response> {
     let actor = Actor::new(&state, &auth, &addr);
     Ok(pdf(clinician::report(
@@ -71,6 +93,7 @@ pub async fn clinician_report(
         patient_id,
         q.from.as_deref(),
         q.to.as_deref(),
+        q.notes(),
     )
     .await?))
 }

@@ -193,6 +193,8 @@ pub struct PeriodRow {
     pub from: String,
     pub to: String,
     pub washout_until: String,
+    /// Side effects recorded in the period; empty before it starts.
+    pub side_effects: String,
 }
 
 #[derive(Template)]
@@ -204,6 +206,8 @@ struct TrialPage {
     baseline: String,
     periods: Vec<PeriodRow>,
     results: Vec<String>,
+    /// Side effects per arm (and on washout and run-in days); empty before the start.
+    harms: Vec<String>,
     notice: &'static str,
     /// Arms whose drug must not be stopped abruptly: agree a tapering plan first.
     cautions: Vec<String>,
@@ -237,6 +241,7 @@ pub async fn trial(
             } else {
                 d(p.washout.end - 1)?
             },
+            side_effects: String::new(),
         });
     }
     let baseline = if cal.baseline.is_empty() {
@@ -244,9 +249,16 @@ pub async fn trial(
     } else {
         format!("{} to {}", d(0)?, d(cal.baseline.end - 1)?)
     };
-    let results = match trials::summary(&me, &t).await {
-        Ok(lines) => lines,
-        Err(TrialError::NotStarted(msg)) => vec![msg],
+    let (results, harms) = match trials::summary(&me, &t).await {
+        Ok((lines, harms)) => {
+            for h in &harms.periods {
+                if let Some(row) = periods.iter_mut().find(|r| r.index == h.period) {
+                    row.side_effects = h.counts();
+                }
+            }
+            (lines, harms.lines())
+        }
+        Err(TrialError::NotStarted(msg)) => (vec![msg], Vec::new()),
         Err(e) => return Err(trial_error(e)),
     };
     let page = TrialPage {
@@ -267,6 +279,7 @@ pub async fn trial(
         baseline,
         periods,
         results,
+        harms,
         notice: NOTICE,
         cautions: tonus_domain::taper::trial_cautions(&design.arms),
         id: t.id,

@@ -216,9 +216,13 @@ pub struct ReportArgs {
     #[arg(long, short, default_value = "tonus-report.pdf")]
     pub out: std::path::PathBuf,
     /// Sections, comma-separated (the summary page is always first): summary, treatments,
-    /// counts, scores, regions, night, events, exercise, trials. Default: all.
+    /// counts, scores, regions, night, events, side-effects, exercise, trials. Default: all.
     #[arg(long, value_delimiter = ',')]
     pub sections: Vec<String>,
+    /// Include the patient's free-text notes (episodes, check-ins, side effects), newest
+    /// first. Left out by default: they are the patient's own words.
+    #[arg(long)]
+    pub notes: bool,
     /// Also write each chart as an SVG file into this folder.
     #[arg(long)]
     pub svg_dir: Option<std::path::PathBuf>,

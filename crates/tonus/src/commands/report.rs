@@ -6,7 +6,8 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use tonus_domain::input::parse_date;
 use tonus_domain::ValidationError;
-use tonus_report::{gather, render_pdf, Section};
+use tonus_report::data::PDF_NOTES;
+use tonus_report::{gather, render_pdf, Notes, Section};
 
 use crate::cli::ReportArgs;
 use crate::context::Ctx;
@@ -40,6 +41,11 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
         &sections,
         a.gentle_limit,
         &trials,
+        if a.notes {
+            Notes::Newest(PDF_NOTES)
+        } else {
+            Notes::Hidden
+        },
     )
     .await?;
     let episodes = data.summary.involuntary_total + data.summary.stiffness_total;
@@ -70,7 +76,7 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
             started.elapsed().as_secs_f64()
         ),
         &serde_json::json!({
-            "out": a.out, "bytes": pdf.len(), "from": from, "to": to, "episodes": episodes,
+            "out": a.out, "bytes": pdf.len(), "from": from, "to": to, "episodes": episodes, "notes": a.notes,
             "sections": sections.iter().map(|s| s.code()).collect::<Vec<_>>(),
             "seconds": started.elapsed().as_secs_f64(),
         }),

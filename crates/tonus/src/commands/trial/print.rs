@@ -72,6 +72,36 @@ pub(super) fn day_counts(a: &OutcomeAnalysis) -> String {
     parts.join(", ")
 }
 
+/// CENT item 19: side effects the patient recorded, per arm and per period. Counts only: the
+/// patient's suspicion of a cause is in the side-effect log, not a finding of the trial.
+fn print_harms(h: &tonus_report::harms::TrialHarms) {
+    if h.total == 0 {
+        println!("9. Harms: {}.", tonus_report::harms::NONE_DURING_TRIAL);
+        return;
+    }
+    println!("9. Harms: side effects recorded by the patient (counts only, not causes):");
+    for a in &h.arms {
+        println!(
+            "    {:<20} {}",
+            format!("{}:", a.arm),
+            tonus_report::harms::counts_text(&a.effects, "none recorded")
+        );
+    }
+    if !h.washout.is_empty() {
+        println!(
+            "    washout days (possibly carried over from the previous arm): {}",
+            tonus_report::harms::counts_text(&h.washout, "")
+        );
+    }
+    if !h.run_in.is_empty() {
+        println!("    run-in: {}", tonus_report::harms::counts_text(&h.run_in, ""));
+    }
+    println!("   per period:");
+    for p in &h.periods {
+        println!("    {}", p.text());
+    }
+}
+
 pub(super) fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
     let d = &r.design;
     let t = r.trial;
@@ -201,7 +231,7 @@ pub(super) fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
             ),
         }
     }
-    println!("9. Harms: Tonus does not record adverse effects; tell your clinician about any.");
+    print_harms(&r.harms);
     println!("10. Limitations: self-reported, unblinded; carry-over beyond the washout and other treatments can bias results.");
     Ok(())
 }
