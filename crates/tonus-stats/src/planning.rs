@@ -590,7 +590,8 @@ impl PowerPlan {
             "Assumptions, from your diary's last {} days ({} usable): {assumed}; {:.0} % of days \
              without a usable value; threshold {t:.0} %; {} simulated trials per design with the \
              effect and {} without, seed {}; verdicts by the same analysis and rule as a real report \
-             (final look).",
+             (final look). Any change of treatment or relapse during those days counts here as \
+             ordinary ups and downs, which makes the figures more cautious.",
             e.window_days,
             e.usable_days,
             e.missing_share * 100.0,
