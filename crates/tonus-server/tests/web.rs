@@ -933,6 +933,98 @@ async fn trials_are_planned_and_shown_on_the_web() {
     }
 }
 
+/// The planner's "check power first" button simulates the design from the patient's last 90
+/// days (the same result as `tonus trial plan --dry-run`), keeps the form as typed, and
+/// stores no trial; with too little diary it says so and gives no figures.
+#[tokio::test]
+async fn trial_power_is_checked_first_without_storing_anything() {
+    use tonus_domain::checkin::CheckInDraft;
+    use tonus_domain::time::Zone;
+    use tonus_domain::{Episode, LocalInstant, SpasmKind};
+    use tonus_stats::sim::{simulate, SimConfig};
+
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let anne = s.login("anne").await;
+        let pid = s.patient_id("anne").await;
+        let p = s.store.patient_by_id(pid).await.unwrap().unwrap();
+        let t = tonus_domain::Treatment::new("Baclofen", tonus_domain::Category::Drug, None).unwrap();
+        s.store.insert_treatment(&p, &t).await.unwrap();
+        let fields = [
+            ("arms", "none, Baclofen"),
+            ("blocks", "2"),
+            ("primary", "involuntary-count"),
+            ("dry_run", "1"),
+        ];
+        let r = anne.post_form("/trials", &fields).await;
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Power check (nothing was saved)"), "{html}");
+        assert!(html.contains("Power cannot be checked yet"), "no diary yet: {html}");
+        assert!(!html.contains("would say &quot;better&quot;") && !html.contains("would say \"better\""));
+
+        // Sixty days of diary, ending yesterday, in the patient's zone (UTC).
+        let zone = p.zone.clone();
+        let today = tonus_domain::time::today(&zone, jiff::Timestamp::now());
+        let sim = simulate(&SimConfig {
+            p_missing_checkin: 0.1,
+            ..SimConfig::quiet(60, 4)
+        });
+        let mut batch = tonus_store::Batch::default();
+        for d in &sim.days {
+            let date = today
+                .checked_sub(jiff::Span::new().days(60 - i64::from(d.day)))
+                .unwrap();
+            for e in d.episodes.iter().take(40) {
+                let time =
+                    jiff::civil::Time::new((e.minute_of_day / 60) as i8, (e.minute_of_day % 60) as i8, 0, 0).unwrap();
+                let at = date
+                    .to_datetime(time)
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .unwrap()
+                    .timestamp();
+                let kind = match e.family {
+                    tonus_stats::sim::Family::Stiffness => SpasmKind::Cramp,
+                    tonus_stats::sim::Family::InvoluntaryMovement => SpasmKind::Twitch,
+                };
+                let instant = LocalInstant { at, zone: Zone::utc() };
+                batch
+                    .episodes
+                    .push(Episode::new(instant, kind, vec![], None, None, vec![], None, None, at).unwrap());
+            }
+            if d.confirmed {
+                let c = CheckInDraft {
+                    log_complete: true,
+                    ..Default::default()
+                };
+                batch
+                    .checkins
+                    .push(c.validate(date, &Zone::utc(), jiff::Timestamp::now()).unwrap());
+            }
+        }
+        s.store.insert_batch(&p, &batch).await.unwrap();
+
+        let r = anne.post_form("/trials", &fields).await;
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Power check (nothing was saved)"), "{html}");
+        assert!(html.contains("a trial of 2 blocks would say"), "{html}");
+        assert!(html.contains("falsely say"), "{html}");
+        assert!(html.contains("80 % power"), "{html}");
+        assert!(html.contains("Nothing has been saved"), "{html}");
+        assert!(
+            html.contains(r#"value="none, Baclofen""#),
+            "the form comes back as typed"
+        );
+        assert!(html.contains("Check power first"), "the button is on the page");
+        assert!(
+            s.store.list_trials(&p).await.unwrap().is_empty(),
+            "a dry run stores no trial"
+        );
+    }
+}
+
 #[tokio::test]
 async fn password_change_ends_other_sessions_and_totp_guards_sign_in() {
     const NEW_PASSWORD: &str = "a brand new pass phrase";

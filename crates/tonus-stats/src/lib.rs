@@ -7,6 +7,7 @@
 //! - [`analysis`]: trial and observational comparisons per outcome, with verdicts.
 //! - [`verdict`]: interval → verdict and plain-language text.
 //! - [`monitoring`]: the rule for interim looks (a stricter interval before the last period).
+//! - [`planning`]: power before starting, simulated from the patient's own recent diary.
 //! - [`posterior`]: the effect's posterior under a weakly informative prior (intervals,
 //!   verdicts and probabilities).
 //! - [`bayes`]: tempered gamma–Poisson probabilities for count comparisons.
@@ -25,6 +26,7 @@ pub mod hac;
 pub mod linalg;
 pub mod model;
 pub mod monitoring;
+pub mod planning;
 pub mod posterior;
 pub mod records;
 pub mod series;

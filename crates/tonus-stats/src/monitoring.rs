@@ -22,7 +22,9 @@
 //! "worse" likewise); looks after each period are fewer and spend less. That is also why the
 //! cumulative chance by time `t` is α(t): the rule and the spending function are one thing.
 //! The real analysis is not exactly Brownian (robust standard errors from few periods, a t
-//! likelihood and a prior), hence the simulation check in tests/interim_monitoring.rs.
+//! likelihood and a prior), hence the simulation check in tests/interim_monitoring.rs. For
+//! scores that check failed (6.3 %) until their interim likelihood was given (analysed
+//! periods − arms) degrees of freedom instead of the days' residual df (see `analysis.rs`).
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};

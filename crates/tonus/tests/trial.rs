@@ -431,3 +431,78 @@ fn observational_analyses_run_on_demo_data() {
         "{x}"
     );
 }
+
+/// `trial plan --dry-run` simulates the design from the last 90 days of the diary: power,
+/// false "better" and suggested blocks are printed, and no trial is stored. A diary too short
+/// to estimate from gets a plain message and no figures.
+#[test]
+fn dry_run_prints_power_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    json(&db, &["demo", "--days", "120", "--seed", "9"]);
+    let args = [
+        "trial",
+        "plan",
+        "--dry-run",
+        "--arm",
+        "none",
+        "--arm",
+        "Baclofen",
+        "--blocks",
+        "2",
+    ];
+    let out = tonus(&db, &args);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("dry run, nothing saved"), "{text}");
+    assert!(
+        text.contains("a trial of 2 blocks would say \"better\" in about"),
+        "{text}"
+    );
+    assert!(text.contains("falsely say \"better\" in about"), "{text}");
+    assert!(
+        text.contains("blocks for about 80 % power")
+            || text.contains("the fewest that reaches 80 % power")
+            || text.contains("would not reach 80 % power"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Assumptions") && text.contains("not medical advice"),
+        "{text}"
+    );
+    assert!(
+        json(&db, &["trial", "list"]).as_array().unwrap().is_empty(),
+        "a dry run stores no trial"
+    );
+
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = tonus(&db, &all);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["dry_run"].as_bool(), v["stored"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let power = v["plan"]["power"]["share"].as_f64().unwrap();
+    let false_better = v["plan"]["false_better"]["share"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&power) && false_better < power, "{v}");
+    assert_eq!(v["plan"]["estimate"]["window_days"], 90, "{v}");
+    // Seeded: the same diary and design give the same figures.
+    let again: Value = serde_json::from_slice(&tonus(&db, &all).stdout).unwrap();
+    assert_eq!(again["plan"], v["plan"]);
+    assert!(json(&db, &["trial", "list"]).as_array().unwrap().is_empty());
+
+    // Three weeks of diary: too little to estimate from.
+    let dir2 = tempfile::tempdir().unwrap();
+    let db2 = dir2.path().join("t.db").display().to_string();
+    json(&db2, &["demo", "--days", "21", "--seed", "9"]);
+    let out = tonus(&db2, &args);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("Power cannot be checked yet") && text.contains("too little usable data"),
+        "{text}"
+    );
+    assert!(!text.contains("would say \"better\""), "no invented figures: {text}");
+    assert!(json(&db2, &["trial", "list"]).as_array().unwrap().is_empty());
+}

@@ -2,10 +2,13 @@
 //! analysis. The analysis is `tonus_report::trials`, shared with the CLI and the report.
 
 use jiff::Timestamp;
+use tokio::sync::Semaphore;
 use tonus_domain::time::today;
 use tonus_domain::ValidationError;
 use tonus_report::harms::TrialHarms;
-use tonus_report::trials::{compute, summary_lines, PlanRequest, TrialError};
+use tonus_report::trials::{compute, dry_run_input, summary_lines, PlanRequest, TrialError};
+use tonus_stats::planning::PlanningOptions;
+use tonus_stats::StatsError;
 use tonus_store::StoredTrial;
 
 use super::Own;
@@ -20,6 +23,30 @@ pub async fn list(me: &Own<'_>) -> AppResult<Vec<StoredTrial>> {
 /// A start more than a year ahead is refused: almost surely a typo (2062 for 2026), and a
 /// trial planned that far out would sit unnoticed in the calendar.
 pub async fn plan(me: &Own<'_>, request: &PlanRequest<'_>) -> Result<StoredTrial, TrialError> {
+    check_start(me, request)?;
+    let (trial, _) = tonus_report::trials::plan(&me.state().store, me.patient, request).await?;
+    Ok(trial)
+}
+
+/// At most one power check at a time on the whole server: each takes about a second of a
+/// core (BENCHMARKS.md), and repeated presses (or a script) must not take the machine.
+static DRY_RUNS: Semaphore = Semaphore::const_new(1);
+
+/// "Check power first": simulates the design from the patient's recent diary and returns the
+/// result in words. Stores nothing.
+pub async fn dry_run(me: &Own<'_>, request: &PlanRequest<'_>) -> Result<Vec<String>, TrialError> {
+    check_start(me, request)?;
+    let input = dry_run_input(&me.state().store, me.patient, request, Timestamp::now()).await?;
+    let stopped = |e: String| TrialError::Stats(StatsError::InvalidData(format!("power check stopped: {e}")));
+    let _permit = DRY_RUNS.acquire().await.map_err(|e| stopped(e.to_string()))?;
+    // CPU-bound: keep it off the request workers.
+    let result = tokio::task::spawn_blocking(move || input.run(&PlanningOptions::default(), &mut |_| {}))
+        .await
+        .map_err(|e| stopped(e.to_string()))??;
+    Ok(result.lines)
+}
+
+fn check_start(me: &Own<'_>, request: &PlanRequest<'_>) -> Result<(), TrialError> {
     let today = today(&me.patient.zone, Timestamp::now());
     let latest = today.checked_add(jiff::Span::new().years(1))?;
     if request.start > latest {
@@ -30,8 +57,7 @@ pub async fn plan(me: &Own<'_>, request: &PlanRequest<'_>) -> Result<StoredTrial
         )
         .into());
     }
-    let (trial, _) = tonus_report::trials::plan(&me.state().store, me.patient, request).await?;
-    Ok(trial)
+    Ok(())
 }
 
 /// One of the patient's trials (404 if it is not theirs).

@@ -76,9 +76,27 @@ struct TrialsPage {
     trials: Vec<TrialRow>,
     error: Option<String>,
     form: Vec<(String, String)>,
+    /// The "check power first" result (a dry run: nothing was stored).
+    power: Option<Vec<String>>,
 }
 
 impl TrialsPage {
+    /// The primary-outcome choices; the one typed stays selected when the form comes back.
+    fn primary_options(&self) -> [(&'static str, &'static str); 6] {
+        [
+            ("involuntary-count", "involuntary-movement episodes per day"),
+            ("stiffness-count", "stiffness episodes per day"),
+            ("episode-pain", "average episode pain"),
+            ("spasticity-nrs", "spasticity rating"),
+            ("pain-nrs", "pain rating"),
+            ("night-wakings", "night wakings"),
+        ]
+    }
+
+    fn primary_selected(&self, code: &str) -> bool {
+        self.value("primary", "involuntary-count") == code
+    }
+
     fn value(&self, name: &str, default: &str) -> String {
         self.form
             .iter()
@@ -92,6 +110,7 @@ async fn list_page(
     csrf: &CsrfToken,
     error: Option<String>,
     form: Vec<(String, String)>,
+    power: Option<Vec<String>>,
 ) -> AppResult<Response> {
     let trials = trials::list(me)
         .await?
@@ -113,6 +132,7 @@ async fn list_page(
             trials,
             error,
             form,
+            power,
         },
         status,
     )
@@ -125,7 +145,7 @@ pub async fn trials(
     csrf: CsrfToken,
     addr: ClientAddr,
 ) -> AppResult<Response> {
-    list_page(&Own::new(&state, &pa, &addr), &csrf, None, Vec::new()).await
+    list_page(&Own::new(&state, &pa, &addr), &csrf, None, Vec::new(), None).await
 }
 
 fn number(form: &FormFields, field: &'static str, default: u32) -> Result<u32, ValidationError> {
@@ -137,7 +157,15 @@ fn number(form: &FormFields, field: &'static str, default: u32) -> Result<u32, V
         .map_err(|_| ValidationError::new(field, "a whole number", format!("{v:?}")))
 }
 
-/// POST /trials: plan a trial; on a broken rule the form comes back with the message.
+/// What a POST to /trials did.
+enum Planned {
+    Trial(tonus_store::StoredTrial),
+    /// The dry run's result, in words.
+    DryRun(Vec<String>),
+}
+
+/// POST /trials: plan a trial, or with `dry_run` only check its power (nothing stored); on a
+/// broken rule the form comes back with the message.
 pub async fn plan(
     State(state): State<AppState>,
     pa: PatientAuth,
@@ -148,6 +176,8 @@ pub async fn plan(
     let me = Own::new(&state, &pa, &addr);
     let now = Timestamp::now();
     let p = &pa.patient;
+    // The "check power first" button: simulate the design, store nothing.
+    let dry_run = !form.get("dry_run").trim().is_empty();
     let attempt = async {
         let start = match form.get("start").trim() {
             "" => today(&p.zone, now)
@@ -178,11 +208,17 @@ pub async fn plan(
             primary: parse_outcome(primary)?,
             threshold: threshold_pct / 100.0,
         };
-        Ok::<_, PlanError>(trials::plan(&me, &request).await?)
+        if dry_run {
+            return Ok(Planned::DryRun(trials::dry_run(&me, &request).await?));
+        }
+        Ok::<_, PlanError>(Planned::Trial(trials::plan(&me, &request).await?))
     };
     match attempt.await {
-        Ok(t) => Ok(Redirect::to(&format!("/trials/{}", t.id)).into_response()),
-        Err(PlanError::Shown(message)) => list_page(&me, &csrf, Some(message), form.0.clone()).await,
+        Ok(Planned::Trial(t)) => Ok(Redirect::to(&format!("/trials/{}", t.id)).into_response()),
+        // The form comes back as typed, with the result above it: the patient can adjust the
+        // design and check again, or plan it.
+        Ok(Planned::DryRun(lines)) => list_page(&me, &csrf, None, form.0.clone(), Some(lines)).await,
+        Err(PlanError::Shown(message)) => list_page(&me, &csrf, Some(message), form.0.clone(), None).await,
         Err(PlanError::App(e)) => Err(e),
     }
 }

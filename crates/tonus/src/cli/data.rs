@@ -26,9 +26,9 @@ pub enum TrialCommand {
 
 #[derive(Args)]
 pub struct PlanArgs {
-    /// A short name for the trial.
-    #[arg(long)]
-    pub name: String,
+    /// A short name for the trial (not needed with `--dry-run`).
+    #[arg(long, required_unless_present = "dry_run")]
+    pub name: Option<String>,
     /// An arm: `none` (no treatment) or a treatment's name; give two or more. The first is
     /// the reference the others are compared with.
     #[arg(long = "arm", required = true)]
@@ -57,6 +57,11 @@ pub struct PlanArgs {
     /// Relative fall that counts as meaningful, fixed in advance (0.30 = 30 %).
     #[arg(long, default_value_t = 0.30)]
     pub threshold: f64,
+    /// Do not plan: simulate this design from your last 90 days of diary and show how likely
+    /// it is to find the threshold, how often it would falsely say "better", and the blocks
+    /// needed for 80 % power. Nothing is stored.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Subcommand)]

@@ -13,6 +13,7 @@ use tonus_report::trials::{
 use tonus_stats::analysis::{compare_ranges, AnalysisOptions};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
 use tonus_stats::exercise::{load_effect, sessions_above_limit, ExerciseSession as StatSession, GentleLimit};
+use tonus_stats::planning::PlanningOptions;
 use tonus_stats::records::day_records;
 use tonus_stats::StatsError;
 use tonus_store::StoredTrial;
@@ -96,7 +97,7 @@ async fn plan(ctx: &Ctx, patient: &Patient, a: PlanArgs) -> Result<()> {
         None => tonus_domain::time::today(&patient.zone, ctx.now).tomorrow()?,
     };
     let request = PlanRequest {
-        name: &a.name,
+        name: a.name.as_deref().unwrap_or_default(),
         arms: &a.arms,
         start,
         baseline_days: a.baseline_days,
@@ -108,6 +109,9 @@ async fn plan(ctx: &Ctx, patient: &Patient, a: PlanArgs) -> Result<()> {
         primary: parse_outcome(&a.primary)?,
         threshold: a.threshold,
     };
+    if a.dry_run {
+        return dry_run(ctx, patient, &request).await;
+    }
     let (t, cal) = tonus_report::trials::plan(&ctx.store, patient, &request)
         .await
         .map_err(trial_error)?;
@@ -125,6 +129,44 @@ async fn plan(ctx: &Ctx, patient: &Patient, a: PlanArgs) -> Result<()> {
         );
     }
     print_calendar(&t, patient, &design, &cal)
+}
+
+/// `trial plan --dry-run`: the power of the design, simulated from the patient's recent
+/// diary. Nothing is stored.
+async fn dry_run(ctx: &Ctx, patient: &Patient, request: &PlanRequest<'_>) -> Result<()> {
+    let input = tonus_report::trials::dry_run_input(&ctx.store, patient, request, ctx.now)
+        .await
+        .map_err(trial_error)?;
+    let started = std::time::Instant::now();
+    // Progress only once the wait is noticeable, on stderr so stdout stays the result.
+    let mut progress = |blocks: u32| {
+        if started.elapsed() > std::time::Duration::from_secs(1) {
+            eprintln!("simulating a design with {blocks} blocks…");
+        }
+    };
+    let result = input
+        .run(&PlanningOptions::default(), &mut progress)
+        .map_err(trial_error)?;
+    if ctx.json {
+        return print_json(&result);
+    }
+    let d = &result.design;
+    println!(
+        "POWER CHECK (dry run, nothing saved): {} — {} blocks of {}-day periods ({} washout days), \
+         primary outcome {}, a fall of {:.0} % counts as meaningful; diary read from {} to {}.",
+        d.arms.join(" vs "),
+        d.blocks,
+        d.period_days,
+        d.washout_days,
+        d.primary_outcome.label(),
+        d.success_threshold * 100.0,
+        result.diary_from,
+        result.diary_to
+    );
+    for l in &result.lines {
+        println!("  {l}");
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
