@@ -253,15 +253,11 @@ fn side_effects(
                 (false, _) => (Effect::Drowsiness, Severity::Mild),
             };
             let minute = rng.gen_range(13 * 60..22 * 60);
-            out.push(SideEffect::new(
-                at(day, minute)?,
-                effect,
-                None,
-                severity,
-                Some(&t.name),
-                None,
-                now,
-            )?);
+            let when = at(day, minute)?;
+            // Today's afternoon may not have come yet.
+            if when.at <= now {
+                out.push(SideEffect::new(when, effect, None, severity, Some(&t.name), None, now)?);
+            }
         }
     }
     for back in [50_i64, 23] {
