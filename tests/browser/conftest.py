@@ -31,6 +31,10 @@ AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.mi
 # narrower than 500 px, so the phone is emulated through the DevTools protocol instead.
 PHONE = {"width": 360, "height": 780, "deviceScaleFactor": 2, "mobile": True}
 DESKTOP = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+# The desktop at 200 % zoom: the browser lays the page out in half the CSS pixels.
+ZOOM200 = {"width": 640, "height": 450, "deviceScaleFactor": 2, "mobile": False}
+# The smallest common phone screen, for "Save is on the first screen".
+SMALL_PHONE = {"width": 360, "height": 640, "deviceScaleFactor": 2, "mobile": True}
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -146,6 +150,29 @@ class Browser:
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
         self.viewport = PHONE
 
+    def zoom200(self) -> None:
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", ZOOM200)
+        self.viewport = ZOOM200
+
+    def small_phone(self) -> None:
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", SMALL_PHONE)
+        self.viewport = SMALL_PHONE
+
+    def color_scheme(self, scheme: str) -> None:
+        """Emulates the system's light or dark preference (prefers-color-scheme)."""
+        self.driver.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+        )
+        self.scheme = scheme
+
+    def in_first_screen(self, element) -> bool:
+        """Whether the element is entirely visible without scrolling."""
+        return self.driver.execute_script(
+            "const r = arguments[0].getBoundingClientRect();"
+            " return r.top >= 0 && r.bottom <= window.innerHeight && r.left >= 0 && r.right <= window.innerWidth",
+            element,
+        )
+
     # --- navigation and reading ---
     def get(self, path: str) -> None:
         self.driver.get(self.server.url(path))
@@ -212,10 +239,15 @@ class Browser:
         self.click_and_wait(self.button("Sign in"))
 
     def sign_out(self) -> None:
-        for b in self.all("header button"):
-            if b.text.startswith("Sign out"):
-                self.click_and_wait(b)
-                return
+        # On a phone the header's links fold into a menu: open it first.
+        for attempt in range(2):
+            for b in self.all("header button"):
+                if b.is_displayed() and b.text.startswith("Sign out"):
+                    self.click_and_wait(b)
+                    return
+            for menu in self.all("header details.menu > summary"):
+                if menu.is_displayed():
+                    self.click(menu)
         raise AssertionError(f"no sign-out button on {self.path()}")
 
     # --- evidence ---

@@ -1,6 +1,7 @@
-"""axe-core on every main page, at desktop and phone width, with a year of data behind the
-patient's pages: no violation of impact serious or critical may remain. The full table
-(every impact) is printed and written to artifacts/axe.txt."""
+"""axe-core on every main page, at desktop and phone width, at 200 % zoom, in light and dark
+mode, with a year of data behind the patient's pages: no violation of impact serious or
+critical may remain, and no page scrolls sideways on a phone or at 200 % zoom. The full
+table (every impact) is printed and written to artifacts/axe.txt."""
 
 import re
 from collections import Counter
@@ -10,6 +11,9 @@ from conftest import PASSWORD, ROOT, Browser, Server, Tonus
 PATIENT = "demo"  # `tonus demo` makes this patient; the account of the same name owns it
 CLINICIAN = "dr.lee@clinic"
 BLOCKING = {"serious", "critical"}
+# (viewport, colour scheme) pairs every page is checked in.
+MODES = [("desktop", "light"), ("phone", "light"), ("zoom200", "light"), ("desktop", "dark"), ("phone", "dark"), ("zoom200", "dark")]
+SEEN_WIDTHS = {"1280", "360", "640", "1280 dark", "360 dark", "640 dark"}
 
 
 class Scan:
@@ -21,11 +25,13 @@ class Scan:
     def page(self, b: Browser, name: str, path: str | None = None) -> None:
         if path is not None:
             b.get(path)
-        width = b.viewport["width"]
+        width = f'{b.viewport["width"]}{" dark" if getattr(b, "scheme", "light") == "dark" else ""}'
         if b.status() != 200:
             self.not_ok.append(f"{name} at {width} px: HTTP {b.status()} at {b.path()}")
             return
         self.seen.add((name, width))
+        if b.viewport["width"] < 1000 and b.overflow_x() > 0:
+            self.not_ok.append(f"{name} at {width} px scrolls sideways by {b.overflow_x()} px")
         for v in b.axe():
             nodes = [" ".join(map(str, n["target"])) for n in v["nodes"]]
             self.violations.append((name, width, v["impact"], v["id"], len(nodes), nodes[:3], v["help"]))
@@ -34,7 +40,11 @@ class Scan:
 PATIENT_PAGES = {
     "home / quick log": "/",
     "check-in": "/checkin",
+    "doses": "/doses",
+    "treatments": "/treatments",
     "side effects": "/side-effects",
+    "exercise": "/exercise",
+    "events": "/events",
     "sharing": "/sharing",
     "account": "/account",
     "sessions": "/sessions",
@@ -53,9 +63,11 @@ def test_main_pages_have_no_serious_violations(binary, tmp_path, make_browser, c
     scan = Scan()
     try:
         anon = make_browser(server)
-        for viewport in (anon.desktop, anon.phone):
-            viewport()
+        for width, scheme in MODES:
+            getattr(anon, width)()
+            anon.color_scheme(scheme)
             scan.page(anon, "setup", "/setup")
+        anon.color_scheme("light")
 
         # The administrator is made through the page; the rest is seeded by the CLI: a
         # simulated year for the patient, so the dashboard and charts are full.
@@ -82,9 +94,10 @@ def test_main_pages_have_no_serious_violations(binary, tmp_path, make_browser, c
         admin = make_browser(server)
         admin.sign_in("admin")
 
-        for width in ("desktop", "phone"):
+        for width, scheme in MODES:
             for b in (anon, patient, clinician, admin):
                 getattr(b, width)()
+                b.color_scheme(scheme)
             scan.page(anon, "login", "/login")
             for name, path in PATIENT_PAGES.items():
                 scan.page(patient, name, path)
@@ -102,14 +115,14 @@ def test_main_pages_have_no_serious_violations(binary, tmp_path, make_browser, c
         print(f"\naxe-core on {len(scan.seen)} page views (pages × widths):\n{table}")
     assert not scan.not_ok, f"pages not shown: {scan.not_ok}"
     expected = {"setup", "login", "clinician list", "clinician patient view", "admin", *PATIENT_PAGES}
-    assert scan.seen == {(name, w) for name in expected for w in (1280, 360)}
+    assert scan.seen == {(name, w) for name in expected for w in SEEN_WIDTHS}
     blocking = [r for r in scan.violations if r[2] in BLOCKING]
     assert not blocking, "serious or critical accessibility violations:\n" + render(blocking)
 
 
 def render(results: list) -> str:
     if not results:
-        return "axe-core: no violations on any page at 1280 px or 360 px."
+        return "axe-core: no violations on any page at 1280 px, 360 px or 640 px (200 % zoom), light or dark."
     lines = [f"{'page':<24} {'width':>5}  {'impact':<9} {'rule':<28} {'nodes':>5}  first nodes / help"]
     for page, width, impact, rule, count, nodes, help_ in sorted(results, key=lambda r: (r[0], r[1], r[3])):
         lines.append(f"{page:<24} {width:>5}  {impact or '-':<9} {rule:<28} {count:>5}  {', '.join(nodes)} — {help_}")

@@ -77,11 +77,27 @@ def test_admin_patient_clinician_journey(fresh_server, make_browser):
         me.click(tile(me, code))
         me.click_and_wait(me.button("Save"))
         assert me.clicks - before <= 2
-        assert me.path() == "/?saved=1"
-        assert me.text("main [role=status]") == "Saved."
+        assert me.path().startswith("/?saved=1&undo="), me.path()
+        assert me.text("main [role=status]").startswith("Saved.")
         recent = [li.text for li in me.all("main ul.recent li")]
         assert len(recent) == n, recent
         assert label in recent[0], recent  # newest first
+
+    # On the smallest common phone screen the kinds and Save are on the first screen.
+    me.small_phone()
+    me.get("/")
+    assert me.in_first_screen(me.button("Save")), "Save is below the fold at 360 × 640"
+    for code in KINDS:
+        assert me.in_first_screen(tile(me, code)), f"{code} is below the fold at 360 × 640"
+    me.phone()
+
+    # Undo takes back the entry just saved, in one tap.
+    me.click(me.one("main .tiles label.tile[for=kind-twitch]"))
+    me.click_and_wait(me.button("Save"))
+    assert len(me.all("main ul.recent li")) == len(KINDS) + 1
+    me.click_and_wait(me.button("Undo"))
+    assert me.path() == "/?deleted=1"
+    assert len(me.all("main ul.recent li")) == len(KINDS)
 
     # Touch targets of the quick log at phone width: at least 44 × 44 CSS px (WCAG 2.5.5).
     assert me.overflow_x() == 0, f"the quick log scrolls sideways by {me.overflow_x()} px at 360 px"
@@ -90,19 +106,25 @@ def test_admin_patient_clinician_journey(fresh_server, make_browser):
         assert box[0] >= 44 and box[1] >= 44, f"{el.text!r} is {box[0]:.0f}×{box[1]:.0f} px"
     me.screenshot("quick-log-phone")
 
-    # The daily check-in.
+    # The daily check-in: a typical day in at most six taps (four answers, the day's log
+    # confirmed, Save), every answer a visible button, no drop-downs.
     me.click_and_wait(me.link("Daily check-in"))
     assert me.h1() == "Daily check-in"
-    me.select("#spasticity_nrs", "5")
-    me.select("#pain_nrs", "3")
-    me.select("#psfs_frequency", "2")
-    me.select("#night_wakings", "1")
+    assert me.all("main select") == [], "the check-in has no drop-downs"
+    before = me.clicks
+    for field, value in [("spasticity_nrs", "5"), ("pain_nrs", "3"), ("psfs_frequency", "2"), ("psfs_severity", "1")]:
+        me.click(me.one(f"main label[for={field}-{value}]"))
     me.click(me.one("main input[name=log_complete]"))
     me.click_and_wait(me.button("Save check-in"))
+    assert me.clicks - before <= 6
     assert "saved" in me.text("main [role=status]")
     # The form shows the day's answers again: they were stored.
-    assert me.one("#spasticity_nrs").get_attribute("value") == "5"
+    assert me.one("#spasticity_nrs-5").is_selected()
+    assert me.one("#psfs_severity-1").is_selected()
+    assert me.one("#night_wakings-skip").is_selected()
     assert me.one("main input[name=log_complete]").is_selected()
+    assert me.overflow_x() == 0, f"the check-in scrolls sideways by {me.overflow_x()} px at 360 px"
+    me.screenshot("checkin-phone")
 
     # A side effect on the phone: what was felt, how bad, Save; three taps.
     me.get("/side-effects")

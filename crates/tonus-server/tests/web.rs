@@ -392,12 +392,18 @@ async fn quick_log_by_form_remembers_and_marks_backfill() {
             )
             .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&r), "/?saved=1");
-        let (_, home) = anne.page("/?saved=1").await;
+        let saved = location(&r);
+        assert!(saved.starts_with("/?saved=1&undo="), "{saved}");
+        let (_, home) = anne.page(&saved).await;
+        let undo_id = saved.rsplit('=').next().unwrap();
+        assert!(
+            home.contains(&format!("action=\"/episodes/{undo_id}/delete\"")),
+            "an undo for the entry just saved"
+        );
         assert!(home.contains("Saved."));
         // Remembered, but shown ticked next to Save, outside the collapsed details, and
         // never pre-set inside them.
-        let details = home.find("<details").unwrap();
+        let details = home.find("<summary>Where").unwrap();
         let save = home.find(">Save</button>").unwrap();
         for kept in [
             "name=\"keep_region\" value=\"left-calf\" checked",

@@ -18,10 +18,11 @@ pub struct EpisodeInput {
     pub started_at: Option<String>,
 }
 
-/// The start as shown in forms (to the minute), so a correction that leaves the shown time
-/// untouched keeps the stored instant exactly, seconds included.
+/// The start as shown in forms (to the minute, in the format of a native date-time input),
+/// so a correction that leaves the shown time untouched keeps the stored instant exactly,
+/// seconds included.
 pub fn minute_text(at: Timestamp, zone: &Zone) -> String {
-    at.to_zoned(zone.tz()).strftime("%Y-%m-%d %H:%M").to_string()
+    at.to_zoned(zone.tz()).strftime("%Y-%m-%dT%H:%M").to_string()
 }
 
 fn validate(me: &Own<'_>, input: EpisodeInput, stored_at: Option<Timestamp>) -> AppResult<Episode> {

@@ -19,6 +19,9 @@ pub struct ScaleField {
     pub name: &'static str,
     pub label: &'static str,
     pub options: Vec<Opt>,
+    /// Long labels (PSFS) are listed one per row; numbers sit six to a row.
+    pub long: bool,
+    pub answered: bool,
 }
 
 #[derive(Template)]
@@ -70,7 +73,12 @@ fn scale_options(name: &str, selected: &str) -> Vec<Opt> {
                     .map(|f| labelled(v, format!("{v} – {}", f.label())))
             })
             .collect(),
-        "night_wakings" => (0..=20).map(|v| labelled(v, v.to_string())).collect(),
+        // 0–10 covers almost every night; a larger stored answer stays offered, so saving the
+        // form never clears it.
+        "night_wakings" => {
+            let top = selected.trim().parse::<i64>().map_or(10, |v| v.clamp(10, 50));
+            (0..=top).map(|v| labelled(v, v.to_string())).collect()
+        }
         _ => (0..=10).map(|v| labelled(v, v.to_string())).collect(),
     }
 }
@@ -87,10 +95,15 @@ fn checkin_page(
         date: form.get("date").to_string(),
         fields: SCALES
             .iter()
-            .map(|(name, label)| ScaleField {
-                name,
-                label,
-                options: scale_options(name, form.get(name)),
+            .map(|(name, label)| {
+                let options = scale_options(name, form.get(name));
+                ScaleField {
+                    name,
+                    label,
+                    long: name.starts_with("psfs"),
+                    answered: options.iter().any(|o| o.selected),
+                    options,
+                }
             })
             .collect(),
         log_complete: !form.get("log_complete").is_empty(),
@@ -170,10 +183,19 @@ pub async fn checkin(
     };
     match saved {
         Ok((_, c)) => Ok(see_other(&format!("/checkin?date={0}&saved={0}", c.date()))),
-        Err(AppError::Invalid(e)) => render(
-            &checkin_page(&pa.auth, &csrf, &form, Some(&e), None),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
+        Err(AppError::Invalid(e)) => {
+            // The day goes back as a date the native date input can show ("yesterday" would
+            // be blanked by the browser and then saved as today).
+            let mut pairs = form.0.clone();
+            if let Ok(day) = checkins::day(&me, Some(form.get("date"))) {
+                pairs.retain(|(k, _)| k != "date");
+                pairs.push(("date".to_string(), day.to_string()));
+            }
+            render(
+                &checkin_page(&pa.auth, &csrf, &FormFields(pairs), Some(&e), None),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
         Err(e) => Err(e),
     }
 }

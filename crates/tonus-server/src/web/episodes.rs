@@ -25,6 +25,8 @@ pub struct HomeQuery {
     saved: Option<String>,
     deleted: Option<String>,
     confirmed: Option<String>,
+    /// The episode just saved, which the page offers to undo.
+    undo: Option<i64>,
 }
 
 /// GET /: the quick log for patients; everyone else is sent where they belong.
@@ -57,7 +59,9 @@ pub async fn home(
             } else {
                 None
             };
-            quick_log_page(&Own::new(&state, &pa, &addr), &csrf, None, None, saved).await
+            let mut page = quick_log_page(&Own::new(&state, &pa, &addr), &csrf, None, None, saved).await?;
+            page.undo_id = q.undo.filter(|id| page.recent.iter().any(|e| e.id == *id));
+            render(&page, page.status())
         }
     }
 }
@@ -161,6 +165,8 @@ pub struct QuickLogPage {
     recent: Vec<RecentEpisode>,
     /// Set when the form edits a stored episode rather than logging a new one.
     edit_id: Option<i64>,
+    /// The entry just saved, if it is still there: one tap takes it back.
+    undo_id: Option<i64>,
 }
 
 impl QuickLogPage {
@@ -186,13 +192,14 @@ impl QuickLogPage {
                 .map(|r| opt(r.code(), r.label(), true))
                 .collect(),
             kept_pain: Some(form.kept_pain.trim().to_string()).filter(|p| !p.is_empty()),
-            when: form.when,
+            when: super::shown_when(&pa.patient.zone, &form.when),
             duration: form.duration,
             notes: form.notes,
             error: error.map(FieldError::from),
             saved: None,
             recent: Vec::new(),
             edit_id: None,
+            undo_id: None,
         }
     }
 
@@ -222,7 +229,7 @@ async fn quick_log_page(
     typed: Option<QuickForm>,
     error: Option<ValidationError>,
     saved: Option<String>,
-) -> AppResult<Response> {
+) -> AppResult<QuickLogPage> {
     let zone = &me.patient.zone;
     let from = today(zone, Timestamp::now())
         .checked_sub(jiff::Span::new().days(14))
@@ -242,7 +249,7 @@ async fn quick_log_page(
     let mut page = QuickLogPage::new(&patient_auth_of(me), csrf, form, error.as_ref());
     page.saved = saved;
     page.recent = recent;
-    render(&page, page.status())
+    Ok(page)
 }
 
 /// POST /episodes
@@ -256,12 +263,15 @@ pub async fn quick_log(
     let me = Own::new(&state, &pa, &addr);
     let typed = QuickForm::from_fields(&form);
     let logged = match typed.input() {
-        Ok(input) => episodes::log(&me, input).await.map(|_| ()),
+        Ok(input) => episodes::log(&me, input).await.map(|(id, _)| id),
         Err(e) => Err(AppError::Invalid(e)),
     };
     match logged {
-        Ok(()) => Ok(see_other("/?saved=1")),
-        Err(AppError::Invalid(e)) => quick_log_page(&me, &csrf, Some(typed), Some(e), None).await,
+        Ok(id) => Ok(see_other(&format!("/?saved=1&undo={id}"))),
+        Err(AppError::Invalid(e)) => {
+            let page = quick_log_page(&me, &csrf, Some(typed), Some(e), None).await?;
+            render(&page, page.status())
+        }
         Err(e) => Err(e),
     }
 }

@@ -90,7 +90,7 @@ fn form_page(pa: &PatientAuth, csrf: &CsrfToken, t: &Typed, error: Option<&Valid
             .map(|e| opt(e.to_string(), e.to_string(), t.exertion.trim() == e.to_string()))
             .collect(),
         minutes: t.minutes.clone(),
-        at: t.at.clone(),
+        at: super::shown_when(&pa.patient.zone, &t.at),
         note: t.note.clone(),
         gentle_limit: DEFAULT_GENTLE_LIMIT,
         error: error.map(FieldError::from),

@@ -168,3 +168,13 @@ pub(crate) fn int_field(field: &str, raw: &str) -> Result<Option<i64>, Validatio
         .map(Some)
         .map_err(|_| ValidationError::new(field, "a whole number", format!("{raw:?}")))
 }
+
+/// A typed moment as a native date-time input can show it again: "yesterday 22:40" would be
+/// blanked by the browser (and then saved as now), so what parses goes back as
+/// `YYYY-MM-DDTHH:MM`; what does not stays as typed, next to its error.
+pub(crate) fn shown_when(zone: &Zone, typed: &str) -> String {
+    match tonus_domain::input::parse_when("at", typed, zone, Timestamp::now()) {
+        Ok(at) if !typed.trim().is_empty() => crate::service::episodes::minute_text(at, zone),
+        _ => typed.to_string(),
+    }
+}

@@ -125,7 +125,7 @@ fn form_page(
             })
             .collect(),
         description: input.description.clone().unwrap_or_default(),
-        at: input.at.clone().unwrap_or_default(),
+        at: super::shown_when(&pa.patient.zone, input.at.as_deref().unwrap_or_default()),
         note: input.note.clone().unwrap_or_default(),
         error: match error {
             Some(AppError::Invalid(e)) => Some(FieldError::from(e)),
