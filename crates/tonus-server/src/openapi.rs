@@ -26,6 +26,7 @@ use crate::error;
         side_effects::delete_side_effect,
         treatments::list_treatments,
         treatments::create_treatment,
+        treatments::delete_treatment,
         treatments::start_regimen,
         treatments::change_regimen,
         treatments::stop_regimen,

@@ -89,6 +89,18 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
         false,
     ),
     (
+        "GET",
+        "/treatments/{id}/delete",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "POST",
+        "/treatments/{id}/delete",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
         "POST",
         "/regimens/{id}/change",
         [Login, Own, Forbidden, Forbidden],
@@ -246,6 +258,12 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("POST", "/api/days/confirm", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/api/treatments", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/api/treatments", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "DELETE",
+        "/api/treatments/{id}",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
     (
         "POST",
         "/api/treatments/{id}/regimens",
@@ -722,6 +740,7 @@ const TOKEN_MATRIX: &[(&str, &str, [bool; 2])] = &[
     ("PUT", "/api/side-effects/{id}", [false, true]),
     ("DELETE", "/api/side-effects/{id}", [false, true]),
     ("POST", "/api/treatments", [false, true]),
+    ("DELETE", "/api/treatments/{id}", [false, true]),
     ("POST", "/api/treatments/{id}/regimens", [false, true]),
     ("POST", "/api/regimens/{id}/change", [false, true]),
     ("POST", "/api/regimens/{id}/stop", [false, true]),

@@ -168,6 +168,25 @@ async fn treatments_regimens_and_doses_through_the_api() {
         );
         let doses: Value = anne.json(Method::GET, "/api/doses", None).await.json().await.unwrap();
         assert_eq!(doses, json!([]));
+        assert_eq!(
+            paul.json(Method::DELETE, &format!("/api/treatments/{tid}"), None)
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            anne.json(Method::DELETE, &format!("/api/treatments/{tid}"), None)
+                .await
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+        let list: Value = anne
+            .json(Method::GET, "/api/treatments", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list, json!([]));
     }
 }
 
@@ -263,5 +282,14 @@ async fn treatments_and_doses_on_the_web() {
         let r = anne.post_form(&format!("/regimens/{rid}/stop"), &[("on", "")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert!(s.store.list_regimens(&p).await.unwrap()[0].value.end().is_some());
+
+        // Deleting the treatment asks first and says what goes with it.
+        let (status, confirm) = anne.page(&format!("/treatments/{tid}/delete")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(confirm.contains("Tizanidine with all its regimens"), "{confirm}");
+        let r = anne.post_form(&format!("/treatments/{tid}/delete"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(s.store.list_treatments(&p).await.unwrap().is_empty());
+        assert!(s.store.list_regimens(&p).await.unwrap().is_empty());
     }
 }

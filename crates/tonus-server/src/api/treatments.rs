@@ -351,3 +351,17 @@ pub async fn delete_dose(
     treatments::delete_dose(&Own::new(&state, &pa, &addr), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(delete, path = "/api/treatments/{id}", tag = "treatments", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
+/// Deletes a treatment with its regimens and doses; side effects naming it are kept.
+pub async fn delete_treatment(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    addr: ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
+    treatments::delete(&Own::new(&state, &pa, &addr), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -48,6 +48,7 @@ const WRITE_ROUTES: &[(Method, &str)] = &[
     (Method::PUT, "/api/side-effects/{id}"),
     (Method::DELETE, "/api/side-effects/{id}"),
     (Method::POST, "/api/treatments"),
+    (Method::DELETE, "/api/treatments/{id}"),
     (Method::POST, "/api/treatments/{id}/regimens"),
     (Method::POST, "/api/regimens/{id}/change"),
     (Method::POST, "/api/regimens/{id}/stop"),

@@ -268,3 +268,13 @@ pub async fn delete_dose(me: &Own<'_>, id: i64) -> AppResult<()> {
         Err(AppError::NotFound)
     }
 }
+
+/// Deletes a treatment with its regimens and doses (404 if it is not the patient's). Side
+/// effects that named it stay, without the suspicion.
+pub async fn delete(me: &Own<'_>, id: i64) -> AppResult<()> {
+    if me.state().store.delete_treatment(me.patient, id).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}

@@ -467,3 +467,36 @@ pub async fn delete_dose(
     treatments::delete_dose(&Own::new(&state, &pa, &addr), id).await?;
     Ok(see_other("/doses?saved=1"))
 }
+
+/// GET /treatments/{id}/delete: asks before deleting, saying what goes with it.
+pub async fn delete_confirm(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    csrf: CsrfToken,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let me = Own::new(&state, &pa, &addr);
+    let t = treatments::treatment(&me, id).await?;
+    let page = super::episodes::ConfirmPage {
+        nav: Nav::new(Some(&pa.auth), &csrf),
+        summary: format!(
+            "{} with all its regimens and logged doses (side effects that name it are kept, without the suspicion)",
+            t.value.name()
+        ),
+        action: format!("/treatments/{id}/delete"),
+        back: "/treatments".to_string(),
+    };
+    render(&page, axum::http::StatusCode::OK)
+}
+
+/// POST /treatments/{id}/delete
+pub async fn delete(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    treatments::delete(&Own::new(&state, &pa, &addr), id).await?;
+    Ok(see_other("/treatments?saved=1"))
+}
