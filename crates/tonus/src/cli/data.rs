@@ -117,6 +117,7 @@ pub enum CsvWhat {
     Doses,
     Exercise,
     Events,
+    SideEffects,
 }
 
 #[derive(Args)]

@@ -58,6 +58,7 @@ pub(super) fn kind_of(w: CsvWhat) -> Kind {
         CsvWhat::Doses => Kind::Doses,
         CsvWhat::Exercise => Kind::Exercise,
         CsvWhat::Events => Kind::Events,
+        CsvWhat::SideEffects => Kind::SideEffects,
     }
 }
 
