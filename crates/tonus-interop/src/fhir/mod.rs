@@ -8,7 +8,8 @@
 //!
 //! Statuses are honest about where the data comes from: patient-reported observations are
 //! `preliminary` (nobody has verified them and the patient may still edit them), not
-//! `final`; a missed dose is a MedicationAdministration with status `not-done`.
+//! `final`; a missed dose is a MedicationAdministration with status `not-done`. Side effects
+//! are AdverseEvents the patient recorded (`actuality` actual), with no causality claimed.
 
 mod export;
 mod import;
