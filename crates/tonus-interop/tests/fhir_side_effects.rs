@@ -145,3 +145,37 @@ fn a_damaged_tonus_adverse_event_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+/// Found by reading the importer against the fuzz target's promise: two statements of one
+/// treatment spelt differently, or a suspect given only by name, must give the treatment's
+/// own spelling, or a second round trip would change the record.
+#[test]
+fn a_suspect_is_spelt_like_its_treatment() {
+    let statement = |name: &str| {
+        json!({"resourceType": "MedicationStatement", "status": "active",
+               "medicationCodeableConcept": {"text": name}, "subject": {"reference": "x"}})
+    };
+    let ours = |instance: Value| {
+        json!({"resourceType": "AdverseEvent", "actuality": "actual",
+            "event": {"coding": [{"system": "https://tonus.example.org/fhir/CodeSystem/side-effect", "code": "nausea"}]},
+            "severity": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/adverse-event-severity", "code": "mild"}]},
+            "date": "2026-11-10T08:00:00Z", "suspectEntity": [{"instance": instance}]})
+    };
+    let b = bundle(vec![
+        statement("Baclofen"),
+        statement("BACLOFEN"),
+        ours(json!({"reference": "urn:uuid:00000000-0000-5000-8000-000000000001"})),
+        ours(json!({"display": " baclofen"})),
+    ]);
+    let first = import_bundle(&b, now()).unwrap();
+    assert_eq!(first.records.treatments.len(), 1);
+    let names: Vec<_> = first
+        .records
+        .side_effects
+        .iter()
+        .map(|s| s.suspected_treatment())
+        .collect();
+    assert_eq!(names, vec![Some("Baclofen"), Some("Baclofen")]);
+    let again = import_bundle(&export_bundle("p", &Zone::utc(), &first.records, now()), now()).unwrap();
+    assert_eq!(again.records, first.records);
+}

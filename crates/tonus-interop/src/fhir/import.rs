@@ -330,8 +330,16 @@ fn administration(res: &Res, zone: &Zone, now: Timestamp) -> R<DoseLog> {
 /// what was felt (a Tonus or known SNOMED CT code, else its text as an "other" effect), how
 /// bad, and when to the minute, and skipped (`Ok(None)`) otherwise. Only events that
 /// happened (`actuality` actual) are side effects; a potential one (a near miss) is not.
-/// `treatments` maps a MedicationStatement's fullUrl to its treatment's name.
-fn side_effect(res: &Res, zone: &Zone, now: Timestamp, treatments: &HashMap<&str, String>) -> R<Option<SideEffect>> {
+/// `statements` maps a MedicationStatement's fullUrl to its treatment's name; `names` maps
+/// the bundle's treatment names in lower case to their spelling, so a name given only as a
+/// display is spelt like the treatment it names (as the store would).
+fn side_effect(
+    res: &Res,
+    zone: &Zone,
+    now: Timestamp,
+    statements: &HashMap<&str, String>,
+    names: &HashMap<String, String>,
+) -> R<Option<SideEffect>> {
     if res.str("/actuality") != Some("actual") {
         return Ok(None);
     }
@@ -380,11 +388,16 @@ fn side_effect(res: &Res, zone: &Zone, now: Timestamp, treatments: &HashMap<&str
     let suspected = instance
         .and_then(|i| i.get("reference"))
         .and_then(Value::as_str)
-        .and_then(|r| treatments.get(r))
+        .and_then(|r| statements.get(r))
         .map(String::as_str)
         .or_else(|| {
             if ours {
-                instance.and_then(|i| i.get("display")).and_then(Value::as_str)
+                let display = instance.and_then(|i| i.get("display")).and_then(Value::as_str)?;
+                Some(
+                    names
+                        .get(&display.trim().to_lowercase())
+                        .map_or(display, String::as_str),
+                )
             } else {
                 None
             }
@@ -468,9 +481,6 @@ pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, Inter
             continue;
         }
         let (t, r) = statement(res)?;
-        if let Some(u) = url {
-            statement_names.insert(u, t.name().to_string());
-        }
         let key = t.name().to_lowercase();
         let ti = *by_name.entry(key).or_insert_with(|| {
             out.records.treatments.push(TreatmentRecords {
@@ -479,6 +489,11 @@ pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, Inter
             });
             out.records.treatments.len() - 1
         });
+        if let Some(u) = url {
+            // The treatment's name as imported (the first statement's spelling), which is
+            // what a side effect pointing at any of its statements must say.
+            statement_names.insert(u, out.records.treatments[ti].treatment.name().to_string());
+        }
         if let Some(regimen) = r {
             let regimens = &mut out.records.treatments[ti].regimens;
             regimens.push(RegimenRecords {
@@ -490,6 +505,12 @@ pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, Inter
             }
         }
     }
+    let treatment_names: HashMap<String, String> = out
+        .records
+        .treatments
+        .iter()
+        .map(|t| (t.treatment.name().to_lowercase(), t.treatment.name().to_string()))
+        .collect();
     for res in &entries {
         match kind(res).as_str() {
             "Patient" | "MedicationStatement" => {}
@@ -515,7 +536,7 @@ pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, Inter
                     }
                 }
             }
-            "AdverseEvent" => match side_effect(res, &zone, now, &statement_names)? {
+            "AdverseEvent" => match side_effect(res, &zone, now, &statement_names, &treatment_names)? {
                 Some(s) => out.records.side_effects.push(s),
                 None => out.skipped += 1,
             },

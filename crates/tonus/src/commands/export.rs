@@ -107,7 +107,7 @@ async fn csv(ctx: &Ctx, patient: &Patient, a: ExportCsvArgs) -> Result<()> {
     pb.finish_and_clear();
     if !ctx.quiet {
         for (kind, rows) in &written {
-            eprintln!("{:<11} {rows} rows", kind.code());
+            eprintln!("{:<12} {rows} rows", kind.code());
         }
     }
     if ctx.json {
