@@ -328,11 +328,11 @@ fn administration(res: &Res, zone: &Zone, now: Timestamp) -> R<DoseLog> {
 /// A side effect from an `AdverseEvent`. One Tonus wrote (its `event` has a Tonus code) must
 /// read back whole, so anything missing is an error; another system's is read when it says
 /// what was felt (a Tonus or known SNOMED CT code, else its text as an "other" effect), how
-/// bad, and when to the minute, and skipped (`Ok(None)`) otherwise. Only events that
-/// happened (`actuality` actual) are side effects; a potential one (a near miss) is not.
-/// `statements` maps a MedicationStatement's fullUrl to its treatment's name; `names` maps
-/// the bundle's treatment names in lower case to their spelling, so a name given only as a
-/// display is spelt like the treatment it names (as the store would).
+/// bad, and when (a dateTime with time and offset), and skipped (`Ok(None)`) otherwise.
+/// Only events that happened (`actuality` actual) are side effects; a potential one (a near
+/// miss) is not. `statements` maps a MedicationStatement's fullUrl to its treatment's name;
+/// `names` maps the bundle's treatment names in lower case to their spelling, so a name
+/// given only as a display is spelt like the treatment it names (as the store would).
 fn side_effect(
     res: &Res,
     zone: &Zone,
