@@ -49,6 +49,8 @@ def csv_seeds(src):
         b"today,4,3,2,1,0,yes\n-1,,,0,2,,no\n")
     put("csv_import", b"\x00kind,date,until,mri_region,lesions_total,lesions_new,lesions_enhancing,name\n"
         b"mri,2025-01-10,,brain,12,1,0,\nother,2025-02-01,2025-02-03,,,,,flu jab\n")
+    put("csv_import", b"\x01at,effect,description,severity,suspected_treatment,note\n"
+        b"yesterday 22:40,drowsiness,,moderate,baclofen,\"after the\nevening dose\"\n-2 07:00,other,pins and needles,mild,,\n")
 
 
 def fhir_seeds(bundle):
@@ -66,7 +68,8 @@ def fhir_seeds(bundle):
         if k[0] != "Patient" and seen.get(k, 0) < 2:
             seen[k] = seen.get(k, 0) + 1
             picked.append(e)
-    # Administrations must name a statement that is in the bundle.
+    # Administrations must name a statement that is in the bundle (side effects too, for
+    # the suspected treatment to be read from it).
     statements = {e["fullUrl"] for e in picked if e["resource"]["resourceType"] == "MedicationStatement"}
     picked = [e for e in picked if e["resource"]["resourceType"] != "MedicationAdministration"
               or e["resource"].get("supportingInformation", [{}])[0].get("reference") in statements]
@@ -75,13 +78,14 @@ def fhir_seeds(bundle):
     for e in picked:
         by_type.setdefault(e["resource"]["resourceType"], []).append(e)
     for t, es in by_type.items():
-        extra = [e for e in picked if e["resource"]["resourceType"] == "MedicationStatement"] if t == "MedicationAdministration" else []
+        extra = ([e for e in picked if e["resource"]["resourceType"] == "MedicationStatement"]
+                 if t in ("MedicationAdministration", "AdverseEvent") else [])
         put("fhir_import", compact(dict(bundle, entry=patient + extra + es)))
 
 
 def archive_seeds(archive):
     for p in archive["patients"]:
-        for key in ("episodes", "checkins", "exercise", "events"):
+        for key in ("episodes", "checkins", "exercise", "events", "side_effects"):
             p[key] = p.get(key, [])[:2]
         for t in p.get("treatments", []):
             for r in t.get("regimens", []):

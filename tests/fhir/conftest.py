@@ -43,13 +43,17 @@ def binary() -> str:
 @pytest.fixture(scope="session")
 def demo(binary, tmp_path_factory) -> Tonus:
     """A simulated patient plus records the simulator does not make: injections, an
-    infusion, missed doses, an MRI with lesion counts, a relapse and another event."""
+    infusion, missed doses, a side effect in the patient's words, an MRI with lesion counts,
+    a relapse and another event."""
     t = Tonus(binary, tmp_path_factory.mktemp("db") / "tonus.db")
     t("demo", "--days", "60", "--seed", "4", "--tz", "Europe/Paris", "-q")
     t("treatment", "add", "Interferon beta-1a", "--category", "drug")
     t("treatment", "start", "Interferon beta-1a", "--dose", "44", "--unit", "ug",
       "--route", "subcutaneous", "--schedule", "every-2-days", "--from", "-20")
     t("dose", "missed", "Interferon beta-1a", "--at", "yesterday 09:00")
+    # A side effect in the patient's words, with a note (the R5 cross-version extension).
+    t("side-effect", "--effect", "other", "--description", "flu-like aches", "--severity", "moderate",
+      "--treatment", "interferon BETA-1a", "--at", "-2 20:00", "--note", "the evening after the injection")
     t("treatment", "add", "Ocrelizumab", "--category", "drug")
     t("treatment", "start", "Ocrelizumab", "--dose", "600", "--unit", "mg",
       "--route", "intravenous", "--schedule", "every-26-weeks", "--from", "-10")

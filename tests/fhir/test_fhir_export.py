@@ -3,6 +3,7 @@ rules: honest statuses, the SNOMED CT and LOINC codes in docs/fhir.md (verified 
 references that resolve inside the bundle, and a lossless way back in."""
 
 import json
+import os
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
@@ -26,6 +27,14 @@ KNOWN_SNOMED = {
     "372473007": "Oromucosal use",
     "45890007": "Transdermal route",
     "6064005": "Topical route",
+    # Side effects (AdverseEvent.event).
+    "271782001": "Drowsy",
+    "26544005": "Muscle weakness",
+    "404640003": "Dizziness",
+    "84229001": "Fatigue",
+    "422587007": "Nausea",
+    "87715008": "Xerostomia",
+    "25064002": "Headache",
 }
 KNOWN_LOINC = {"72514-3"}
 ROUTES = {"oral": "26643006", "subcutaneous": "34206005", "intramuscular": "78421000",
@@ -67,6 +76,20 @@ def test_the_bundle_and_every_resource_validate(bundle):
         get_fhir_model_class(r["resourceType"]).model_validate(r)
 
 
+def test_the_bundle_validates_against_the_hl7_r4_json_schema(bundle):
+    """HL7's own R4 JSON schema (fhir.schema.json, draft-06), from FHIR_R4_SCHEMA: it is not
+    on PyPI; docs/fhir.md says where to get it. Skipped when not given."""
+    path = os.environ.get("FHIR_R4_SCHEMA")
+    if not path:
+        pytest.skip("FHIR_R4_SCHEMA not set")
+    import jsonschema
+    schema = json.load(open(path, encoding="utf-8"))
+    jsonschema.Draft6Validator(schema).validate(bundle)
+    broken = dict(bundle, entry=[{"resource": dict(resources(bundle, "AdverseEvent")[0], actuality="maybe")}])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft6Validator(schema).validate(broken)
+
+
 def test_the_validator_does_catch_a_broken_resource(bundle):
     broken = dict(resources(bundle, "Observation")[0], effectivePeriod="yesterday")
     with pytest.raises(Exception):
@@ -76,7 +99,7 @@ def test_the_validator_does_catch_a_broken_resource(bundle):
 def test_every_kind_of_record_is_there(bundle):
     kinds = {r["resourceType"] for r in resources(bundle)}
     assert {"Patient", "Observation", "Condition", "MedicationStatement",
-            "MedicationAdministration"} <= kinds
+            "MedicationAdministration", "AdverseEvent"} <= kinds
     assert len(resources(bundle, "Patient")) == 1
 
 
@@ -160,6 +183,29 @@ def test_routes_and_units(bundle):
                 assert ROUTES[tonus] == sct
             for dr in d.get("doseAndRate", []):
                 assert dr["doseQuantity"]["system"] == UCUM
+
+
+def test_side_effects_are_adverse_events(bundle):
+    statements = {e["fullUrl"]: e["resource"] for e in bundle["entry"]
+                  if e["resource"]["resourceType"] == "MedicationStatement"}
+    events = resources(bundle, "AdverseEvent")
+    assert events
+    for r in events:
+        # Felt, not a near miss; recorded by the patient, with no causality claimed.
+        assert r["actuality"] == "actual"
+        assert r["recorder"] == r["subject"]
+        assert "category" not in r
+        sev = codings(r["severity"])
+        assert [c["system"] for c in sev] == ["http://terminology.hl7.org/CodeSystem/adverse-event-severity"]
+        assert sev[0]["code"] in {"mild", "moderate", "severe"}
+        assert r["event"]["text"]
+        tonus = [c for c in codings(r["event"]) if c["system"] == TONUS + "/CodeSystem/side-effect"]
+        assert len(tonus) == 1
+        for s in r.get("suspectEntity", []):
+            target = statements[s["instance"]["reference"]]
+            assert target["medicationCodeableConcept"]["text"] == s["instance"]["display"]
+            assert "causality" not in s
+    assert any("suspectEntity" in r for r in events)
 
 
 def test_the_bundle_reads_back_into_the_same_records(demo, bundle, binary, tmp_path):

@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::time::Zone;
 use tonus_domain::{
-    CheckIn, ClinicalEvent, Dose, DoseLog, Episode, EventKind, ExerciseSession, Regimen, Schedule, Treatment,
-    ValidationError,
+    CheckIn, ClinicalEvent, Dose, DoseLog, Episode, EventKind, ExerciseSession, Regimen, Schedule, SideEffect,
+    Treatment, ValidationError,
 };
 use tonus_store::archive::{PatientRecords, RegimenRecords, TreatmentRecords};
 
@@ -77,6 +77,18 @@ pub(crate) fn dose(d: &DoseLog, now: Timestamp) -> Result<DoseLog, ValidationErr
     DoseLog::new(d.at().clone(), d.status(), d.note(), now)
 }
 
+pub(crate) fn side_effect(s: &SideEffect, now: Timestamp) -> Result<SideEffect, ValidationError> {
+    SideEffect::new(
+        s.at().clone(),
+        s.effect(),
+        s.description(),
+        s.severity(),
+        s.suspected_treatment(),
+        s.note(),
+        now,
+    )
+}
+
 pub(crate) fn treatment(t: &Treatment) -> Result<Treatment, ValidationError> {
     Treatment::new(t.name(), t.category(), t.notes())
 }
@@ -136,6 +148,27 @@ pub(crate) fn records(
     }
     for (i, e) in r.events.iter().enumerate() {
         out.events.push(event(e, zone, now).map_err(at(prefix, "events", i))?);
+    }
+    // A suspected treatment is a link to one of this patient's treatments (the store keeps
+    // it as a reference), so a name that matches none is refused here, with its path,
+    // rather than by the database halfway through a restore.
+    let names: std::collections::BTreeSet<String> = out
+        .treatments
+        .iter()
+        .map(|t| t.treatment.name().to_lowercase())
+        .collect();
+    for (i, s) in r.side_effects.iter().enumerate() {
+        let s = side_effect(s, now).map_err(at(prefix, "side_effects", i))?;
+        if let Some(name) = s.suspected_treatment() {
+            if !names.contains(&name.to_lowercase()) {
+                return Err(at(prefix, "side_effects", i)(ValidationError::new(
+                    "suspected_treatment",
+                    "the name of one of the patient's treatments",
+                    format!("{name:?}"),
+                )));
+            }
+        }
+        out.side_effects.push(s);
     }
     Ok(out)
 }

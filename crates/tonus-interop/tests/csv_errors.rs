@@ -72,3 +72,41 @@ Baclofen,2026-01-01,2026-01-03 08:00,forgot\n";
     assert_eq!(got, vec![(3, "regimen_start"), (4, "status")]);
     assert_eq!(d.doses.len(), 1);
 }
+
+#[test]
+fn side_effect_rows_name_the_broken_column() {
+    let text = "at,time_zone,effect,description,severity,suspected_treatment,note\n\
+2026-11-19T08:00:00+01:00,Europe/Paris,drowsiness,,moderate,Baclofen,after the evening dose\n\
+2026-11-19 09:00,,other,,mild,,\n\
+2026-11-19 10:00,,nausea,,awful,,\n\
+2026-11-19 11:00,,itching,,mild,,\n\
+2026-11-29 12:00,,nausea,,mild,,\n\
+2026-11-19 13:00,Mars/Olympus,nausea,,mild,,\n\
+2026-11-19 14:00,,other,\"pins and needles, \"\"both\"\" feet\",severe,,\n";
+    let import = csv::read(text.as_bytes(), &Zone::parse("Europe/Paris").unwrap(), now()).unwrap();
+    assert_eq!(import.kind, Kind::SideEffects);
+    assert_eq!(import.rows, 7);
+    let got: Vec<(u64, &str)> = import.errors.iter().map(|e| (e.line, e.error.field.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (3, "description"),
+            (4, "severity"),
+            (5, "effect"),
+            (6, "at"),
+            (7, "time_zone")
+        ]
+    );
+    let good = &import.records.side_effects;
+    assert_eq!(good.len(), 2, "{:?}", import.errors);
+    assert_eq!(good[0].suspected_treatment(), Some("Baclofen"));
+    assert_eq!(good[0].at().at, "2026-11-19T07:00:00Z".parse().unwrap());
+    assert_eq!(good[1].description(), Some("pins and needles, \"both\" feet"));
+
+    // Written back, the good rows read the same.
+    let mut out = Vec::new();
+    csv::write(Kind::SideEffects, &mut out, &import.records).unwrap();
+    let again = csv::read(&out[..], &Zone::utc(), now()).unwrap();
+    assert!(again.errors.is_empty(), "{:?}", again.errors);
+    assert_eq!(&again.records.side_effects, good);
+}

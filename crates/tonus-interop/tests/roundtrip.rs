@@ -71,6 +71,7 @@ async fn csv_round_trip(src: &Store, p: &Patient, dst: &Store, now: Timestamp) {
         all.checkins.extend(import.records.checkins);
         all.exercise.extend(import.records.exercise);
         all.events.extend(import.records.events);
+        all.side_effects.extend(import.records.side_effects);
         doses.extend(import.doses);
     }
     dst.add_records(&q, &all, &doses).await.unwrap();
@@ -217,6 +218,50 @@ fn archives_from_elsewhere_are_checked() {
     let err = Archive::from_json(&v.to_string(), now).unwrap_err();
     assert!(
         err.to_string().starts_with("patients[0].episodes[0]: duration"),
+        "{err}"
+    );
+
+    // An archive written before side effects were recorded has no "side_effects": it loads,
+    // with none.
+    let mut old = serde_json::to_value(Archive::new(
+        vec![tonus_store::archive::PatientSnapshot {
+            handle: "x".into(),
+            time_zone: tonus_domain::time::Zone::utc(),
+            records: simulated(5, 8, now).1,
+        }],
+        now,
+    ))
+    .unwrap();
+    assert!(!old["patients"][0]["side_effects"].as_array().unwrap().is_empty());
+    old["patients"][0].as_object_mut().unwrap().remove("side_effects");
+    let loaded = Archive::from_json(&old.to_string(), now).unwrap();
+    assert!(loaded.patients[0].records.side_effects.is_empty());
+    assert!(!loaded.patients[0].records.episodes.is_empty());
+
+    // A side effect blaming a treatment the patient does not have is refused with its path,
+    // as is one breaking a domain rule.
+    let mut blame = serde_json::to_value(Archive::new(
+        vec![tonus_store::archive::PatientSnapshot {
+            handle: "x".into(),
+            time_zone: tonus_domain::time::Zone::utc(),
+            records: simulated(5, 8, now).1,
+        }],
+        now,
+    ))
+    .unwrap();
+    blame["patients"][0]["side_effects"][1]["suspected_treatment"] = serde_json::json!("Nothing like it");
+    let err = Archive::from_json(&blame.to_string(), now).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("patients[0].side_effects[1]: suspected_treatment"),
+        "{err}"
+    );
+    blame["patients"][0]["side_effects"][1]["suspected_treatment"] = serde_json::Value::Null;
+    blame["patients"][0]["side_effects"][1]["effect"] = serde_json::json!("other");
+    blame["patients"][0]["side_effects"][1]["description"] = serde_json::Value::Null;
+    let err = Archive::from_json(&blame.to_string(), now).unwrap_err();
+    assert!(
+        err.to_string().starts_with("patients[0].side_effects[1]: description"),
         "{err}"
     );
 }

@@ -219,3 +219,61 @@ proptest! {
         });
     }
 }
+
+prop_compose! {
+    /// A side effect, and the same one as the store should give it back: a suspected
+    /// treatment typed in any case comes back with the treatment's stored name.
+    fn arb_side_effect()(
+        secs in 1_200_000_000i64..1_795_000_000,
+        ms in 0i64..1000,
+        zi in 0..ZONES.len(),
+        ei in 0..Effect::ALL.len(),
+        si in 0..Severity::ALL.len(),
+        description in proptest::option::of("[a-zA-Z0-9 éà痙攣,;\"']{0,29}[a-z]"),
+        suspect in 0usize..3,
+        note in proptest::option::of("[a-zA-Z0-9 é\n,\"]{0,39}[a-z]"),
+    ) -> (SideEffect, SideEffect) {
+        let at = LocalInstant {
+            at: Timestamp::from_millisecond(secs * 1000 + ms).unwrap(),
+            zone: Zone::parse(ZONES[zi]).unwrap(),
+        };
+        let effect = Effect::ALL[ei];
+        // `other` needs words; the listed effects may have them.
+        let description = description.or_else(|| (effect == Effect::Other).then(|| "pins and needles".to_string()));
+        let make = |name: Option<&str>| {
+            SideEffect::new(at.clone(), effect, description.as_deref(), Severity::ALL[si], name, note.as_deref(), now())
+                .unwrap()
+        };
+        let typed = [None, Some("Baclofen"), Some("bACLOFEN")][suspect];
+        (make(typed), make(typed.map(|_| "Baclofen")))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn side_effects_round_trip(effects in proptest::collection::vec(arb_side_effect(), 1..6)) {
+        runtime().block_on(async {
+            for t in common::all().await {
+                let s = &t.store;
+                let p = s.create_patient("p", &Zone::utc()).await.unwrap();
+                s.insert_treatment(&p, &Treatment::new("Baclofen", Category::Drug, None).unwrap()).await.unwrap();
+                for (given, _) in &effects {
+                    s.insert_side_effect(&p, given).await.unwrap();
+                }
+                let got: Vec<SideEffect> =
+                    s.list_side_effects(&p, None, None).await.unwrap().into_iter().map(|x| x.value).collect();
+                let mut want: Vec<SideEffect> = effects.iter().map(|(_, stored)| stored.clone()).collect();
+                want.sort_by_key(|x| x.at().at);
+                let mut got_sorted = got.clone();
+                got_sorted.sort_by_key(|x| x.at().at);
+                // Same instant twice: compare as multisets.
+                assert_eq!(got_sorted.len(), want.len(), "{}", s.backend_name());
+                for w in &want {
+                    assert!(got_sorted.contains(w), "{w:?} on {}", s.backend_name());
+                }
+            }
+        });
+    }
+}

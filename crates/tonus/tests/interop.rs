@@ -75,6 +75,45 @@ fn bad_csv_rows_are_all_listed_and_nothing_is_written() {
     assert_eq!(listed.as_array().unwrap().len(), 2);
 }
 
+#[test]
+fn a_side_effect_blaming_an_unknown_treatment_is_a_row_error() {
+    let db = sqlite_db();
+    ok(&db, &["patient", "add", "me", "--tz", "Europe/Paris"]);
+    let dir = tempfile::tempdir().unwrap();
+    let treatments = dir.path().join("treatments.csv");
+    std::fs::write(&treatments, "treatment,category\nBaclofen,drug\n").unwrap();
+    let effects = dir.path().join("side-effects.csv");
+    std::fs::write(
+        &effects,
+        "at,effect,severity,suspected_treatment\n\
+         2026-01-10 08:00,drowsiness,moderate,BACLOFEN\n\
+         2026-01-10 09:00,dizziness,mild,Tizanidine\n\
+         2026-01-10 10:00,nausea,mild,\n",
+    )
+    .unwrap();
+    let (t, f) = (treatments.to_str().unwrap(), effects.to_str().unwrap());
+    // Named before the treatments file: the import still reads treatments first.
+    let out = tonus(&db, &["import", "csv", f, t]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{f}:line 3: suspected_treatment must be the name of one of the patient's treatments"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+
+    let out = tonus(&db, &["import", "csv", "--skip-invalid", "--json", f, t]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let patients = archive_patients(&db, "me");
+    let effects = patients[0]["side_effects"].as_array().unwrap();
+    assert_eq!(effects.len(), 2, "{effects:?}");
+    // Resolved to the stored treatment, in its own spelling.
+    assert_eq!(effects[0]["suspected_treatment"], "Baclofen");
+    assert!(effects[1]["suspected_treatment"].is_null());
+}
+
 fn csv_round_trip(src: &Db, dst: &Db) {
     demo(src);
     let dir = tempfile::tempdir().unwrap();
@@ -89,7 +128,14 @@ fn csv_round_trip(src: &Db, dst: &Db) {
     let mut args = vec!["import", "csv", "-q"];
     args.extend(files.iter().map(String::as_str));
     ok(dst, &args);
-    assert_eq!(archive_patients(src, "demo"), archive_patients(dst, "demo"));
+    let patients = archive_patients(src, "demo");
+    // The demo has side effects, some blaming a treatment: the comparison covers them.
+    let effects = patients[0]["side_effects"].as_array().unwrap();
+    assert!(
+        effects.iter().any(|s| s["suspected_treatment"].is_string()),
+        "{effects:?}"
+    );
+    assert_eq!(patients, archive_patients(dst, "demo"));
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod cells;
 mod read;
 mod write;
 
-pub use read::{read, resolve_doses, unknown_regimen, Import, Record, Rows};
+pub use read::{read, resolve_doses, unknown_regimen, unknown_treatment, Import, Record, Rows};
 pub use write::{write, write_all, write_styled, Style};
 
 /// The record types, one CSV layout each.
@@ -21,17 +21,21 @@ pub enum Kind {
     Doses,
     Exercise,
     Events,
+    /// Side effects; after treatments, whose names they may give as the suspected one.
+    SideEffects,
 }
 
 impl Kind {
-    /// Import order: treatments before doses, which refer to their regimens.
-    pub const ALL: [Kind; 6] = [
+    /// Import order: treatments before doses, which refer to their regimens, and before
+    /// side effects, which may name one as suspected.
+    pub const ALL: [Kind; 7] = [
         Kind::Treatments,
         Kind::Episodes,
         Kind::Checkins,
         Kind::Doses,
         Kind::Exercise,
         Kind::Events,
+        Kind::SideEffects,
     ];
 
     pub fn code(self) -> &'static str {
@@ -42,6 +46,7 @@ impl Kind {
             Kind::Doses => "doses",
             Kind::Exercise => "exercise",
             Kind::Events => "events",
+            Kind::SideEffects => "side-effects",
         }
     }
 
@@ -100,6 +105,15 @@ impl Kind {
                 "name",
                 "summary",
             ],
+            Kind::SideEffects => &[
+                "at",
+                "time_zone",
+                "effect",
+                "description",
+                "severity",
+                "suspected_treatment",
+                "note",
+            ],
         }
     }
 
@@ -112,6 +126,7 @@ impl Kind {
             Kind::Doses => &["treatment", "regimen_start", "at", "status"],
             Kind::Exercise => &["at", "type", "minutes", "exertion"],
             Kind::Events => &["kind", "date"],
+            Kind::SideEffects => &["at", "effect", "severity"],
         }
     }
 

@@ -12,8 +12,9 @@ use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::input::{parse_date, parse_when};
 use tonus_domain::time::Zone;
 use tonus_domain::{
-    Category, ClinicalEvent, Dose, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, ExerciseType,
-    LocalInstant, MriRegion, Pain, Regimen, Region, Route, Schedule, SpasmKind, Treatment, Trigger, ValidationError,
+    Category, ClinicalEvent, Dose, DoseLog, DoseStatus, Effect, Episode, EventKind, ExerciseSession, ExerciseType,
+    LocalInstant, MriRegion, Pain, Regimen, Region, Route, Schedule, Severity, SideEffect, SpasmKind, Treatment,
+    Trigger, ValidationError,
 };
 use tonus_store::archive::{DoseRef, PatientRecords, RegimenRecords, TreatmentRecords};
 
@@ -124,6 +125,8 @@ pub enum Record {
     CheckIn(tonus_domain::CheckIn),
     Exercise(ExerciseSession),
     Event(ClinicalEvent),
+    /// Its suspected treatment, when named, is looked up by the store among the patient's.
+    SideEffect(SideEffect),
     /// Its regimen is not looked up here: see [`unknown_regimen`].
     Dose(DoseRef),
     /// One row of a treatments file: the treatment, and the regimen when the row has one.
@@ -215,6 +218,7 @@ impl<R: Read> Rows<R> {
                     Record::CheckIn(c) => out.records.checkins.push(c),
                     Record::Exercise(s) => out.records.exercise.push(s),
                     Record::Event(e) => out.records.events.push(e),
+                    Record::SideEffect(s) => out.records.side_effects.push(s),
                     Record::Dose(d) => {
                         out.doses.push(d);
                         out.dose_lines.push(line);
@@ -260,6 +264,7 @@ impl<R: Read> Iterator for Rows<R> {
             Kind::Checkins => checkin(&row, zone, now).map(Record::CheckIn),
             Kind::Exercise => exercise(&row, zone, now).map(Record::Exercise),
             Kind::Events => event(&row, zone, now).map(Record::Event),
+            Kind::SideEffects => side_effect(&row, zone, now).map(Record::SideEffect),
             Kind::Doses => dose(&row, zone, now).map(Record::Dose),
             Kind::Treatments => treatment_row(&row, zone, now).map(|(t, r)| Record::Treatment(t, r)),
         };
@@ -354,6 +359,19 @@ fn event(row: &Row, zone: &Zone, now: Timestamp) -> Result<ClinicalEvent, Valida
     };
     let on = parse_date("date", row.required("date")?, zone, now)?;
     ClinicalEvent::new(kind, on, row.date("until", zone, now)?, row.get("summary"), zone, now)
+}
+
+fn side_effect(row: &Row, zone: &Zone, now: Timestamp) -> Result<SideEffect, ValidationError> {
+    let zone = row.zone(zone)?;
+    SideEffect::new(
+        row.instant("at", &zone, now)?,
+        Effect::parse(row.required("effect")?)?,
+        row.get("description"),
+        Severity::parse(row.required("severity")?)?,
+        row.get("suspected_treatment"),
+        row.get("note"),
+        now,
+    )
 }
 
 fn dose(row: &Row, zone: &Zone, now: Timestamp) -> Result<DoseRef, ValidationError> {
@@ -490,5 +508,16 @@ pub fn unknown_regimen(d: &DoseRef) -> ValidationError {
             d.treatment
         ),
         d.regimen_start,
+    )
+}
+
+/// What a side-effect row whose suspected treatment is not one of the patient's (stored, or
+/// in a treatments file imported with it) is reported as: the row and column, like any
+/// other rule, rather than a database error that stops the whole import.
+pub fn unknown_treatment(name: &str) -> ValidationError {
+    ValidationError::new(
+        "suspected_treatment",
+        "the name of one of the patient's treatments (stored or in the treatments file)",
+        format!("{name:?}"),
     )
 }

@@ -202,6 +202,22 @@ pub fn write_styled<W: Write>(
                 )?;
             }
         }
+        Kind::SideEffects => {
+            for s in &records.side_effects {
+                row(
+                    &mut w,
+                    &[
+                        &instant(s.at()),
+                        s.at().zone.name(),
+                        s.effect().code(),
+                        s.description().unwrap_or_default(),
+                        s.severity().code(),
+                        s.suspected_treatment().unwrap_or_default(),
+                        s.note().unwrap_or_default(),
+                    ],
+                )?;
+            }
+        }
     }
     w.flush().map_err(|source| InteropError::Io { what: "CSV", source })?;
     Ok(rows)

@@ -6,13 +6,13 @@ use serde_json::{json, Map, Value};
 use tonus_domain::time::Zone;
 use tonus_domain::{
     CheckIn, ClinicalEvent, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, LocalInstant, Regimen, Schedule,
-    Treatment,
+    SideEffect, Treatment,
 };
 use tonus_store::archive::PatientRecords;
 
 use super::{
-    cs, ext, obs, route_snomed, BASE, CONDITION_CATEGORY, CONDITION_CLINICAL, LOINC, LOINC_PAIN, OBS_CATEGORY,
-    SCT_CRAMP, SCT_MS, SCT_SPASM, SNOMED, UCUM,
+    cs, effect_snomed, ext, obs, route_snomed, AE_NOTE_EXT, AE_SEVERITY, BASE, CONDITION_CATEGORY, CONDITION_CLINICAL,
+    LOINC, LOINC_PAIN, OBS_CATEGORY, SCT_CRAMP, SCT_MS, SCT_SPASM, SNOMED, UCUM,
 };
 
 /// A deterministic UUID-shaped id from the patient and the record's position, so the same
@@ -434,6 +434,83 @@ fn administration(b: &Builder, t: &Treatment, r: &Regimen, statement_ref: &str, 
     m
 }
 
+/// A side effect as an `AdverseEvent` that actually happened (`actuality` actual), recorded
+/// by the patient. `suspect` is the reference and name of the MedicationStatement of the
+/// treatment the patient suspects. R4 has no `category` code for "a drug's side effect"
+/// (its codes are product problems and use errors), so none is given.
+fn side_effect(b: &Builder, s: &SideEffect, suspect: Option<(Option<&str>, &str)>) -> Map<String, Value> {
+    let mut codings = Vec::new();
+    if let Some((code, display)) = effect_snomed(s.effect()) {
+        codings.push(coding(SNOMED, code, display));
+    }
+    codings.push(coding(&cs("side-effect"), s.effect().code(), s.effect().label()));
+    let mut extension = vec![zone_ext(&s.at().zone)];
+    if let Some(d) = s.description() {
+        extension.push(ext_string("side-effect-description", d));
+    }
+    if let Some(n) = s.note() {
+        extension.push(json!({"url": AE_NOTE_EXT, "valueAnnotation": {"text": n}}));
+    }
+    let severity = s.severity();
+    let mut label = severity.label().to_string();
+    if let Some(first) = label.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    let mut m = object(json!({
+        "resourceType": "AdverseEvent",
+        "extension": extension,
+        "actuality": "actual",
+        "event": concept(codings, s.what()),
+        "subject": b.subject(),
+        "date": date_time(s.at()),
+        // The patient noted it; no clinician has assessed it.
+        "recorder": b.subject(),
+        "severity": concept(vec![coding(AE_SEVERITY, severity.code(), &label)], severity.label()),
+    }));
+    if let Some((reference, name)) = suspect {
+        let mut instance = json!({"display": name});
+        if let Some(r) = reference {
+            instance["reference"] = r.into();
+        }
+        // Only the patient's suspicion: no causality assessment is claimed.
+        m.insert("suspectEntity".into(), json!([{"instance": instance}]));
+    }
+    m
+}
+
+/// One exported MedicationStatement: its reference, and its regimen's first and last day
+/// (none for a treatment without a regimen).
+struct StatementRef {
+    reference: String,
+    period: Option<(Date, Option<Date>)>,
+}
+
+/// The MedicationStatement a side effect's suspected treatment points at: the regimen in
+/// effect on the day it was felt, else the latest that started before, else the first.
+#[derive(Default)]
+struct Statements {
+    /// Lower-case treatment name → (the name as stored, its statements in export order).
+    by_name: std::collections::HashMap<String, (String, Vec<StatementRef>)>,
+}
+
+impl Statements {
+    fn suspect<'a>(&'a self, name: &'a str, day: Date) -> (Option<&'a str>, &'a str) {
+        let Some((stored_name, statements)) = self.by_name.get(&name.to_lowercase()) else {
+            return (None, name);
+        };
+        let in_effect = statements.iter().find(|s| {
+            s.period
+                .is_some_and(|(start, end)| start <= day && end.is_none_or(|e| day <= e))
+        });
+        let before = statements
+            .iter()
+            .filter(|s| s.period.is_some_and(|(start, _)| start <= day))
+            .max_by_key(|s| s.period.map(|(start, _)| start));
+        let chosen = in_effect.or(before).or(statements.first());
+        (chosen.map(|s| s.reference.as_str()), stored_name.as_str())
+    }
+}
+
 /// The whole Bundle for one patient. `now` stamps the bundle and decides which regimens
 /// are still active.
 pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: Timestamp) -> Value {
@@ -457,14 +534,26 @@ pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: T
         let r = checkin(&b, c);
         b.add("checkin", i, r);
     }
+    let mut statements = Statements::default();
     for (i, t) in records.treatments.iter().enumerate() {
+        let (_, refs) = statements
+            .by_name
+            .entry(t.treatment.name().to_lowercase())
+            .or_insert_with(|| (t.treatment.name().to_string(), Vec::new()));
         if t.regimens.is_empty() {
             let r = statement(&b, &t.treatment, None, today);
-            b.add("regimen", i * 1000, r);
+            refs.push(StatementRef {
+                reference: b.add("regimen", i * 1000, r),
+                period: None,
+            });
         }
         for (j, rr) in t.regimens.iter().enumerate() {
             let r = statement(&b, &t.treatment, Some(&rr.regimen), today);
             let reference = b.add("regimen", i * 1000 + j + 1, r);
+            refs.push(StatementRef {
+                reference: reference.clone(),
+                period: Some((rr.regimen.start(), rr.regimen.end())),
+            });
             for (k, d) in rr.doses.iter().enumerate() {
                 let r = administration(&b, &t.treatment, &rr.regimen, &reference, d);
                 b.add("dose", (i * 1000 + j) * 1_000_000 + k, r);
@@ -478,6 +567,13 @@ pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: T
     for (i, e) in records.events.iter().enumerate() {
         let r = event(&b, e);
         b.add("event", i, r);
+    }
+    for (i, s) in records.side_effects.iter().enumerate() {
+        let suspect = s
+            .suspected_treatment()
+            .map(|name| statements.suspect(name, s.at().local_date()));
+        let r = side_effect(&b, s, suspect);
+        b.add("side-effect", i, r);
     }
     json!({
         "resourceType": "Bundle",

@@ -10,13 +10,13 @@ use serde_json::Value;
 use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::time::Zone;
 use tonus_domain::{
-    Category, ClinicalEvent, Dose, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, ExerciseType,
-    LocalInstant, MriRegion, Pain, Regimen, Region, Route, Schedule, SpasmKind, Treatment, Trigger, Unit,
-    ValidationError,
+    Category, ClinicalEvent, Dose, DoseLog, DoseStatus, Effect, Episode, EventKind, ExerciseSession, ExerciseType,
+    LocalInstant, MriRegion, Pain, Regimen, Region, Route, Schedule, Severity, SideEffect, SpasmKind, Treatment,
+    Trigger, Unit, ValidationError,
 };
 use tonus_store::archive::{PatientRecords, RegimenRecords, TreatmentRecords};
 
-use super::{cs, ext, obs, BASE, LOINC, LOINC_PAIN, SCT_MS, SNOMED};
+use super::{cs, effect_snomed, ext, obs, AE_NOTE_EXT, AE_SEVERITY, BASE, LOINC, LOINC_PAIN, SCT_MS, SNOMED};
 use crate::InteropError;
 
 /// What a bundle held.
@@ -325,6 +325,92 @@ fn administration(res: &Res, zone: &Zone, now: Timestamp) -> R<DoseLog> {
     DoseLog::new(at, status, res.note(), now).map_err(|e| res.invalid(e))
 }
 
+/// A side effect from an `AdverseEvent`. One Tonus wrote (its `event` has a Tonus code) must
+/// read back whole, so anything missing is an error; another system's is read when it says
+/// what was felt (a Tonus or known SNOMED CT code, else its text as an "other" effect), how
+/// bad, and when (a dateTime with time and offset), and skipped (`Ok(None)`) otherwise.
+/// Only events that happened (`actuality` actual) are side effects; a potential one (a near
+/// miss) is not. `statements` maps a MedicationStatement's fullUrl to its treatment's name;
+/// `names` maps the bundle's treatment names in lower case to their spelling, so a name
+/// given only as a display is spelt like the treatment it names (as the store would).
+fn side_effect(
+    res: &Res,
+    zone: &Zone,
+    now: Timestamp,
+    statements: &HashMap<&str, String>,
+    names: &HashMap<String, String>,
+) -> R<Option<SideEffect>> {
+    if res.str("/actuality") != Some("actual") {
+        return Ok(None);
+    }
+    let event = res.r.get("event");
+    let tonus_code = code_in(event, &cs("side-effect"));
+    let ours = tonus_code.is_some();
+    let text = res.str("/event/text");
+    let effect = match tonus_code {
+        Some(code) => Some(Effect::parse(code).map_err(|e| res.invalid(e))?),
+        None => code_in(event, SNOMED)
+            .and_then(|code| {
+                Effect::ALL
+                    .iter()
+                    .copied()
+                    .find(|e| effect_snomed(*e).is_some_and(|(c, _)| c == code))
+            })
+            .or(text.map(|_| Effect::Other)),
+    };
+    let description = match (ours, effect) {
+        (true, _) => res.ext_str("side-effect-description"),
+        // Another system's words for an effect Tonus has no code for.
+        (false, Some(Effect::Other)) => text,
+        (false, _) => None,
+    };
+    let severity = code_in(res.r.get("severity"), AE_SEVERITY);
+    let at = res.zone(zone).and_then(|z| res.instant("/date", &z));
+    let (effect, severity, at) = match (effect, severity, at) {
+        (Some(e), Some(s), Ok(at)) => (e, s, at),
+        (_, _, Err(e)) if ours => return Err(e),
+        _ if ours => return Err(res.missing("severity")),
+        _ => return Ok(None),
+    };
+    let note = res
+        .r
+        .get("extension")
+        .and_then(Value::as_array)
+        .and_then(|exts| {
+            exts.iter()
+                .find(|e| e.get("url").and_then(Value::as_str) == Some(AE_NOTE_EXT))
+        })
+        .and_then(|e| e.pointer("/valueAnnotation/text"))
+        .and_then(Value::as_str);
+    // The suspected treatment: the statement referenced, else (Tonus's own export only,
+    // where it is the treatment's name) the display.
+    let instance = res.r.pointer("/suspectEntity/0/instance");
+    let suspected = instance
+        .and_then(|i| i.get("reference"))
+        .and_then(Value::as_str)
+        .and_then(|r| statements.get(r))
+        .map(String::as_str)
+        .or_else(|| {
+            if ours {
+                let display = instance.and_then(|i| i.get("display")).and_then(Value::as_str)?;
+                Some(
+                    names
+                        .get(&display.trim().to_lowercase())
+                        .map_or(display, String::as_str),
+                )
+            } else {
+                None
+            }
+        });
+    let built = Severity::parse(severity)
+        .and_then(|severity| SideEffect::new(at, effect, description, severity, suspected, note, now));
+    match built {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if ours => Err(res.invalid(e)),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Reads a Bundle; `now` bounds "not in the future" as for any other input.
 pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, InteropError> {
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
@@ -389,6 +475,7 @@ pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, Inter
     // Treatments and regimens first: doses point at their regimen's statement.
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut regimen_at: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut statement_names: HashMap<&str, String> = HashMap::new();
     for (res, url) in entries.iter().zip(&full_urls) {
         if kind(res) != "MedicationStatement" {
             continue;
@@ -402,6 +489,11 @@ pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, Inter
             });
             out.records.treatments.len() - 1
         });
+        if let Some(u) = url {
+            // The treatment's name as imported (the first statement's spelling), which is
+            // what a side effect pointing at any of its statements must say.
+            statement_names.insert(u, out.records.treatments[ti].treatment.name().to_string());
+        }
         if let Some(regimen) = r {
             let regimens = &mut out.records.treatments[ti].regimens;
             regimens.push(RegimenRecords {
@@ -413,6 +505,12 @@ pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, Inter
             }
         }
     }
+    let treatment_names: HashMap<String, String> = out
+        .records
+        .treatments
+        .iter()
+        .map(|t| (t.treatment.name().to_lowercase(), t.treatment.name().to_string()))
+        .collect();
     for res in &entries {
         match kind(res).as_str() {
             "Patient" | "MedicationStatement" => {}
@@ -438,6 +536,10 @@ pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, Inter
                     }
                 }
             }
+            "AdverseEvent" => match side_effect(res, &zone, now, &statement_names, &treatment_names)? {
+                Some(s) => out.records.side_effects.push(s),
+                None => out.skipped += 1,
+            },
             "Condition" if code_in(res.r.get("code"), SNOMED) == Some(SCT_MS) => {
                 let on = res.date("/recordedDate")?;
                 let e = ClinicalEvent::new(EventKind::Diagnosis, on, None, res.note(), &zone, now)

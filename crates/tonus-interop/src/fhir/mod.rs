@@ -8,7 +8,8 @@
 //!
 //! Statuses are honest about where the data comes from: patient-reported observations are
 //! `preliminary` (nobody has verified them and the patient may still edit them), not
-//! `final`; a missed dose is a MedicationAdministration with status `not-done`.
+//! `final`; a missed dose is a MedicationAdministration with status `not-done`. Side effects
+//! are AdverseEvents the patient recorded (`actuality` actual), with no causality claimed.
 
 mod export;
 mod import;
@@ -26,6 +27,12 @@ pub const UCUM: &str = "http://unitsofmeasure.org";
 pub const OBS_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
 pub const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
 pub const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
+/// FHIR R4 AdverseEventSeverity: mild | moderate | severe, as Tonus records them.
+pub const AE_SEVERITY: &str = "http://terminology.hl7.org/CodeSystem/adverse-event-severity";
+/// R4's AdverseEvent has no `note` (R5 added one); HL7's cross-version extension for
+/// R5 `AdverseEvent.note` (an Annotation) carries it, so another system can read it
+/// without knowing Tonus.
+pub const AE_NOTE_EXT: &str = "http://hl7.org/fhir/5.0/StructureDefinition/extension-AdverseEvent.note";
 
 /// SNOMED CT multiple sclerosis (disorder).
 pub const SCT_MS: &str = "24700007";
@@ -64,6 +71,24 @@ pub mod obs {
     pub const LESIONS_TOTAL: &str = "lesions-total";
     pub const LESIONS_NEW: &str = "lesions-new";
     pub const LESIONS_ENHANCING: &str = "lesions-enhancing";
+}
+
+/// SNOMED CT clinical findings for the side effects that have one that means the same
+/// (code, preferred term); see docs/fhir.md for where each was checked. `confusion` is
+/// "confusion or poor concentration" for the patient, broader than any one finding, and
+/// `other` is the patient's words: both are sent with the Tonus code and text only.
+pub fn effect_snomed(effect: tonus_domain::Effect) -> Option<(&'static str, &'static str)> {
+    use tonus_domain::Effect::*;
+    match effect {
+        Drowsiness => Some(("271782001", "Drowsy")),
+        Weakness => Some(("26544005", "Muscle weakness")),
+        Dizziness => Some(("404640003", "Dizziness")),
+        Fatigue => Some(("84229001", "Fatigue")),
+        Nausea => Some(("422587007", "Nausea")),
+        DryMouth => Some(("87715008", "Xerostomia")),
+        Headache => Some(("25064002", "Headache")),
+        Confusion | Other => None,
+    }
 }
 
 /// SNOMED CT route of administration codes (qualifier values).

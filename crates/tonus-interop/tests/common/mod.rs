@@ -245,6 +245,39 @@ pub fn simulated(seed: u64, days: u32, now: Timestamp) -> (Zone, PatientRecords)
         r.events
             .push(ClinicalEvent::new(kind, on, until, maybe_note(&mut rng), &zone, now).unwrap());
     }
+    // Side effects: every effect and severity, some in another zone, some blaming a
+    // treatment (its name typed in another case, as people do), with and without words.
+    let names: Vec<String> = r.treatments.iter().map(|t| t.treatment.name().to_string()).collect();
+    for (i, effect) in Effect::ALL.iter().enumerate() {
+        let day = day_of(rng.gen_range(0..days));
+        let at = local(&zone, day, rng.gen_range(0..24 * 60)) + Span::new().milliseconds(rng.gen_range(0..1000));
+        let ez = if rng.gen_bool(0.2) {
+            Zone::parse(pick(&mut rng, ZONES)).unwrap()
+        } else {
+            zone.clone()
+        };
+        let description = (*effect == Effect::Other || rng.gen_bool(0.3)).then(|| pick(&mut rng, NOTES));
+        let suspected = rng.gen_bool(0.6).then(|| {
+            let n = &names[i % names.len()];
+            if rng.gen_bool(0.5) {
+                n.to_uppercase()
+            } else {
+                n.clone()
+            }
+        });
+        r.side_effects.push(
+            SideEffect::new(
+                LocalInstant { at, zone: ez },
+                *effect,
+                description,
+                pick(&mut rng, Severity::ALL),
+                suspected.as_deref(),
+                maybe_note(&mut rng),
+                now,
+            )
+            .unwrap(),
+        );
+    }
     (zone, r)
 }
 
@@ -258,4 +291,5 @@ pub fn assert_same(a: &PatientRecords, b: &PatientRecords) {
     assert_eq!(a.checkins, b.checkins, "check-ins differ");
     assert_eq!(a.exercise, b.exercise, "exercise differs");
     assert_eq!(a.events, b.events, "events differ");
+    assert_eq!(a.side_effects, b.side_effects, "side effects differ");
 }

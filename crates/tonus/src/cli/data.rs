@@ -122,6 +122,7 @@ pub enum CsvWhat {
     Doses,
     Exercise,
     Events,
+    SideEffects,
 }
 
 #[derive(Args)]

@@ -58,6 +58,7 @@ pub(super) fn kind_of(w: CsvWhat) -> Kind {
         CsvWhat::Doses => Kind::Doses,
         CsvWhat::Exercise => Kind::Exercise,
         CsvWhat::Events => Kind::Events,
+        CsvWhat::SideEffects => Kind::SideEffects,
     }
 }
 
@@ -106,7 +107,7 @@ async fn csv(ctx: &Ctx, patient: &Patient, a: ExportCsvArgs) -> Result<()> {
     pb.finish_and_clear();
     if !ctx.quiet {
         for (kind, rows) in &written {
-            eprintln!("{:<11} {rows} rows", kind.code());
+            eprintln!("{:<12} {rows} rows", kind.code());
         }
     }
     if ctx.json {

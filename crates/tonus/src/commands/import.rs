@@ -122,6 +122,15 @@ async fn csv(ctx: &Ctx, patient: &Patient, files: Vec<PathBuf>, skip_invalid: bo
         .into_iter()
         .map(|r| (r.treatment_name.to_lowercase(), r.value.start()))
         .collect();
+    // Side effects name their suspected treatment; like a dose's regimen, one that is
+    // neither stored nor in an imported treatments file is a row error.
+    let mut treatment_names: BTreeSet<String> = ctx
+        .store
+        .list_treatments(patient)
+        .await?
+        .into_iter()
+        .map(|t| t.value.name().to_lowercase())
+        .collect();
     let mut writer = Some(ctx.store.bulk_writer(patient).await?);
     let mut bad = Vec::new();
     let mut messages = Vec::new();
@@ -139,6 +148,7 @@ async fn csv(ctx: &Ctx, patient: &Patient, files: Vec<PathBuf>, skip_invalid: bo
             // treatment); rows of one treatment must agree.
             let import = reader.into_import();
             for t in &import.records.treatments {
+                treatment_names.insert(t.treatment.name().to_lowercase());
                 for r in &t.regimens {
                     known.insert((t.treatment.name().to_lowercase(), r.regimen.start()));
                 }
@@ -156,6 +166,14 @@ async fn csv(ctx: &Ctx, patient: &Patient, files: Vec<PathBuf>, skip_invalid: bo
                 let record = result.and_then(|r| match r {
                     Record::Dose(d) if !known.contains(&(d.treatment.trim().to_lowercase(), d.regimen_start)) => {
                         Err(tonus_interop::csv::unknown_regimen(&d))
+                    }
+                    Record::SideEffect(s)
+                        if s.suspected_treatment()
+                            .is_some_and(|n| !treatment_names.contains(&n.to_lowercase())) =>
+                    {
+                        Err(tonus_interop::csv::unknown_treatment(
+                            s.suspected_treatment().unwrap_or_default(),
+                        ))
                     }
                     r => Ok(r),
                 });
@@ -230,6 +248,7 @@ async fn write(w: &mut BulkWriter, record: Record) -> Result<()> {
         Record::Exercise(s) => w.exercise(s).await?,
         Record::Event(e) => w.event(&e).await?,
         Record::Dose(d) => w.dose(d).await?,
+        Record::SideEffect(s) => w.side_effect(&s).await?,
         // Only in a treatments file, which is written whole (see `csv`).
         Record::Treatment(..) => {}
     }
