@@ -56,7 +56,7 @@ pub struct EventOut {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SideEffectOut {
+pub struct DashboardSideEffectOut {
     /// Local date and time, "2026-11-20 09:00".
     pub when: String,
     /// The effect's label, or the patient's words for it.
@@ -115,7 +115,7 @@ pub struct DashboardOut {
     pub events: Vec<EventOut>,
     /// Side effects recorded in the range, oldest first. Empty means none were recorded, not
     /// that none happened.
-    pub side_effects: Vec<SideEffectOut>,
+    pub side_effects: Vec<DashboardSideEffectOut>,
     /// Count and worst severity per effect, most frequent first.
     pub side_effects_by_effect: Vec<EffectCountOut>,
     /// Per suspected treatment; "no treatment named" last.
@@ -192,7 +192,7 @@ fn out(d: ReportData) -> DashboardOut {
         side_effects: se
             .rows
             .into_iter()
-            .map(|r| SideEffectOut {
+            .map(|r| DashboardSideEffectOut {
                 when: r.when,
                 what: r.what,
                 severity: r.severity.to_string(),

@@ -115,7 +115,7 @@ impl From<EventIn> for EventInput {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct EventOut {
+pub struct ClinicalEventOut {
     pub id: i64,
     pub kind: String,
     pub date: String,
@@ -128,9 +128,9 @@ pub struct EventOut {
     pub lesions_enhancing: Option<u32>,
 }
 
-fn event_out(e: &Stored<ClinicalEvent>) -> EventOut {
+fn event_out(e: &Stored<ClinicalEvent>) -> ClinicalEventOut {
     let v = &e.value;
-    let mut out = EventOut {
+    let mut out = ClinicalEventOut {
         id: e.id,
         kind: v.kind().code().to_string(),
         date: v.on().to_string(),
@@ -234,21 +234,21 @@ pub async fn delete_exercise(
 }
 
 #[utoipa::path(get, path = "/api/events", tag = "events", params(RangeQuery),
-    responses((status = 200, body = [EventOut]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = [ClinicalEventOut]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 pub async fn list_events(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
     ApiQuery(q): ApiQuery<RangeQuery>,
-) -> AppResult<Json<Vec<EventOut>>> {
+) -> AppResult<Json<Vec<ClinicalEventOut>>> {
     let me = Own::new(&state, &pa, &addr);
     let (from, to) = dates(me.patient, q.from.as_deref(), q.to.as_deref())?;
     Ok(Json(events::list(&me, from, to).await?.iter().map(event_out).collect()))
 }
 
 #[utoipa::path(post, path = "/api/events", tag = "events", request_body = EventIn,
-    responses((status = 201, body = EventOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = ClinicalEventOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 pub async fn create_event(
     State(state): State<AppState>,
@@ -261,19 +261,19 @@ pub async fn create_event(
 }
 
 #[utoipa::path(get, path = "/api/events/{id}", tag = "events", params(("id" = i64, Path)),
-    responses((status = 200, body = EventOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = ClinicalEventOut), (status = 404, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 pub async fn get_event(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
     ApiPath(id): ApiPath<i64>,
-) -> AppResult<Json<EventOut>> {
+) -> AppResult<Json<ClinicalEventOut>> {
     Ok(Json(event_out(&events::get(&Own::new(&state, &pa, &addr), id).await?)))
 }
 
 #[utoipa::path(put, path = "/api/events/{id}", tag = "events", params(("id" = i64, Path)), request_body = EventIn,
-    responses((status = 200, body = EventOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = ClinicalEventOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 /// Replaces an event with the body.
 pub async fn replace_event(
@@ -282,7 +282,7 @@ pub async fn replace_event(
     addr: ClientAddr,
     ApiPath(id): ApiPath<i64>,
     ApiBody(body): ApiBody,
-) -> AppResult<Json<EventOut>> {
+) -> AppResult<Json<ClinicalEventOut>> {
     let me = Own::new(&state, &pa, &addr);
     events::get(&me, id).await?;
     let input: EventIn = decode(&body)?;

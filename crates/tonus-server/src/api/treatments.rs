@@ -44,7 +44,7 @@ pub struct RegimenOut {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct TreatmentOut {
+pub struct TreatmentWithRegimensOut {
     pub id: i64,
     pub name: String,
     pub category: String,
@@ -156,8 +156,8 @@ fn regimen_out(r: &StoredRegimen) -> RegimenOut {
     }
 }
 
-fn treatment_out(t: &StoredTreatment, regimens: &[StoredRegimen]) -> TreatmentOut {
-    TreatmentOut {
+fn treatment_out(t: &StoredTreatment, regimens: &[StoredRegimen]) -> TreatmentWithRegimensOut {
+    TreatmentWithRegimensOut {
         id: t.id,
         name: t.value.name().to_string(),
         category: t.value.category().code().to_string(),
@@ -195,19 +195,19 @@ fn due_out(i: &DueItem) -> DueOut {
 }
 
 #[utoipa::path(get, path = "/api/treatments", tag = "treatments",
-    responses((status = 200, body = [TreatmentOut]), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = [TreatmentWithRegimensOut]), (status = 401, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 pub async fn list_treatments(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-) -> AppResult<Json<Vec<TreatmentOut>>> {
+) -> AppResult<Json<Vec<TreatmentWithRegimensOut>>> {
     let (ts, rs) = treatments::overview(&Own::new(&state, &pa, &addr)).await?;
     Ok(Json(ts.iter().map(|t| treatment_out(t, &rs)).collect()))
 }
 
 #[utoipa::path(post, path = "/api/treatments", tag = "treatments", request_body = TreatmentIn,
-    responses((status = 201, body = TreatmentOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = TreatmentWithRegimensOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 pub async fn create_treatment(
     State(state): State<AppState>,
