@@ -170,5 +170,13 @@ pub(crate) fn records(
         }
         out.side_effects.push(s);
     }
+    out.identity = match &r.identity {
+        Some(identity) => Some(
+            identity
+                .revalidated()
+                .map_err(|e| InteropError::invalid(format!("{prefix}identity"), e))?,
+        ),
+        None => None,
+    };
     Ok(out)
 }

@@ -247,6 +247,9 @@ pub struct ExerciseStats {
 #[derive(Debug, Serialize)]
 pub struct ReportData {
     pub patient: String,
+    /// Name, birth date, sex and identifiers in one line (empty when the patient gave none):
+    /// on every page, so a clinic can file the report to the right chart.
+    pub identity: String,
     pub zone: String,
     pub from: String,
     pub to: String,
@@ -712,6 +715,7 @@ pub fn build(input: &ReportInput) -> ReportData {
     };
     ReportData {
         patient: input.patient.to_string(),
+        identity: String::new(),
         zone: input.zone.name().to_string(),
         from: from.to_string(),
         to: to.to_string(),

@@ -52,7 +52,8 @@ pub async fn gather(
         .into_iter()
         .map(|(rid, d)| (rid, d.value))
         .collect();
-    Ok(build(&ReportInput {
+    let identity = store.patient_identity(patient).await?;
+    let mut data = build(&ReportInput {
         patient: &patient.handle,
         zone: &patient.zone,
         from,
@@ -69,5 +70,7 @@ pub async fn gather(
         notes,
         sections,
         gentle_limit,
-    }))
+    });
+    data.identity = identity.map(|i| i.line()).unwrap_or_default();
+    Ok(data)
 }

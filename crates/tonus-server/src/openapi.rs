@@ -6,7 +6,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{account, checkins, clinician, consent, dashboard, episodes, records, side_effects, treatments};
+use crate::api::{
+    account, checkins, clinician, consent, dashboard, episodes, identity, records, side_effects, treatments,
+};
 use crate::error;
 
 #[derive(OpenApi)]
@@ -14,6 +16,8 @@ use crate::error;
     info(title = "Tonus API", description = "Log MS spasms and check-ins; share read access with clinicians by consent. Authenticate scripts with a personal access token (`Authorization: Bearer tonus_…`); browser sessions must send `X-CSRF-Token` on unsafe methods."),
     paths(
         account::me,
+        identity::get_identity,
+        identity::put_identity,
         episodes::list_episodes,
         episodes::create_episode,
         episodes::get_episode,

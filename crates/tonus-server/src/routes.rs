@@ -12,13 +12,13 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::{
     self, account as api_account, checkins as api_checkins, clinician as api_clinician, consent as api_consent,
-    dashboard as api_dashboard, episodes as api_episodes, records as api_records, side_effects as api_side_effects,
-    treatments as api_treatments,
+    dashboard as api_dashboard, episodes as api_episodes, identity as api_identity, records as api_records,
+    side_effects as api_side_effects, treatments as api_treatments,
 };
 use crate::state::AppState;
 use crate::web::{
-    account, admin, assets, checkin, clinician, dashboard, episodes, events, exercise, exports, sessions, sharing,
-    side_effects, signin, tokens, treatments, trials,
+    account, admin, assets, checkin, clinician, dashboard, episodes, events, exercise, exports, identity, sessions,
+    sharing, side_effects, signin, tokens, treatments, trials,
 };
 use crate::{auth, html, limits, ops};
 
@@ -106,6 +106,8 @@ fn table() -> Table {
     .post("/events/{id}/edit", events::edit)
     .get("/events/{id}/delete", events::delete_confirm)
     .post("/events/{id}/delete", events::delete)
+    .get("/identity", identity::identity_form)
+    .post("/identity", identity::save)
     .get("/side-effects", side_effects::page)
     .post("/side-effects", side_effects::record)
     .get("/side-effects/{id}/edit", side_effects::edit_form)
@@ -151,6 +153,8 @@ fn table() -> Table {
     // JSON API.
     .get("/api/openapi.json", api::openapi_json)
     .get("/api/me", api_account::me)
+    .get("/api/identity", api_identity::get_identity)
+    .put("/api/identity", api_identity::put_identity)
     .get("/api/episodes", api_episodes::list_episodes)
     .post("/api/episodes", api_episodes::create_episode)
     .get("/api/episodes/{id}", api_episodes::get_episode)

@@ -134,6 +134,8 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/events/{id}/delete", [Login, Own, Forbidden, Forbidden], false),
     ("POST", "/events/{id}/delete", [Login, Own, Forbidden, Forbidden], false),
     ("POST", "/days/confirm", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/identity", [Login, Ok, Forbidden, Forbidden], false),
+    ("POST", "/identity", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/side-effects", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/side-effects", [Login, Ok, Forbidden, Forbidden], false),
     (
@@ -239,6 +241,8 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/readyz", [Ok, Ok, Ok, Ok], false),
     ("GET", "/api/me", [Login, Ok, Ok, Ok], false),
     ("GET", "/api/episodes", [Login, Ok, Forbidden, Forbidden], false),
+    ("GET", "/api/identity", [Login, Ok, Forbidden, Forbidden], false),
+    ("PUT", "/api/identity", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/api/side-effects", [Login, Ok, Forbidden, Forbidden], false),
     ("GET", "/api/exercise", [Login, Ok, Forbidden, Forbidden], false),
     ("POST", "/api/exercise", [Login, Ok, Forbidden, Forbidden], false),
@@ -716,6 +720,7 @@ async fn every_route_has_an_entry_and_every_entry_holds() {
 /// sharing, invitations, calendar feeds, sessions or the account.
 const TOKEN_MATRIX: &[(&str, &str, [bool; 2])] = &[
     ("GET", "/api/me", [true, true]),
+    ("GET", "/api/identity", [true, true]),
     ("GET", "/api/episodes", [true, true]),
     ("GET", "/api/episodes/{id}", [true, true]),
     ("GET", "/api/side-effects", [true, true]),

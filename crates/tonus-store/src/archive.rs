@@ -10,7 +10,8 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use tonus_domain::time::Zone;
 use tonus_domain::{
-    Category, CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Id, Patient, Regimen, SideEffect, Treatment,
+    Category, CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Id, Patient, PatientIdentity, Regimen,
+    SideEffect, Treatment,
 };
 
 use crate::connect::{on_pool, Backend, Store};
@@ -33,6 +34,9 @@ pub struct PatientRecords {
     /// Absent from backups made before side effects were recorded.
     #[serde(default)]
     pub side_effects: Vec<SideEffect>,
+    /// Name, birth date, sex and identifiers, when the patient gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<PatientIdentity>,
 }
 
 impl PatientRecords {
@@ -187,6 +191,12 @@ macro_rules! read_records {
         for r in rows {
             records.side_effects.push(r.into_domain()?.value);
         }
+        let identity: Option<String> = sqlx::query_scalar("SELECT identity FROM patient_identity WHERE patient_id = $1")
+            .bind(pid)
+            .fetch_optional(&mut *$tx)
+            .await
+            .ctx("reading the patient's identity")?;
+        records.identity = identity.map(|t| crate::identity::decode(pid, &t)).transpose()?;
         records
     }};
 }

@@ -207,6 +207,14 @@ impl BulkWriter {
         for s in &records.side_effects {
             self.side_effect(s).await?;
         }
+        if let Some(identity) = records.identity.as_ref().filter(|i| !i.is_empty()) {
+            let pid = self.patient_id;
+            let text = crate::identity::encode(identity)?;
+            on_tx!(self.tx, tx => {
+                sqlx::query(crate::identity::INSERT_IF_NONE).bind(pid).bind(&text)
+                    .execute(&mut **tx).await.ctx("saving the patient's identity")?;
+            });
+        }
         Ok(())
     }
 

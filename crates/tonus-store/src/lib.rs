@@ -14,6 +14,7 @@ mod consent;
 mod error;
 mod feeds;
 mod group;
+mod identity;
 mod repo;
 mod rows;
 mod security;

@@ -356,6 +356,75 @@ fn side_effects_are_recorded_listed_edited_and_deleted() {
 }
 
 #[test]
+fn identity_travels_through_fhir_and_the_archive() {
+    let db = sqlite_db();
+    ok_json(&db, &["log", "spasm", "--kind", "cramp"]);
+    let bad = tonus(&db, &["patient", "identity", "me", "--identifier", "nhs=1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("identifier_system must be"));
+    let id = ok_json(
+        &db,
+        &[
+            "patient",
+            "identity",
+            "me",
+            "--name",
+            "Anne Martin",
+            "--birth-date",
+            "1970-03-02",
+            "--sex",
+            "female",
+            "--identifier",
+            "https://fhir.nhs.uk/Id/nhs-number=9434765919",
+        ],
+    );
+    assert_eq!(id["name"], "Anne Martin");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b.json");
+    let out = tonus(&db, &["export", "fhir", "--out", bundle.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let b: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let patient = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == "Patient")
+        .unwrap();
+    assert_eq!(patient["name"][0]["text"], "Anne Martin");
+    assert_eq!(patient["birthDate"], "1970-03-02");
+    assert_eq!(patient["gender"], "female");
+    assert_eq!(patient["identifier"][0]["system"], "https://fhir.nhs.uk/Id/nhs-number");
+    assert_eq!(patient["identifier"][0]["value"], "9434765919");
+
+    // Read back into another database: the same identity.
+    let other = sqlite_db();
+    let out = tonus(&other, &["import", "fhir", bundle.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let handle = ok_json(&other, &["patient", "list"])[0]["handle"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let back = ok_json(&other, &["patient", "identity", &handle]);
+    assert_eq!(back, id);
+
+    // And through a JSON archive backup and restore.
+    let archive = dir.path().join("a.json");
+    let out = tonus(
+        &db,
+        &["backup", "--out", archive.to_str().unwrap(), "--format", "archive"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let third = sqlite_db();
+    let out = tonus(&third, &["restore", "--from", archive.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ok_json(&third, &["patient", "identity", "me"]), id);
+    let cleared = ok_json(&third, &["patient", "identity", "me", "--clear"]);
+    assert_eq!(cleared["identifiers"], serde_json::json!([]));
+}
+
+#[test]
 fn several_patients_need_a_choice() {
     let db = sqlite_db();
     ok_json(&db, &["patient", "add", "anne", "--tz", "Europe/Paris"]);

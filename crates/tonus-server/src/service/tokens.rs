@@ -21,6 +21,7 @@ pub struct NewToken {
 /// a leaked token cannot mint more tokens, share the record, or lock its owner out.
 const READ_ROUTES: &[&str] = &[
     "/api/me",
+    "/api/identity",
     "/api/episodes",
     "/api/episodes/{id}",
     "/api/checkins",

@@ -14,6 +14,7 @@ pub mod episodes;
 pub mod events;
 pub mod exercise;
 pub mod exports;
+pub mod identity;
 pub mod resume;
 pub mod sessions;
 pub mod sharing;

@@ -444,6 +444,26 @@ pub enum PatientCommand {
         #[arg(long, short)]
         yes: bool,
     },
+    /// Show or set the identity printed on reports and put in exports (all optional):
+    /// `tonus patient identity anne --name "Anne Martin" --birth-date 1970-03-02 --sex female
+    /// --identifier https://fhir.nhs.uk/Id/nhs-number=9434765919`.
+    Identity {
+        name: String,
+        /// The name as the clinic has it.
+        #[arg(long = "name")]
+        full_name: Option<String>,
+        #[arg(long)]
+        birth_date: Option<String>,
+        /// female, male, other, unknown.
+        #[arg(long)]
+        sex: Option<String>,
+        /// SYSTEM=VALUE, the system a URI (repeat for several; replaces the stored ones).
+        #[arg(long)]
+        identifier: Vec<String>,
+        /// Remove the whole identity.
+        #[arg(long, conflicts_with_all = ["full_name", "birth_date", "sex", "identifier"])]
+        clear: bool,
+    },
 }
 
 #[derive(Args)]
