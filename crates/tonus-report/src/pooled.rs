@@ -1,7 +1,8 @@
 //! Pooled trial results over several patients (clinician web view and `tonus trial pooled`):
 //! each patient's latest analysable trial of the same comparison (same reference and arm by
 //! treatment name, same primary outcome) is reduced to its estimate and standard error on the
-//! model scale, and those are pooled by [`tonus_stats::pooled`]. Callers decide which
+//! model scale (the SE implied by the trial's own 95 % interval), and those are pooled by
+//! [`tonus_stats::pooled`]. Callers decide which
 //! patients are included (the web passes only patients with live consent) and audit reads.
 
 use std::collections::BTreeMap;
@@ -19,6 +20,9 @@ use crate::trials::{compute, provenance, TrialError};
 pub const POOLED_NOTICE: &str = "Pooled from patients' own self-reported, unblinded trials. \
 The average describes these patients, not a proven effect; the range for a new patient may be \
 too narrow when few patients are pooled. Not medical advice.";
+
+/// The normal 97.5 % quantile: turns a trial's 95 % interval back into a standard error.
+const Z_95: f64 = 1.959_963_984_540_054;
 
 /// The comparison a group of trials shares.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -40,7 +44,12 @@ pub struct PatientResult {
     pub provenance: Option<&'static str>,
     /// Model scale (log rate ratio or mean difference).
     pub estimate: f64,
+    /// The standard error pooled: the one the trial's 95 % interval implies (half its width
+    /// over 1.96), never below the robust SE itself.
     pub se: f64,
+    /// The trial's own confidence interval, as its report gives it (model scale).
+    pub own_low: f64,
+    pub own_high: f64,
     /// Filled in when the comparison could be pooled.
     pub shrunken: Option<Interval>,
 }
@@ -84,20 +93,26 @@ pub async fn pooled_comparisons(
             };
             let Some(analysis) = &primary.analysis else { continue };
             for c in &analysis.comparisons {
-                let y = match c.scale {
-                    EffectScale::RateRatio => c.estimate.ln(),
-                    EffectScale::MeanDifference => c.estimate,
+                let model = |x: f64| match c.scale {
+                    EffectScale::RateRatio => x.ln(),
+                    EffectScale::MeanDifference => x,
                 };
-                if !y.is_finite() || !c.se.is_finite() || c.se <= 0.0 {
+                let (y, low, high) = (model(c.estimate), model(c.ci_low), model(c.ci_high));
+                // The trial's interval uses a t or fixed-b critical value wider than 1.96 when
+                // its robust SE rests on few periods; pooling with the SE that interval implies
+                // keeps that caution instead of treating the trial as more precise than its
+                // own report says.
+                let se = ((high - low) / (2.0 * Z_95)).max(c.se);
+                if !y.is_finite() || !se.is_finite() || se <= 0.0 {
                     continue;
                 }
                 // Asked for one comparison, a trial may list the pair the other way round: the
                 // effect then flips sign. Unfiltered, each pair is listed as the trial planned it.
-                let mut candidates = vec![(c.reference.clone(), c.arm.clone(), y)];
+                let mut candidates = vec![(c.reference.clone(), c.arm.clone(), y, low, high)];
                 if only.is_some() {
-                    candidates.push((c.arm.clone(), c.reference.clone(), -y));
+                    candidates.push((c.arm.clone(), c.reference.clone(), -y, -high, -low));
                 }
-                for (reference, arm, y) in candidates {
+                for (reference, arm, y, own_low, own_high) in candidates {
                     let key = Key {
                         reference,
                         arm,
@@ -125,7 +140,9 @@ pub async fn pooled_comparisons(
                         complete: rep.complete,
                         provenance: provenance(&t, &patient.zone),
                         estimate: y,
-                        se: c.se,
+                        se,
+                        own_low,
+                        own_high,
                         shrunken: None,
                     };
                     // The latest trial per patient: one patient must not count twice.
@@ -198,6 +215,10 @@ impl PooledComparison {
     /// A model-scale value in the reported scale's words.
     pub fn value(&self, x: f64) -> String {
         match self.scale {
+            // Beyond these, two decimals would print "0.00" or a meaningless large number:
+            // with few patients the prediction interval can be that wide.
+            EffectScale::RateRatio if x.exp() < 0.01 => "below 0.01".to_string(),
+            EffectScale::RateRatio if x.exp() > 100.0 => "above 100".to_string(),
             EffectScale::RateRatio => format!("{:.2}", x.exp()),
             EffectScale::MeanDifference => format!("{x:+.2}"),
         }
@@ -216,18 +237,18 @@ impl PooledComparison {
             .iter()
             .map(|p| {
                 let own = format!(
-                    "{} (trial {:?}{}{}): own {} ({} to {})",
+                    "{} (trial {:?}{}{}): own trial {} (95 % interval {} to {})",
                     p.handle,
                     p.trial_name,
                     if p.complete { "" } else { ", not finished" },
                     p.provenance.map_or(String::new(), |x| format!(", {x}")),
                     self.value(p.estimate),
-                    self.value(p.estimate - 1.96 * p.se),
-                    self.value(p.estimate + 1.96 * p.se),
+                    self.value(p.own_low),
+                    self.value(p.own_high),
                 );
                 match &p.shrunken {
                     Some(s) => format!(
-                        "{own}; with the others taken into account {} ({} to {})",
+                        "{own}; with the other patients taken into account {} ({} to {})",
                         self.value(s.estimate),
                         self.value(s.low),
                         self.value(s.high)
@@ -263,6 +284,16 @@ impl PooledComparison {
                 p.tau_high,
                 p.tau_method.label()
             ),
+            match self.scale {
+                EffectScale::RateRatio => format!(
+                    "So a typical patient's rate ratio is the average multiplied or divided by about {:.2}.",
+                    p.tau.exp()
+                ),
+                EffectScale::MeanDifference => format!(
+                    "So a typical patient's difference is the average plus or minus about {:.2} points.",
+                    p.tau
+                ),
+            },
             format!(
                 "A new patient's effect is expected between {} and {} ({pct} % prediction interval).",
                 self.value(p.prediction_low),
