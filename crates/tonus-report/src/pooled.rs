@@ -14,7 +14,7 @@ use tonus_stats::analysis::EffectScale;
 use tonus_stats::pooled::{pool, Interval, Pooled, Study, MIN_PATIENTS};
 use tonus_store::Store;
 
-use crate::trials::{compute, provenance, TrialError};
+use crate::trials::{compute, provenance, TrialError, NONE_ARM};
 
 /// Shown with every pooled result.
 pub const POOLED_NOTICE: &str = "Pooled from patients' own self-reported, unblinded trials. \
@@ -106,12 +106,18 @@ pub async fn pooled_comparisons(
                 if !y.is_finite() || !se.is_finite() || se <= 0.0 {
                     continue;
                 }
-                // Asked for one comparison, a trial may list the pair the other way round: the
-                // effect then flips sign. Unfiltered, each pair is listed as the trial planned it.
-                let mut candidates = vec![(c.reference.clone(), c.arm.clone(), y, low, high)];
-                if only.is_some() {
-                    candidates.push((c.arm.clone(), c.reference.clone(), -y, -high, -low));
-                }
+                // A trial may list the pair the other way round: the effect then flips sign.
+                let planned = (c.reference.clone(), c.arm.clone(), y, low, high);
+                let flipped = (c.arm.clone(), c.reference.clone(), -y, -high, -low);
+                let candidates = if only.is_some() {
+                    vec![planned, flipped]
+                } else if same(&c.arm, NONE_ARM) {
+                    // "none" is always the reference in the unfiltered list, so a trial
+                    // planned the other way round joins the same comparison.
+                    vec![flipped]
+                } else {
+                    vec![planned]
+                };
                 for (reference, arm, y, own_low, own_high) in candidates {
                     let key = Key {
                         reference,

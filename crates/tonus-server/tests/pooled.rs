@@ -1,7 +1,8 @@
 //! Pooled trial results on the clinician's web page: four patients ran the same comparison
 //! (none vs Baclofen); three share with the clinician, the fourth shared and then revoked.
 //! Only the three with live consent are pooled and named, each one's read is audited, the
-//! revoked patient's data is neither shown nor read, and the numbers are the CLI's.
+//! revoked patient's data is neither shown nor read, a trial planned the other way round
+//! (Baclofen first) joins the same comparison, and the numbers are the CLI's.
 
 mod common;
 
@@ -18,11 +19,23 @@ use tonus_stats::sim::{Family, SimConfig};
 use tonus_stats::trial_sim::{simulate_trial, ArmEffect};
 use tonus_store::{Batch, Store};
 
-/// A finished 4-block trial of none vs Baclofen with the given true rate ratio.
-async fn seed_trial(store: &Store, patient: &Patient, rate_ratio: f64, seed: u64) {
+/// A finished 4-block trial of none vs Baclofen with the given true rate ratio (Baclofen
+/// listed first, as the reference, when `baclofen_first`).
+async fn seed_trial(store: &Store, patient: &Patient, rate_ratio: f64, seed: u64, baclofen_first: bool) {
     let t = Treatment::new("Baclofen", Category::Drug, None).unwrap();
     store.insert_treatment(patient, &t).await.unwrap();
-    let mut design = TrialDesign::new(vec!["none".into(), "Baclofen".into()], seed);
+    let (arms, effects) = if baclofen_first {
+        (
+            vec!["Baclofen".into(), "none".into()],
+            [ArmEffect::immediate(rate_ratio), ArmEffect::NONE],
+        )
+    } else {
+        (
+            vec!["none".into(), "Baclofen".into()],
+            [ArmEffect::NONE, ArmEffect::immediate(rate_ratio)],
+        )
+    };
+    let mut design = TrialDesign::new(arms, seed);
     design.blocks = 4;
     let (calendar, sim) = simulate_trial(
         &SimConfig {
@@ -30,7 +43,7 @@ async fn seed_trial(store: &Store, patient: &Patient, rate_ratio: f64, seed: u64
             ..SimConfig::quiet(0, seed)
         },
         &design,
-        &[ArmEffect::NONE, ArmEffect::immediate(rate_ratio)],
+        &effects,
     )
     .unwrap();
     let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
@@ -100,7 +113,8 @@ async fn pooled_results_include_only_patients_with_live_consent() {
         {
             s.add_user(&admin, name, "patient").await;
             let p = s.patient(name).await;
-            seed_trial(&s.store, &p, *rr, 31 + i as u64).await;
+            // Cleo planned Baclofen first: her trial joins the same comparison, flipped.
+            seed_trial(&s.store, &p, *rr, 31 + i as u64, *name == "cleo").await;
             let consent = s
                 .store
                 .grant_consent(p.id, doc_id, "test", now_ms)
@@ -145,6 +159,11 @@ async fn pooled_results_include_only_patients_with_live_consent() {
             .unwrap();
         let pooled = cli[0].pooled.as_ref().unwrap();
         assert_eq!(pooled.k, 3);
+        let cleo = cli[0].patients.iter().find(|p| p.handle == "cleo").unwrap();
+        assert!(
+            cleo.estimate < 0.0,
+            "cleo's fall (true ratio 0.6) keeps its sign: {cleo:?}"
+        );
         for line in cli[0].summary_lines() {
             let html = line.replace('\'', "&#39;");
             assert!(page.contains(&html), "{line:?} not on the page: {page}");
