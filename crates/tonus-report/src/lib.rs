@@ -5,6 +5,7 @@ pub mod data;
 pub mod gather;
 pub mod harms;
 pub mod pdf;
+pub mod pooled;
 pub mod trial_calendar;
 pub mod trials;
 

@@ -141,6 +141,7 @@ fn table() -> Table {
     // Pages: clinicians.
     .get("/clinician", clinician::clinician_home)
     .post("/clinician/redeem", clinician::redeem)
+    .get("/clinician/pooled", clinician::clinician_pooled)
     .get("/clinician/patients/{patient_id}", clinician::clinician_patient)
     .get("/clinician/patients/{patient_id}/report.pdf", exports::clinician_report)
     // Pages: administrators.

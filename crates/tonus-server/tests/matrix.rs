@@ -197,6 +197,7 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/feeds/{file}", [NotFound, NotFound, NotFound, NotFound], false),
     ("GET", "/clinician", [Login, Forbidden, Ok, Forbidden], false),
     ("POST", "/clinician/redeem", [Login, Forbidden, Ok, Forbidden], false),
+    ("GET", "/clinician/pooled", [Login, Forbidden, Ok, Forbidden], false),
     (
         "GET",
         "/clinician/patients/{patient_id}",

@@ -10,6 +10,7 @@
 //! - [`planning`]: power before starting, simulated from the patient's own recent diary.
 //! - [`posterior`]: the effect's posterior under a weakly informative prior (intervals,
 //!   verdicts and probabilities).
+//! - [`pooled`]: several patients' trials of one comparison pooled (random effects).
 //! - [`bayes`]: tempered gamma–Poisson probabilities for count comparisons.
 //! - [`exercise`]: gentle-limit flags and next-day load effect.
 //! - [`model`], [`hac`], [`linalg`]: NB2 / quasi-Poisson / OLS fits, Newey–West covariance,
@@ -27,6 +28,7 @@ pub mod linalg;
 pub mod model;
 pub mod monitoring;
 pub mod planning;
+pub mod pooled;
 pub mod posterior;
 pub mod records;
 pub mod series;

@@ -4,12 +4,13 @@
 use jiff::Timestamp;
 use tonus_domain::time::today;
 use tonus_domain::{Episode, Patient};
+use tonus_report::pooled::{pooled_comparisons, PooledComparison};
 use tonus_report::{ReportData, Section};
 use tonus_store::{Consent, Stored};
 
 use super::exports::{gather, report_pdf, Pdf};
 use super::Actor;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// The patients with live consent.
 pub async fn patients(actor: &Actor<'_>) -> AppResult<Vec<Consent>> {
@@ -89,4 +90,35 @@ pub async fn report(
     };
     actor.audit(Some(patient.id), "clinician.export", what).await?;
     Ok(pdf)
+}
+
+/// Pooled trial results over the clinician's patients with live consent: comparisons that
+/// at least two of them have trialled (each patient's latest analysable trial). Every patient
+/// whose trials were read is audited; a patient who revoked consent is not read at all.
+pub async fn pooled(actor: &Actor<'_>, channel: &str) -> AppResult<Vec<PooledComparison>> {
+    let mut consenting = Vec::new();
+    for c in patients(actor).await? {
+        // Checked again per patient: consent revoked since the list was read drops out.
+        match actor.consented_patient(c.patient_id).await {
+            Ok(p) => consenting.push(p),
+            Err(AppError::NotFound) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let found = pooled_comparisons(&actor.state.store, &consenting, Timestamp::now(), None)
+        .await
+        .map_err(|e| {
+            tracing::error!("pooled trial results: {e}");
+            AppError::Internal
+        })?;
+    for p in &consenting {
+        actor
+            .audit(
+                Some(p.id),
+                "clinician.view",
+                &format!("pooled trial results ({channel})"),
+            )
+            .await?;
+    }
+    Ok(found.into_iter().filter(|c| c.patients.len() >= 2).collect())
 }

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use tonus_domain::time::Zone;
+use tonus_report::pooled::POOLED_NOTICE;
 use tonus_report::Section;
 use tonus_store::Redeemed;
 
@@ -129,6 +130,49 @@ pub async fn clinician_patient(
             zone: patient.zone.to_string(),
             dash,
             episodes: view.recent.iter().rev().map(|e| recent_row(e, &patient.zone)).collect(),
+        },
+        StatusCode::OK,
+    )
+}
+
+/// One comparison as the pooled page shows it.
+pub struct PooledView {
+    pub title: String,
+    pub patients: Vec<String>,
+    pub summary: Vec<String>,
+    pub pooled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "clinician_pooled.html")]
+pub struct ClinicianPooledPage {
+    nav: Nav,
+    comparisons: Vec<PooledView>,
+    notice: &'static str,
+}
+
+/// GET /clinician/pooled: trials of the same comparison pooled over consenting patients.
+pub async fn clinician_pooled(
+    State(state): State<AppState>,
+    ClinicianAuth(auth): ClinicianAuth,
+    csrf: CsrfToken,
+    addr: ClientAddr,
+) -> AppResult<Response> {
+    let found = clinician::pooled(&actor(&state, &auth, &addr), "web").await?;
+    let comparisons = found
+        .iter()
+        .map(|c| PooledView {
+            title: c.title(),
+            patients: c.patient_lines(),
+            summary: c.summary_lines(),
+            pooled: c.pooled.is_some(),
+        })
+        .collect();
+    render(
+        &ClinicianPooledPage {
+            nav: Nav::new(Some(&auth), &csrf),
+            comparisons,
+            notice: POOLED_NOTICE,
         },
         StatusCode::OK,
     )

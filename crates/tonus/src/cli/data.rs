@@ -22,6 +22,18 @@ pub enum TrialCommand {
         #[arg(long)]
         trend: bool,
     },
+    /// Pool every patient's latest trial of one comparison (an operator's view over the whole
+    /// database): `tonus trial pooled --arm none --arm Baclofen`. Random-effects model: the
+    /// average effect, how much patients differ, each patient's shrunken estimate and the
+    /// range expected for a new patient.
+    Pooled {
+        /// The reference arm, then the compared arm (e.g. `--arm none --arm Baclofen`).
+        #[arg(long = "arm", required = true, num_args = 1)]
+        arms: Vec<String>,
+        /// The primary outcome the trials share.
+        #[arg(long, default_value = "involuntary-count")]
+        primary: String,
+    },
 }
 
 #[derive(Args)]

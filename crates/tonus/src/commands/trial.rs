@@ -7,6 +7,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 use tonus_domain::input::parse_date;
 use tonus_domain::{Patient, ValidationError};
+use tonus_report::pooled::{pooled_comparisons, Key, POOLED_NOTICE};
 use tonus_report::trials::{
     day, design_of, outcome_code, parse_outcome, provenance, OutcomeResult, PlanRequest, TrialError, NONE_ARM, NOTICE,
 };
@@ -26,6 +27,10 @@ mod print;
 use print::{day_counts, effect_line, print_report};
 
 pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
+    // Pooling reads every patient, so it must not pick (or create) one.
+    if let TrialCommand::Pooled { arms, primary } = &cmd {
+        return pooled(ctx, arms, primary).await;
+    }
     let patient = ctx.patient().await?;
     match cmd {
         TrialCommand::Plan(a) => plan(ctx, &patient, a).await,
@@ -63,7 +68,46 @@ pub async fn run(ctx: &Ctx, cmd: TrialCommand) -> Result<()> {
             let t = find(ctx, &patient, &trial).await?;
             report(ctx, &patient, &t, trend).await
         }
+        // Handled before a patient is chosen.
+        TrialCommand::Pooled { .. } => Ok(()),
     }
+}
+
+/// `tonus trial pooled`: the same numbers as the clinician's web page, over every patient.
+async fn pooled(ctx: &Ctx, arms: &[String], primary: &str) -> Result<()> {
+    let [reference, arm] = arms else {
+        return Err(user_error(format!(
+            "give exactly two arms, the reference first (e.g. --arm none --arm Baclofen); got {}",
+            arms.len()
+        )));
+    };
+    let outcome = parse_outcome(primary)?;
+    let key = Key {
+        reference: reference.clone(),
+        arm: arm.clone(),
+        outcome: outcome_code(outcome),
+    };
+    let patients = ctx.store.list_patients().await?;
+    let found = pooled_comparisons(&ctx.store, &patients, ctx.now, Some(&key))
+        .await
+        .map_err(trial_error)?;
+    if ctx.json {
+        return print_json(&found);
+    }
+    for c in &found {
+        println!("Pooled trial results: {}", c.title());
+        if c.patients.is_empty() {
+            println!("No patient has an analysable trial of this comparison.");
+        }
+        for line in c.patient_lines() {
+            println!("  {line}");
+        }
+        for line in c.summary_lines() {
+            println!("{line}");
+        }
+        println!("{POOLED_NOTICE}");
+    }
+    Ok(())
 }
 
 /// Not-started trials and design problems are the user's to fix (exit 2).
