@@ -276,16 +276,6 @@ pub async fn quick_log(
     }
 }
 
-#[derive(Template)]
-#[template(path = "confirm.html")]
-pub struct ConfirmPage {
-    pub(crate) nav: Nav,
-    pub(crate) summary: String,
-    pub(crate) action: String,
-    /// Where "No, keep it" leads: the page the entry was listed on.
-    pub(crate) back: String,
-}
-
 /// GET /episodes/{id}/delete: asks before deleting.
 pub async fn delete_episode_confirm(
     State(state): State<AppState>,
@@ -296,13 +286,13 @@ pub async fn delete_episode_confirm(
 ) -> AppResult<Response> {
     let e = episodes::get(&Own::new(&state, &pa, &addr), id).await?;
     let row = recent_row(&e, &pa.patient.zone);
-    let page = ConfirmPage {
-        nav: Nav::new(Some(&pa.auth), &csrf),
-        summary: format!("{} at {}", row.kind, row.when),
-        action: format!("/episodes/{id}/delete"),
-        back: "/".to_string(),
-    };
-    render(&page, StatusCode::OK)
+    super::confirm_delete(
+        &pa,
+        &csrf,
+        format!("{} at {}", row.kind, row.when),
+        format!("/episodes/{id}/delete"),
+        "/".to_string(),
+    )
 }
 
 /// POST /episodes/{id}/delete

@@ -3,12 +3,10 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use tonus_domain::{ClinicalEvent, EventKind, MriRegion, ValidationError};
 use tonus_store::Stored;
 
-use super::episodes::ConfirmPage;
 use super::side_effects::PageQuery;
 use super::{field_err, int_field, opt, render, see_other, FieldError, FormFields, Nav, Opt};
 use crate::auth::{ClientAddr, CsrfToken, PatientAuth};
@@ -310,13 +308,13 @@ pub async fn delete_confirm(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let e = events::get(&Own::new(&state, &pa, &addr), id).await?;
-    let page = ConfirmPage {
-        nav: Nav::new(Some(&pa.auth), &csrf),
-        summary: event_text(&e.value),
-        action: format!("/events/{id}/delete"),
-        back: "/events".to_string(),
-    };
-    render(&page, StatusCode::OK)
+    super::confirm_delete(
+        &pa,
+        &csrf,
+        event_text(&e.value),
+        format!("/events/{id}/delete"),
+        "/events".to_string(),
+    )
 }
 
 /// POST /events/{id}/delete

@@ -3,14 +3,12 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 use tonus_domain::exercise::DEFAULT_GENTLE_LIMIT;
 use tonus_domain::time::today;
 use tonus_domain::{ExerciseType, ValidationError};
 
-use super::episodes::ConfirmPage;
 use super::side_effects::PageQuery;
 use super::{field_err, fmt_ms, int_field, opt, render, see_other, FieldError, FormFields, Nav, Opt};
 use crate::auth::{ClientAddr, CsrfToken, PatientAuth};
@@ -238,18 +236,18 @@ pub async fn delete_confirm(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let s = exercise::get(&Own::new(&state, &pa, &addr), id).await?;
-    let page = ConfirmPage {
-        nav: Nav::new(Some(&pa.auth), &csrf),
-        summary: format!(
+    super::confirm_delete(
+        &pa,
+        &csrf,
+        format!(
             "{} for {} min at {}",
             s.value.exercise_type().label(),
             s.value.minutes(),
             fmt_ms(s.value.at().millis(), &pa.patient.zone)
         ),
-        action: format!("/exercise/{id}/delete"),
-        back: "/exercise".to_string(),
-    };
-    render(&page, StatusCode::OK)
+        format!("/exercise/{id}/delete"),
+        "/exercise".to_string(),
+    )
 }
 
 /// POST /exercise/{id}/delete

@@ -179,3 +179,30 @@ pub(crate) fn shown_when(zone: &Zone, typed: &str) -> String {
         _ => typed.to_string(),
     }
 }
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    nav: Nav,
+    summary: String,
+    action: String,
+    /// Where "No, keep it" leads: the page the entry was listed on.
+    back: String,
+}
+
+/// The page that asks before deleting `summary`: Yes posts to `action`, No goes `back`.
+pub(crate) fn confirm_delete(
+    pa: &crate::auth::PatientAuth,
+    csrf: &CsrfToken,
+    summary: impl Into<String>,
+    action: impl Into<String>,
+    back: impl Into<String>,
+) -> AppResult<Response> {
+    let page = ConfirmPage {
+        nav: Nav::new(Some(&pa.auth), csrf),
+        summary: summary.into(),
+        action: action.into(),
+        back: back.into(),
+    };
+    render(&page, StatusCode::OK)
+}

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -11,7 +10,6 @@ use tonus_domain::time::{today, Zone};
 use tonus_domain::{Effect, Severity, SideEffect};
 use tonus_store::Stored;
 
-use super::episodes::ConfirmPage;
 use super::{field_err, fmt_ms, opt, render, see_other, FieldError, FormFields, Nav, Opt};
 use crate::auth::{ClientAddr, CsrfToken, PatientAuth};
 use crate::error::{AppError, AppResult};
@@ -251,13 +249,13 @@ pub async fn delete_confirm(
 ) -> AppResult<Response> {
     let s = side_effects::get(&Own::new(&state, &pa, &addr), id).await?;
     let row = recent_row(&s, &pa.patient.zone);
-    let page = ConfirmPage {
-        nav: Nav::new(Some(&pa.auth), &csrf),
-        summary: format!("{} ({}) at {}", row.what, row.severity, row.when),
-        action: format!("/side-effects/{id}/delete"),
-        back: "/side-effects".to_string(),
-    };
-    render(&page, StatusCode::OK)
+    super::confirm_delete(
+        &pa,
+        &csrf,
+        format!("{} ({}) at {}", row.what, row.severity, row.when),
+        format!("/side-effects/{id}/delete"),
+        "/side-effects".to_string(),
+    )
 }
 
 /// POST /side-effects/{id}/delete

@@ -448,13 +448,13 @@ pub async fn delete_dose_confirm(
         .into_iter()
         .find(|d| d.id == id)
         .ok_or(AppError::NotFound)?;
-    let page = super::episodes::ConfirmPage {
-        nav: Nav::new(Some(&pa.auth), &csrf),
-        summary: format!("{} {} at {}", row.treatment, row.status, row.when),
-        action: format!("/doses/{id}/delete"),
-        back: "/doses".to_string(),
-    };
-    render(&page, axum::http::StatusCode::OK)
+    super::confirm_delete(
+        &pa,
+        &csrf,
+        format!("{} {} at {}", row.treatment, row.status, row.when),
+        format!("/doses/{id}/delete"),
+        "/doses".to_string(),
+    )
 }
 
 /// POST /doses/{id}/delete: takes back a dose logged by mistake.
@@ -478,16 +478,16 @@ pub async fn delete_confirm(
 ) -> AppResult<Response> {
     let me = Own::new(&state, &pa, &addr);
     let t = treatments::treatment(&me, id).await?;
-    let page = super::episodes::ConfirmPage {
-        nav: Nav::new(Some(&pa.auth), &csrf),
-        summary: format!(
+    super::confirm_delete(
+        &pa,
+        &csrf,
+        format!(
             "{} with all its regimens and logged doses (side effects that name it are kept, without the suspicion)",
             t.value.name()
         ),
-        action: format!("/treatments/{id}/delete"),
-        back: "/treatments".to_string(),
-    };
-    render(&page, axum::http::StatusCode::OK)
+        format!("/treatments/{id}/delete"),
+        "/treatments".to_string(),
+    )
 }
 
 /// POST /treatments/{id}/delete
