@@ -151,6 +151,73 @@ async fn treatments_regimens_and_doses_through_the_api() {
         let stopped: Value = r.json().await.unwrap();
         assert_eq!(stopped["end"], start(0));
 
+        // Rename and correct: a name another treatment has is refused; a dose's status and
+        // time are corrected, and must still fall while its regimen ran.
+        let (status, _) = post(
+            &anne,
+            "/api/treatments",
+            json!({"name": "Tizanidine", "category": "drug"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let r = anne
+            .json(
+                Method::PUT,
+                &format!("/api/treatments/{tid}"),
+                Some(json!({"name": "tizanidine", "category": "drug"})),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["field"], "name");
+        let r = anne
+            .json(
+                Method::PUT,
+                &format!("/api/treatments/{tid}"),
+                Some(json!({"name": "Baclofen (Lioresal)", "category": "drug", "notes": "generic since May"})),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let t: Value = r.json().await.unwrap();
+        assert_eq!(
+            (t["name"].as_str(), t["regimens"].as_array().map(Vec::len)),
+            (Some("Baclofen (Lioresal)"), Some(2))
+        );
+        let doses: Value = anne.json(Method::GET, "/api/doses", None).await.json().await.unwrap();
+        let did = doses[0]["id"].as_i64().unwrap();
+        let r = anne
+            .json(
+                Method::PUT,
+                &format!("/api/doses/{did}"),
+                Some(json!({"status": "late", "note": "forgot"})),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let d: Value = r.json().await.unwrap();
+        assert_eq!(
+            (d["status"].as_str(), d["at"].as_str()),
+            (Some("late"), doses[0]["at"].as_str()),
+            "time kept"
+        );
+        let r = anne
+            .json(
+                Method::PUT,
+                &format!("/api/doses/{did}"),
+                Some(json!({"status": "taken", "at": format!("{} 08:00", start(30))})),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            paul.json(
+                Method::PUT,
+                &format!("/api/doses/{did}"),
+                Some(json!({"status": "taken"}))
+            )
+            .await
+            .status(),
+            StatusCode::NOT_FOUND
+        );
+
         // The dose list, and deleting a dose (only one's own).
         let doses: Value = anne.json(Method::GET, "/api/doses", None).await.json().await.unwrap();
         let did = doses[0]["id"].as_i64().unwrap();
@@ -186,7 +253,8 @@ async fn treatments_regimens_and_doses_through_the_api() {
             .json()
             .await
             .unwrap();
-        assert_eq!(list, json!([]));
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(list[0]["name"], "Tizanidine", "only the deleted one is gone");
     }
 }
 
@@ -269,11 +337,47 @@ async fn treatments_and_doses_on_the_web() {
             .await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
+        // A dose is corrected on its own page.
+        let did = s.store.list_doses(&p, None, None).await.unwrap()[0].1.id;
+        let (status, form) = anne.page(&format!("/doses/{did}/edit")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(form.contains("value=\"taken\" checked"), "{form}");
+        let r = anne
+            .post_form(&format!("/doses/{did}/edit"), &[("status", "missed"), ("at", "")])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            s.store.list_doses(&p, None, None).await.unwrap()[0].1.value.status(),
+            tonus_domain::DoseStatus::Missed
+        );
+        // The treatment is renamed on the treatments page; a bad kind is shown by its form.
+        let r = anne
+            .post_form(
+                &format!("/treatments/{tid}/edit"),
+                &[("name", "Tizanidine 2"), ("category", "pill")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("value=\"Tizanidine 2\""));
+        let r = anne
+            .post_form(
+                &format!("/treatments/{tid}/edit"),
+                &[("name", "Tizanidine 2"), ("category", "drug")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            s.store.list_treatments(&p).await.unwrap()[0].value.name(),
+            "Tizanidine 2"
+        );
+        let (_, page) = anne.page("/treatments").await;
+        assert!(page.contains("Tizanidine 2"));
+
         // Deleting a dose asks first.
         let did = s.store.list_doses(&p, None, None).await.unwrap()[0].1.id;
         let (status, confirm) = anne.page(&format!("/doses/{did}/delete")).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(confirm.contains("Tizanidine taken"), "{confirm}");
+        assert!(confirm.contains("Tizanidine 2 missed"), "{confirm}");
         let r = anne.post_form(&format!("/doses/{did}/delete"), &[]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert!(s.store.list_doses(&p, None, None).await.unwrap().is_empty());
@@ -286,7 +390,7 @@ async fn treatments_and_doses_on_the_web() {
         // Deleting the treatment asks first and says what goes with it.
         let (status, confirm) = anne.page(&format!("/treatments/{tid}/delete")).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(confirm.contains("Tizanidine with all its regimens"), "{confirm}");
+        assert!(confirm.contains("Tizanidine 2 with all its regimens"), "{confirm}");
         let r = anne.post_form(&format!("/treatments/{tid}/delete"), &[]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert!(s.store.list_treatments(&p).await.unwrap().is_empty());

@@ -379,6 +379,27 @@ impl Store {
             .find(|t| t.value.name().to_lowercase() == wanted))
     }
 
+    /// Renames or recategorises a treatment, or changes its notes; a name another of the
+    /// patient's treatments has (ignoring case) is refused.
+    pub async fn update_treatment(&self, patient: &Patient, id: Id, treatment: &Treatment) -> Result<bool, StoreError> {
+        if let Some(other) = self.treatment_by_name(patient, treatment.name()).await? {
+            if other.id != id {
+                return Err(StoreError::Invalid(tonus_domain::ValidationError::new(
+                    "name",
+                    "a name not used by another of your treatments",
+                    format!("{:?}", treatment.name()),
+                )));
+            }
+        }
+        let n = on_pool!(self, pool => {
+            sqlx::query("UPDATE treatments SET name = $3, category = $4, notes = $5 WHERE patient_id = $1 AND id = $2")
+                .bind(patient.id).bind(id).bind(treatment.name()).bind(treatment.category().code())
+                .bind(treatment.notes().map(str::to_string))
+                .execute(pool).await.ctx("updating a treatment")?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
     pub async fn delete_treatment(&self, patient: &Patient, id: Id) -> Result<bool, StoreError> {
         self.delete_by_id("treatments", patient, id).await
     }
@@ -485,6 +506,18 @@ impl Store {
             sqlx::query_as(&sql).bind(patient.id).bind(&lo).bind(&hi).fetch_all(pool).await.ctx("listing doses")?
         });
         rows.into_iter().map(DoseLogRow::into_domain).collect()
+    }
+
+    /// Corrects a logged dose (time, status, note); it stays with its regimen.
+    pub async fn update_dose(&self, patient: &Patient, id: Id, dose: &DoseLog) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE dose_logs SET at_ms = $3, time_zone = $4, local_date = $5, status = $6, note = $7 WHERE patient_id = $1 AND id = $2";
+        let n = on_pool!(self, pool => {
+            sqlx::query(SQL).bind(patient.id).bind(id)
+                .bind(dose.at().millis()).bind(dose.at().zone.name().to_string()).bind(dose.at().local_date().to_string())
+                .bind(dose.status().code()).bind(dose.note().map(str::to_string))
+                .execute(pool).await.ctx("updating a dose")?.rows_affected()
+        });
+        Ok(n > 0)
     }
 
     pub async fn delete_dose(&self, patient: &Patient, id: Id) -> Result<bool, StoreError> {

@@ -365,3 +365,51 @@ pub async fn delete_treatment(
     treatments::delete(&Own::new(&state, &pa, &addr), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(put, path = "/api/treatments/{id}", tag = "treatments", params(("id" = i64, Path)), request_body = TreatmentIn,
+    responses((status = 200, body = TreatmentWithRegimensOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
+/// Renames a treatment or changes its kind or notes; its regimens and doses stay.
+pub async fn replace_treatment(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    addr: ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    ApiBody(body): ApiBody,
+) -> AppResult<Json<TreatmentWithRegimensOut>> {
+    let me = Own::new(&state, &pa, &addr);
+    treatments::treatment(&me, id).await?;
+    let input: TreatmentIn = decode(&body)?;
+    let t = treatments::edit(&me, id, &input.name, &input.category, input.notes.as_deref()).await?;
+    let (_, regimens) = treatments::overview(&me).await?;
+    Ok(Json(treatment_out(&t, &regimens)))
+}
+
+/// A correction of a logged dose; its regimen stays.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DoseCorrectionIn {
+    /// taken, late, missed
+    pub status: String,
+    /// Absent: the stored time.
+    pub at: Option<String>,
+    pub note: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/doses/{id}", tag = "treatments", params(("id" = i64, Path)), request_body = DoseCorrectionIn,
+    responses((status = 200, body = DoseOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("token" = []), ("session" = [])))]
+pub async fn replace_dose(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    addr: ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    ApiBody(body): ApiBody,
+) -> AppResult<Json<DoseOut>> {
+    let me = Own::new(&state, &pa, &addr);
+    treatments::dose(&me, id).await?;
+    let input: DoseCorrectionIn = decode(&body)?;
+    let (rid, dose) =
+        treatments::correct_dose(&me, id, &input.status, input.at.as_deref(), input.note.as_deref()).await?;
+    Ok(Json(dose_out(rid, id, &dose)))
+}

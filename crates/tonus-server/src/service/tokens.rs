@@ -50,6 +50,8 @@ const WRITE_ROUTES: &[(Method, &str)] = &[
     (Method::DELETE, "/api/side-effects/{id}"),
     (Method::POST, "/api/treatments"),
     (Method::DELETE, "/api/treatments/{id}"),
+    (Method::PUT, "/api/treatments/{id}"),
+    (Method::PUT, "/api/doses/{id}"),
     (Method::POST, "/api/treatments/{id}/regimens"),
     (Method::POST, "/api/regimens/{id}/change"),
     (Method::POST, "/api/regimens/{id}/stop"),

@@ -5,8 +5,8 @@
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use tonus_domain::due::{due_on, DueItem};
-use tonus_domain::input::{parse_date, parse_when};
-use tonus_domain::time::{today, LocalInstant};
+use tonus_domain::input::parse_date;
+use tonus_domain::time::today;
 use tonus_domain::{Category, Dose, DoseLog, DoseStatus, Regimen, Route, Schedule, Treatment, ValidationError};
 use tonus_store::{Stored, StoredRegimen, StoredTreatment};
 
@@ -69,8 +69,7 @@ pub async fn overview(me: &Own<'_>) -> AppResult<(Vec<StoredTreatment>, Vec<Stor
     ))
 }
 
-/// Adds a treatment; a name already used (ignoring case) is refused, naming the field.
-pub async fn add(me: &Own<'_>, name: &str, category: &str, notes: Option<&str>) -> AppResult<StoredTreatment> {
+fn treatment_of(name: &str, category: &str, notes: Option<&str>) -> AppResult<Treatment> {
     let category = match category.trim() {
         "" => {
             return Err(ValidationError::new(
@@ -82,7 +81,43 @@ pub async fn add(me: &Own<'_>, name: &str, category: &str, notes: Option<&str>) 
         }
         c => Category::parse(c)?,
     };
-    let t = Treatment::new(name, category, notes)?;
+    Ok(Treatment::new(name, category, notes)?)
+}
+
+/// Renames a treatment or changes its kind or notes. A drug, vitamin or supplement with a
+/// regimen without a dose cannot become one (its regimens would break the dose rule).
+pub async fn edit(
+    me: &Own<'_>,
+    id: i64,
+    name: &str,
+    category: &str,
+    notes: Option<&str>,
+) -> AppResult<StoredTreatment> {
+    treatment(me, id).await?;
+    let t = treatment_of(name, category, notes)?;
+    if t.category().needs_dose() {
+        let (_, regimens) = overview(me).await?;
+        if regimens
+            .iter()
+            .any(|r| r.treatment_id == id && r.value.dose().is_none())
+        {
+            return Err(ValidationError::new(
+                "category",
+                "a kind that fits its regimens (one has no dose, so it cannot be a drug, vitamin or supplement)",
+                t.category().code(),
+            )
+            .into());
+        }
+    }
+    if !me.state().store.update_treatment(me.patient, id, &t).await? {
+        return Err(AppError::NotFound);
+    }
+    treatment(me, id).await
+}
+
+/// Adds a treatment; a name already used (ignoring case) is refused, naming the field.
+pub async fn add(me: &Own<'_>, name: &str, category: &str, notes: Option<&str>) -> AppResult<StoredTreatment> {
+    let t = treatment_of(name, category, notes)?;
     let store = &me.state().store;
     if store.treatment_by_name(me.patient, t.name()).await?.is_some() {
         return Err(ValidationError::new(
@@ -207,39 +242,26 @@ pub async fn due(me: &Own<'_>, day: Option<Date>) -> AppResult<(Date, Vec<DueIte
     Ok((day, items))
 }
 
-/// Logs a dose of regimen `regimen_id`: taken, late or missed, at `at` (empty: now).
-pub async fn log_dose(
+/// A dose as typed, checked against its regimen: it must fall on a day the regimen ran.
+fn dose_log_of(
     me: &Own<'_>,
-    regimen_id: i64,
+    r: &StoredRegimen,
     status: &str,
     at: Option<&str>,
     note: Option<&str>,
-) -> AppResult<(i64, DoseLog)> {
+    stored_at: Option<Timestamp>,
+) -> AppResult<DoseLog> {
     let status = match status.trim() {
         "" => return Err(ValidationError::new("status", "chosen: taken, late or missed", "nothing").into()),
         s => DoseStatus::parse(s)?,
     };
-    let r = regimen(me, regimen_id).await?;
-    let now = Timestamp::now();
-    let at = match at.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(t) => {
-            let at = parse_when("at", t, &me.patient.zone, now)?;
-            super::from_1900("at", at.to_zoned(jiff::tz::TimeZone::UTC).date())?;
-            at
-        }
-        None => now,
-    };
-    let dose = DoseLog::new(
-        LocalInstant {
-            at,
-            zone: me.patient.zone.clone(),
-        },
-        status,
-        note,
-        now,
-    )?;
+    let at = super::typed_instant(me, "at", at, stored_at)?;
+    let dose = DoseLog::new(at, status, note, Timestamp::now())?;
     let day = dose.at().local_date();
-    if !r.value.active_on(day) {
+    // A correction that keeps the day is not judged again: a dose change since then may have
+    // ended its regimen the day before, and the dose was valid when it was logged.
+    let same_day = stored_at.is_some_and(|t| tonus_domain::time::local_date(t, &me.patient.zone) == day);
+    if !same_day && !r.value.active_on(day) {
         return Err(ValidationError::new(
             "at",
             format!(
@@ -251,8 +273,47 @@ pub async fn log_dose(
         )
         .into());
     }
+    Ok(dose)
+}
+
+/// Logs a dose of regimen `regimen_id`: taken, late or missed, at `at` (empty: now).
+pub async fn log_dose(
+    me: &Own<'_>,
+    regimen_id: i64,
+    status: &str,
+    at: Option<&str>,
+    note: Option<&str>,
+) -> AppResult<(i64, DoseLog)> {
+    let r = regimen(me, regimen_id).await?;
+    let dose = dose_log_of(me, &r, status, at, note, None)?;
     let id = me.state().store.insert_dose(me.patient, regimen_id, &dose).await?;
     Ok((id, dose))
+}
+
+/// One logged dose with its regimen id (404 if it is not the patient's).
+pub async fn dose(me: &Own<'_>, id: i64) -> AppResult<(i64, Stored<DoseLog>)> {
+    doses(me, None, None)
+        .await?
+        .into_iter()
+        .find(|(_, d)| d.id == id)
+        .ok_or(AppError::NotFound)
+}
+
+/// Corrects a logged dose: status, time (empty keeps the stored one) and note.
+pub async fn correct_dose(
+    me: &Own<'_>,
+    id: i64,
+    status: &str,
+    at: Option<&str>,
+    note: Option<&str>,
+) -> AppResult<(i64, DoseLog)> {
+    let (rid, old) = dose(me, id).await?;
+    let r = regimen(me, rid).await?;
+    let dose = dose_log_of(me, &r, status, at, note, Some(old.value.at().at))?;
+    if !me.state().store.update_dose(me.patient, id, &dose).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok((rid, dose))
 }
 
 /// Doses logged on local days in the range, with their regimen id.

@@ -66,6 +66,9 @@ pub struct TreatmentView {
     pub start_form: String,
     pub change_form: String,
     pub stop_form: String,
+    pub edit_form: String,
+    pub category_code: &'static str,
+    pub notes: String,
 }
 
 fn regimen_text(r: &StoredRegimen) -> String {
@@ -122,6 +125,14 @@ impl TreatmentsPage {
     fn chosen(&self, form: &str, field: &str, code: &str) -> bool {
         self.failed.form == form && self.failed.typed.get(field).is_some_and(|v| v == code)
     }
+    /// The edit form's kind: as typed after a failed save, else the stored one.
+    fn kind_chosen(&self, form: &str, code: &str, stored: &str) -> bool {
+        if self.failed.form == form {
+            self.chosen(form, "category", code)
+        } else {
+            code == stored
+        }
+    }
 }
 
 async fn treatments_page(me: &Own<'_>, csrf: &CsrfToken, failed: Failed, saved: Option<String>) -> AppResult<Response> {
@@ -134,6 +145,9 @@ async fn treatments_page(me: &Own<'_>, csrf: &CsrfToken, failed: Failed, saved: 
             let rid = running.unwrap_or_default();
             TreatmentView {
                 start_form: format!("start-{}", t.id),
+                edit_form: format!("edit-{}", t.id),
+                category_code: t.value.category().code(),
+                notes: t.value.notes().unwrap_or_default().to_string(),
                 change_form: format!("change-{rid}"),
                 stop_form: format!("stop-{rid}"),
                 id: t.id,
@@ -231,6 +245,21 @@ pub async fn add(
     answer(&me, &csrf, "add", &fields, r, "/treatments?saved=1").await
 }
 
+/// POST /treatments/{id}/edit: renames a treatment or changes its kind or notes.
+pub async fn edit(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    csrf: CsrfToken,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    fields: FormFields,
+) -> AppResult<Response> {
+    let me = Own::new(&state, &pa, &addr);
+    let notes = fields.get("notes");
+    let r = treatments::edit(&me, id, fields.get("name"), fields.get("category"), Some(notes)).await;
+    answer(&me, &csrf, &format!("edit-{id}"), &fields, r, "/treatments?saved=1").await
+}
+
 /// POST /treatments/{id}/start
 pub async fn start(
     State(state): State<AppState>,
@@ -303,6 +332,7 @@ fn due_row(i: &DueItem) -> DueRow {
 
 pub struct LoggedDose {
     pub id: i64,
+    pub regimen_id: i64,
     pub when: String,
     pub treatment: String,
     pub status: &'static str,
@@ -342,6 +372,7 @@ fn logged_rows(
         .rev()
         .map(|(rid, d)| LoggedDose {
             id: d.id,
+            regimen_id: *rid,
             when: fmt_ms(d.value.at().millis(), zone),
             treatment: regimens
                 .iter()
@@ -499,4 +530,86 @@ pub async fn delete(
 ) -> AppResult<Response> {
     treatments::delete(&Own::new(&state, &pa, &addr), id).await?;
     Ok(see_other("/treatments?saved=1"))
+}
+
+#[derive(Template)]
+#[template(path = "dose_edit.html")]
+pub struct DoseEditPage {
+    nav: Nav,
+    id: i64,
+    treatment: String,
+    status: String,
+    at: String,
+    note: String,
+    error: Option<FieldError>,
+}
+
+impl DoseEditPage {
+    fn err(&self, field: &str) -> Option<&str> {
+        field_err(&self.error, field)
+    }
+    fn is_status(&self, code: &str) -> bool {
+        self.status == code
+    }
+}
+
+/// GET /doses/{id}/edit
+pub async fn edit_dose_form(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    csrf: CsrfToken,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let me = Own::new(&state, &pa, &addr);
+    let (rid, d) = treatments::dose(&me, id).await?;
+    let r = treatments::regimen(&me, rid).await?;
+    let page = DoseEditPage {
+        nav: Nav::new(Some(&pa.auth), &csrf),
+        id,
+        treatment: r.treatment_name,
+        status: d.value.status().code().to_string(),
+        at: crate::service::episodes::minute_text(d.value.at().at, &pa.patient.zone),
+        note: d.value.note().unwrap_or_default().to_string(),
+        error: None,
+    };
+    render(&page, axum::http::StatusCode::OK)
+}
+
+/// POST /doses/{id}/edit
+pub async fn edit_dose(
+    State(state): State<AppState>,
+    pa: PatientAuth,
+    csrf: CsrfToken,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    fields: FormFields,
+) -> AppResult<Response> {
+    let me = Own::new(&state, &pa, &addr);
+    let (rid, _) = treatments::dose(&me, id).await?;
+    let result = treatments::correct_dose(
+        &me,
+        id,
+        fields.get("status"),
+        Some(fields.get("at")),
+        Some(fields.get("note")),
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(see_other("/doses?saved=1")),
+        Err(AppError::Invalid(e)) => {
+            let r = treatments::regimen(&me, rid).await?;
+            let page = DoseEditPage {
+                nav: Nav::new(Some(&pa.auth), &csrf),
+                id,
+                treatment: r.treatment_name,
+                status: fields.get("status").to_string(),
+                at: super::shown_when(&pa.patient.zone, fields.get("at")),
+                note: fields.get("note").to_string(),
+                error: Some(FieldError::from(&e)),
+            };
+            render(&page, axum::http::StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(e),
+    }
 }
