@@ -215,6 +215,19 @@ pub async fn log_dose(
     at: Option<&str>,
     note: Option<&str>,
 ) -> AppResult<(i64, DoseLog)> {
+    let dose = prepare_dose(me, regimen_id, status, at, note).await?;
+    let id = me.state().store.insert_dose(me.patient, regimen_id, &dose).await?;
+    Ok((id, dose))
+}
+
+/// A dose of one of the patient's regimens checked and ready to store (404 for another).
+pub async fn prepare_dose(
+    me: &Own<'_>,
+    regimen_id: i64,
+    status: &str,
+    at: Option<&str>,
+    note: Option<&str>,
+) -> AppResult<DoseLog> {
     let status = match status.trim() {
         "" => return Err(ValidationError::new("status", "chosen: taken, late or missed", "nothing").into()),
         s => DoseStatus::parse(s)?,
@@ -251,8 +264,7 @@ pub async fn log_dose(
         )
         .into());
     }
-    let id = me.state().store.insert_dose(me.patient, regimen_id, &dose).await?;
-    Ok((id, dose))
+    Ok(dose)
 }
 
 /// Doses logged on local days in the range, with their regimen id.
