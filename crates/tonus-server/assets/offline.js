@@ -175,8 +175,28 @@ if (typeof document !== "undefined") (function () {
   var me = document.currentScript ? document.currentScript.getAttribute("data-user") || "" : "";
   var syncing = false;
 
+  var PAGES = ["/", "/checkin", "/doses", "/side-effects"];
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function () {
+      // Signed in and online: have the diary pages kept for an offline start (the service
+      // worker keeps each page it passes on), one at a time, only those not kept yet.
+      if (!me || !navigator.onLine) return;
+      return caches.keys().then(function (names) {
+        var shell = names.filter(function (n) { return n.indexOf("tonus-shell-") === 0; })[0];
+        if (!shell) return;
+        return caches.open(shell).then(function (c) {
+          return PAGES.reduce(function (chain, p) {
+            return chain.then(function () {
+              return c.match(p).then(function (hit) {
+                if (!hit) return fetch(p, { credentials: "same-origin" }).then(function () {}, function () {});
+              });
+            });
+          }, Promise.resolve());
+        });
+      });
+    }).catch(function () {});
   }
 
   function panel() {

@@ -16,13 +16,17 @@ var PAGES = ["/", "/checkin", "/doses", "/side-effects"];
 var FORMS = ["/episodes", "/days/confirm", "/checkin", "/doses", "/side-effects"];
 
 self.addEventListener("install", function (ev) {
+  // The assets, one at a time, each on its own (one failing does not fail the install).
+  // The pages are kept as the signed-in patient loads them (offline.js asks for the ones
+  // not kept yet): pages fetched from here during the install stalled in Chromium.
   ev.waitUntil(caches.open(CACHE).then(function (c) {
-    // One by one, so a page that answers a redirect (signed out) does not fail the install.
-    return Promise.all(SHELL.map(function (u) {
-      return fetch(u, { credentials: "same-origin" }).then(function (r) {
-        if (r.ok && !r.redirected) return c.put(u, r);
-      }).catch(function () {});
-    }));
+    return SHELL.filter(function (u) { return PAGES.indexOf(u) < 0; }).reduce(function (chain, u) {
+      return chain.then(function () {
+        return fetch(u, { credentials: "same-origin" }).then(function (r) {
+          if (r.ok && !r.redirected) return c.put(u, r);
+        }).catch(function () {});
+      });
+    }, Promise.resolve());
   }).then(function () { return self.skipWaiting(); }));
 });
 
@@ -63,11 +67,11 @@ self.addEventListener("fetch", function (ev) {
     return;
   }
   if (req.method !== "GET" || url.pathname.indexOf("/api/") === 0) return;
-  if (req.mode === "navigate") {
+  if (req.mode === "navigate" || PAGES.indexOf(url.pathname) >= 0) {
     ev.respondWith(fetch(req).then(function (r) {
       if (r.ok && !r.redirected && PAGES.indexOf(url.pathname) >= 0 && !url.search) {
         var keep = r.clone();
-        caches.open(CACHE).then(function (c) { return c.put(url.pathname, keep); });
+        ev.waitUntil(caches.open(CACHE).then(function (c) { return c.put(url.pathname, keep); }));
       }
       return r;
     }).catch(function () {
