@@ -225,3 +225,33 @@ def test_entries_wait_for_sign_in_when_the_session_is_gone(fresh_server, make_br
     data = listed(server.tonus)
     assert [e["kind"] for e in data["episodes"]] == ["cramp"], data["episodes"]
     assert len(data["checkins"]) == 1 and data["checkins"][0]["log_complete"] is True, data["checkins"]
+
+
+def test_a_form_post_that_fails_for_lack_of_network_is_queued_by_the_service_worker(fresh_server, make_browser):
+    """The browser thinks it is online, but the server cannot be reached: the form posts as
+    usual, the service worker catches the failed post, queues the entry and shows the page
+    again from its copy; once the server is back, the entry is stored once."""
+    server = fresh_server
+    seed(server)
+    b = make_browser(server)
+    b.driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Europe/Paris"})
+    b.sign_in("anne")
+    b.get("/")
+    controlled(b)
+
+    server.stop()
+    assert b.driver.execute_script("return navigator.onLine") is True
+    log_spasm(b, "jerk", "yesterday 07:15")
+    wait_queued(b, 1)
+    assert b.path() == "/", "back on the quick log, served by the service worker"
+    assert listed(server.tonus)["episodes"] == []
+
+    restart(server)
+    b.get("/")
+    try:
+        WebDriverWait(b.driver, 30).until(lambda d: len(queued(b)) == 0)
+    except Exception:
+        raise AssertionError(f"still queued: {queued(b)}")
+    episodes = listed(server.tonus)["episodes"]
+    yesterday = (datetime.now(PARIS) - timedelta(days=1)).date()
+    assert [(e["kind"], e["local_time"]) for e in episodes] == [("jerk", f"{yesterday} 07:15")], episodes

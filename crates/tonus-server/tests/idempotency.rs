@@ -231,3 +231,33 @@ async fn a_queued_check_in_answered_before_the_stored_one_is_not_applied() {
         assert_eq!(err["field"], "answered_at", "{err}");
     }
 }
+
+/// The key is claimed in the record's transaction: when the record is refused inside it (a
+/// suspected treatment the patient does not have, found only by the store), the claim goes
+/// too, so the same key and body succeed once the treatment exists.
+#[tokio::test]
+async fn a_refused_write_does_not_use_up_its_key() {
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let anne = s.login("anne").await;
+        let body = json!({"effect": "nausea", "severity": "mild", "suspected_treatment": "Baclofen"});
+        let (status, _, err) = keyed(&anne, "/api/side-effects", "k-refused", &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}: {err}", s.backend);
+        assert_eq!(err["field"], "suspected_treatment", "{err}");
+        assert_eq!(s.store.count_idempotency_keys().await.unwrap(), 0, "{}", s.backend);
+
+        let (status, _, _) = keyed(
+            &anne,
+            "/api/treatments",
+            "unused",
+            &json!({"name": "Baclofen", "category": "drug"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, replayed, v) = keyed(&anne, "/api/side-effects", "k-refused", &body).await;
+        assert_eq!((status, replayed), (StatusCode::CREATED, false), "{v}");
+        assert_eq!(v["suspected_treatment"], "Baclofen");
+        assert_eq!(s.store.count_idempotency_keys().await.unwrap(), 1);
+    }
+}

@@ -88,6 +88,12 @@ pub struct IdempotencyKeyHeader {
     /// entry and its answer; a retry with the same key and body gets the same status and body
     /// (marked `Idempotent-Replayed: true`) and stores nothing; the same key with another
     /// body or route is refused with 422 naming `Idempotency-Key`. Keys are per patient.
-    #[param(rename = "Idempotency-Key", required = false, min_length = 1, max_length = 100, pattern = "^[!-~]{1,100}$")]
+    #[param(
+        rename = "Idempotency-Key",
+        required = false,
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[!-~]{1,100}$"
+    )]
     idempotency_key: String,
 }
