@@ -58,6 +58,8 @@ fn table() -> Table {
     // Pages: anyone.
     .get("/", episodes::home)
     .get("/assets/app.css", assets::stylesheet)
+    .get("/assets/offline.js", assets::offline_script)
+    .get("/sw.js", assets::service_worker)
     .get("/assets/icons/{file}", assets::icon)
     .get("/manifest.webmanifest", assets::manifest)
     .get("/favicon.ico", assets::favicon)

@@ -69,3 +69,52 @@ async fn the_manifest_and_its_icons_make_the_app_installable() {
         assert!(login.contains(needle), "no {needle} in /login");
     }
 }
+
+/// The service worker is served from the root (scope `/`), revalidated on every navigation,
+/// and every URL of the shell it keeps for offline start answers 200 to a signed-in patient;
+/// every page loads the offline queue's script with the signed-in account's name.
+#[tokio::test]
+async fn the_service_worker_keeps_a_shell_that_exists() {
+    let s = sqlite(test_config()).await;
+    let admin = s.setup_admin().await;
+    s.add_user(&admin, "anne", "patient").await;
+    let anne = s.login("anne").await;
+    let r = anne.get("/sw.js").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    let sw = r.text().await.unwrap();
+    let list = text_between(&sw, "var SHELL = [", "];").expect("the shell's list");
+    let urls: Vec<&str> = list
+        .split(',')
+        .map(|u| u.trim().trim_matches('"'))
+        .filter(|u| !u.is_empty())
+        .collect();
+    assert!(urls.len() >= 10, "{urls:?}");
+    for u in [
+        "/",
+        "/checkin",
+        "/doses",
+        "/side-effects",
+        "/assets/app.css",
+        "/manifest.webmanifest",
+    ] {
+        assert!(urls.contains(&u), "{u} not kept for offline start");
+    }
+    for u in &urls {
+        let r = anne.get(u).await;
+        assert_eq!(r.status(), StatusCode::OK, "{u}");
+    }
+    let r = anne.get("/assets/offline.js").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, home) = anne.page("/").await;
+    assert!(
+        home.contains(r#"<script src="/assets/offline.js" defer data-user="anne"></script>"#),
+        "{home}"
+    );
+    let (_, login) = s.client().page("/login").await;
+    assert!(login.contains(r#"<script src="/assets/offline.js" defer></script>"#));
+}

@@ -36,6 +36,8 @@ const ROLES: [&str; 4] = ["anonymous", "patient", "clinician", "admin"];
 const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
     ("GET", "/", [Login, Ok, Ok, Ok], false),
     ("GET", "/assets/app.css", [Ok, Ok, Ok, Ok], false),
+    ("GET", "/assets/offline.js", [Ok, Ok, Ok, Ok], false),
+    ("GET", "/sw.js", [Ok, Ok, Ok, Ok], false),
     // `{file}` is filled with a name that does not exist; tests/web.rs fetches the real icons.
     (
         "GET",

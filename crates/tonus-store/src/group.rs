@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use tonus_domain::{Episode, Id};
 
 use crate::error::{Context, StoreError};
+use crate::idempotency::{claim_and_write, IdempotencyKey, KeyedAnswer, RenderAnswer};
 use crate::repo::{bind_episode, INSERT_EPISODE};
 
 /// The most rows in one transaction: bounds the time the write lock is held, so readers in
@@ -38,6 +39,10 @@ const QUEUE: usize = 4096;
 enum Work {
     /// Insert a new episode; answered with its id once the batch is committed.
     Episode { patient_id: Id, episode: Episode },
+    /// Insert a new episode under an idempotency key (`idempotency`): the key, the episode
+    /// and the stored answer join the batch's transaction together; a retry of a key already
+    /// stored (committed, or earlier in this batch) gets the stored answer and inserts nothing.
+    KeyedEpisode(Box<KeyedEpisode>),
     /// Take one request from a token's allowance (`allowance::take_sql`, bound as there);
     /// answered with whether it was granted, once committed like the rest.
     Allowance {
@@ -49,8 +54,17 @@ enum Work {
     },
 }
 
+/// A keyed episode's parts, boxed: they would make every queued message as large.
+struct KeyedEpisode {
+    patient_id: Id,
+    episode: Episode,
+    key: IdempotencyKey,
+    render: RenderAnswer,
+}
+
 enum Done {
     Id(Id),
+    Answer(KeyedAnswer),
     Granted(bool),
 }
 
@@ -120,7 +134,30 @@ impl GroupCommit {
         };
         match self.submit(work).await? {
             Done::Id(id) => Ok(id),
-            Done::Granted(_) => Err(StoreError::Batch(
+            Done::Granted(_) | Done::Answer(_) => Err(StoreError::Batch(
+                "the database writer answered out of turn".to_string(),
+            )),
+        }
+    }
+
+    /// Inserts an episode under an idempotency key in the next group commit; answers once
+    /// that commit returned (see `Store::write_once`).
+    pub(crate) async fn keyed_episode(
+        &self,
+        patient_id: Id,
+        episode: &Episode,
+        key: &IdempotencyKey,
+        render: RenderAnswer,
+    ) -> Result<KeyedAnswer, StoreError> {
+        let work = Work::KeyedEpisode(Box::new(KeyedEpisode {
+            patient_id,
+            episode: episode.clone(),
+            key: key.clone(),
+            render,
+        }));
+        match self.submit(work).await? {
+            Done::Answer(a) => Ok(a),
+            Done::Id(_) | Done::Granted(_) => Err(StoreError::Batch(
                 "the database writer answered out of turn".to_string(),
             )),
         }
@@ -145,7 +182,7 @@ impl GroupCommit {
         };
         match self.submit(work).await? {
             Done::Granted(g) => Ok(g),
-            Done::Id(_) => Err(StoreError::Batch(
+            Done::Id(_) | Done::Answer(_) => Err(StoreError::Batch(
                 "the database writer answered out of turn".to_string(),
             )),
         }
@@ -316,6 +353,23 @@ async fn execute(c: &mut SqliteConnection, work: &Work) -> Result<Done, StoreErr
                 .await
                 .ctx("saving an episode")?;
             Ok(Done::Id(id))
+        }
+        Work::KeyedEpisode(k) => {
+            let KeyedEpisode {
+                patient_id,
+                episode,
+                key,
+                render,
+            } = &**k;
+            let answer = claim_and_write!(c, *patient_id, key, render, {
+                let id: Result<i64, StoreError> =
+                    bind_episode!(sqlx::query_scalar(INSERT_EPISODE).bind(*patient_id), episode)
+                        .fetch_one(&mut *c)
+                        .await
+                        .ctx("saving an episode");
+                id.map(Some)
+            })?;
+            Ok(Done::Answer(answer))
         }
         Work::Allowance {
             sql,

@@ -92,8 +92,13 @@ macro_rules! bind_episode {
 pub(crate) use bind_episode;
 
 macro_rules! bind_checkin {
-    ($q:expr, $c:expr) => {{
+    ($q:expr, $c:expr) => {
+        bind_checkin!($q, $c, jiff::Timestamp::now().as_millisecond())
+    };
+    // `$recorded`: when the answers were given (ms), for a check-in sent later from a queue.
+    ($q:expr, $c:expr, $recorded:expr) => {{
         let c: &tonus_domain::CheckIn = $c;
+        let recorded: i64 = $recorded;
         $q.bind(c.date().to_string())
             .bind(c.spasticity_nrs().map(i64::from))
             .bind(c.pain_nrs().map(i64::from))
@@ -102,7 +107,7 @@ macro_rules! bind_checkin {
             .bind(c.night_wakings().map(i64::from))
             .bind(c.log_complete())
             .bind(c.note().map(str::to_string))
-            .bind(jiff::Timestamp::now().as_millisecond())
+            .bind(recorded)
     }};
 }
 pub(crate) use bind_checkin;

@@ -56,12 +56,13 @@ macro_rules! suspected_id {
                     .fetch_all(&mut *$tx)
                     .await
                     .ctx("reading treatments")?;
-                Some(find_treatment(&names, name)?)
+                Some($crate::side_effects::find_treatment(&names, name)?)
             }
             None => None,
         }
     };
 }
+pub(crate) use suspected_id;
 
 impl Store {
     pub async fn insert_side_effect(&self, patient: &Patient, effect: &SideEffect) -> Result<Id, StoreError> {

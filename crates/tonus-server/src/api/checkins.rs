@@ -9,7 +9,12 @@ use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::CheckIn;
 use utoipa::ToSchema;
 
-use super::{ApiJson, ApiQuery, RangeQuery};
+use std::sync::Arc;
+
+use tonus_store::{KeyedWrite, RenderAnswer};
+
+use super::idempotency::{self, IdemKey, IdempotencyKeyHeader};
+use super::{decode, ApiBody, ApiQuery, RangeQuery};
 use crate::auth::{ClientAddr, PatientAuth};
 use crate::error::{AppResult, ErrorBody};
 use crate::service::{checkins, dates, Own};
@@ -39,6 +44,11 @@ pub struct CheckinIn {
     #[serde(default)]
     pub log_complete: bool,
     pub note: Option<String>,
+    /// When the answers were given (RFC 3339 with offset; default now), for a check-in sent
+    /// later from a phone's offline queue. With an `Idempotency-Key`, a check-in replaces the
+    /// day's stored one only if that was answered no later; otherwise it is not applied and
+    /// the answer is 409 (the answer given last wins, whichever device synced first).
+    pub answered_at: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -69,14 +79,18 @@ fn checkin_out(id: i64, c: &CheckIn) -> CheckinOut {
 }
 
 #[utoipa::path(post, path = "/api/checkins", tag = "check-ins", request_body = CheckinIn,
-    responses((status = 201, body = CheckinOut), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)),
+    params(IdempotencyKeyHeader),
+    responses((status = 201, body = CheckinOut), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 pub async fn create_checkin(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-    ApiJson(input): ApiJson<CheckinIn>,
+    key: IdemKey,
+    ApiBody(body): ApiBody,
 ) -> AppResult<Response> {
+    let input: CheckinIn = decode(&body)?;
+    let answered_at = checkins::answered_at(input.answered_at.as_deref())?;
     let draft = CheckInDraft {
         spasticity_nrs: input.spasticity_nrs,
         pain_nrs: input.pain_nrs,
@@ -86,7 +100,22 @@ pub async fn create_checkin(
         log_complete: input.log_complete,
         note: input.note,
     };
-    let (id, checkin) = checkins::save(&Own::new(&state, &pa, &addr), input.date.as_deref(), draft).await?;
+    let me = Own::new(&state, &pa, &addr);
+    if let Some(key) = key.for_request("POST /api/checkins", &body) {
+        let checkin = checkins::prepare(&me, input.date.as_deref(), draft)?;
+        let shown = checkin.clone();
+        let render: RenderAnswer = Arc::new(move |id| match id {
+            Some(id) => idempotency::json(StatusCode::CREATED, &checkin_out(id, &shown)),
+            None => idempotency::json(StatusCode::CONFLICT, &superseded(&shown)),
+        });
+        let write = KeyedWrite::CheckIn {
+            checkin,
+            answered_at_ms: answered_at.as_millisecond(),
+        };
+        let answer = me.write_once(&key, write, render).await?;
+        return idempotency::respond(answer);
+    }
+    let (id, checkin) = checkins::save(&me, input.date.as_deref(), draft).await?;
     Ok((StatusCode::CREATED, Json(checkin_out(id, &checkin))).into_response())
 }
 
@@ -105,6 +134,20 @@ pub async fn list_checkins(
     Ok(Json(rows.iter().map(|c| checkin_out(c.id, &c.value)).collect()))
 }
 
+/// The 409 kept for a queued check-in that a later answer (another device) superseded.
+fn superseded(c: &CheckIn) -> ErrorBody {
+    ErrorBody {
+        error: "conflict",
+        message: format!(
+            "not applied: the check-in of {} was answered later on another device, and the answer given last is kept",
+            c.date()
+        ),
+        field: Some("answered_at".to_string()),
+        rule: None,
+        value: None,
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmIn {
@@ -113,6 +156,7 @@ pub struct ConfirmIn {
 }
 
 #[utoipa::path(post, path = "/api/days/confirm", tag = "checkins", request_body = ConfirmIn,
+    params(IdempotencyKeyHeader),
     responses((status = 200, body = CheckinOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 /// Confirms a day's log is complete ("no (more) spasms"), keeping its other check-in answers.
@@ -120,8 +164,21 @@ pub async fn confirm_day(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-    ApiJson(input): ApiJson<ConfirmIn>,
-) -> AppResult<Json<CheckinOut>> {
-    let (id, c) = checkins::confirm_day(&Own::new(&state, &pa, &addr), input.date.as_deref()).await?;
-    Ok(Json(checkin_out(id, &c)))
+    key: IdemKey,
+    ApiBody(body): ApiBody,
+) -> AppResult<Response> {
+    let input: ConfirmIn = decode(&body)?;
+    let me = Own::new(&state, &pa, &addr);
+    if let Some(key) = key.for_request("POST /api/days/confirm", &body) {
+        let checkin = checkins::prepare_confirm(&me, input.date.as_deref()).await?;
+        let shown = checkin.clone();
+        let render: RenderAnswer = Arc::new(move |id| match id {
+            Some(id) => idempotency::json(StatusCode::OK, &checkin_out(id, &shown)),
+            None => Err("a confirmation is always written".to_string()),
+        });
+        let answer = me.write_once(&key, KeyedWrite::ConfirmDay(checkin), render).await?;
+        return idempotency::respond(answer);
+    }
+    let (id, c) = checkins::confirm_day(&me, input.date.as_deref()).await?;
+    Ok(Json(checkin_out(id, &c)).into_response())
 }

@@ -11,7 +11,12 @@ use tonus_store::Stored;
 use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 
-use super::{decode, ApiBody, ApiJson, ApiPath, ApiQuery, RangeQuery};
+use std::sync::Arc;
+
+use tonus_store::{KeyedWrite, RenderAnswer};
+
+use super::idempotency::{self, IdemKey, IdempotencyKeyHeader};
+use super::{decode, ApiBody, ApiPath, ApiQuery, RangeQuery};
 use crate::auth::{ClientAddr, PatientAuth};
 use crate::error::{AppResult, ErrorBody};
 use crate::service::episodes::{self, EpisodeInput};
@@ -150,15 +155,29 @@ pub async fn list_episodes(
 }
 
 #[utoipa::path(post, path = "/api/episodes", tag = "episodes", request_body = EpisodeIn,
+    params(IdempotencyKeyHeader),
     responses((status = 201, body = EpisodeOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 pub async fn create_episode(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-    ApiJson(input): ApiJson<EpisodeIn>,
+    key: IdemKey,
+    ApiBody(body): ApiBody,
 ) -> AppResult<Response> {
-    let (id, episode) = episodes::log(&Own::new(&state, &pa, &addr), input.into()).await?;
+    let input: EpisodeIn = decode(&body)?;
+    let me = Own::new(&state, &pa, &addr);
+    if let Some(key) = key.for_request("POST /api/episodes", &body) {
+        let episode = episodes::prepare(&me, input.into())?;
+        let shown = episode.clone();
+        let render: RenderAnswer = Arc::new(move |id| match id {
+            Some(id) => idempotency::json(StatusCode::CREATED, &episode_out(id, &shown)),
+            None => Err("an episode is always written".to_string()),
+        });
+        let answer = me.write_once(&key, KeyedWrite::Episode(episode), render).await?;
+        return idempotency::respond(answer);
+    }
+    let (id, episode) = episodes::log(&me, input.into()).await?;
     Ok((StatusCode::CREATED, Json(episode_out(id, &episode))).into_response())
 }
 

@@ -9,6 +9,7 @@ pub mod clinician;
 pub mod consent;
 pub mod dashboard;
 pub mod episodes;
+pub mod idempotency;
 pub mod identity;
 pub mod records;
 pub mod side_effects;

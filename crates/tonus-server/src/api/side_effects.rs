@@ -10,7 +10,7 @@ use tonus_store::Stored;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 
-use super::{decode, ApiBody, ApiJson, ApiPath, ApiQuery, RangeQuery};
+use super::{decode, ApiBody, ApiPath, ApiQuery, RangeQuery};
 use crate::auth::{ClientAddr, PatientAuth};
 use crate::error::{AppResult, ErrorBody};
 use crate::service::side_effects::{self, SideEffectInput};
@@ -113,15 +113,38 @@ pub async fn list_side_effects(
 }
 
 #[utoipa::path(post, path = "/api/side-effects", tag = "side effects", request_body = SideEffectIn,
+    params(super::idempotency::IdempotencyKeyHeader),
     responses((status = 201, body = SideEffectOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 pub async fn create_side_effect(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-    ApiJson(input): ApiJson<SideEffectIn>,
+    key: super::idempotency::IdemKey,
+    ApiBody(body): ApiBody,
 ) -> AppResult<Response> {
-    let stored = side_effects::record(&Own::new(&state, &pa, &addr), &input.into()).await?;
+    let input: SideEffectIn = decode(&body)?;
+    let me = Own::new(&state, &pa, &addr);
+    if let Some(key) = key.for_request("POST /api/side-effects", &body) {
+        let value = side_effects::prepare(&me, &input.into())?;
+        let (shown, patient_id) = (value.clone(), me.patient.id);
+        let render: tonus_store::RenderAnswer = std::sync::Arc::new(move |id| match id {
+            Some(id) => {
+                let stored = Stored {
+                    id,
+                    patient_id,
+                    value: shown.clone(),
+                };
+                super::idempotency::json(StatusCode::CREATED, &side_effect_out(&stored))
+            }
+            None => Err("a side effect is always written".to_string()),
+        });
+        let answer = me
+            .write_once(&key, tonus_store::KeyedWrite::SideEffect(value), render)
+            .await?;
+        return super::idempotency::respond(answer);
+    }
+    let stored = side_effects::record(&me, &input.into()).await?;
     Ok((StatusCode::CREATED, Json(side_effect_out(&stored))).into_response())
 }
 

@@ -10,6 +10,7 @@ use tonus_domain::DoseLog;
 use tonus_store::{StoredRegimen, StoredTreatment};
 use utoipa::{IntoParams, ToSchema};
 
+use super::idempotency::{IdemKey, IdempotencyKeyHeader};
 use super::{decode, ApiBody, ApiJson, ApiPath, ApiQuery, RangeQuery};
 use crate::auth::{ClientAddr, PatientAuth};
 use crate::error::{AppResult, ErrorBody};
@@ -318,6 +319,7 @@ pub async fn list_doses(
 }
 
 #[utoipa::path(post, path = "/api/doses", tag = "treatments", request_body = DoseIn,
+    params(IdempotencyKeyHeader),
     responses((status = 201, body = DoseOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("token" = []), ("session" = [])))]
 /// Logs a dose of one of the patient's regimens (404 for any other regimen id).
@@ -325,9 +327,29 @@ pub async fn create_dose(
     State(state): State<AppState>,
     pa: PatientAuth,
     addr: ClientAddr,
-    ApiJson(input): ApiJson<DoseIn>,
+    key: IdemKey,
+    ApiBody(body): ApiBody,
 ) -> AppResult<Response> {
+    let input: DoseIn = decode(&body)?;
     let me = Own::new(&state, &pa, &addr);
+    if let Some(key) = key.for_request("POST /api/doses", &body) {
+        let dose = treatments::prepare_dose(
+            &me,
+            input.regimen_id,
+            &input.status,
+            input.at.as_deref(),
+            input.note.as_deref(),
+        )
+        .await?;
+        let (regimen_id, shown) = (input.regimen_id, dose.clone());
+        let render: tonus_store::RenderAnswer = std::sync::Arc::new(move |id| match id {
+            Some(id) => super::idempotency::json(StatusCode::CREATED, &dose_out(regimen_id, id, &shown)),
+            None => Err("a dose is always written".to_string()),
+        });
+        let write = tonus_store::KeyedWrite::Dose(input.regimen_id, dose);
+        let answer = me.write_once(&key, write, render).await?;
+        return super::idempotency::respond(answer);
+    }
     let (id, dose) = treatments::log_dose(
         &me,
         input.regimen_id,

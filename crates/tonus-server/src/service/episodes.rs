@@ -30,9 +30,14 @@ fn validate(me: &Own<'_>, input: EpisodeInput, stored_at: Option<Timestamp>) -> 
     Ok(input.draft.validate(at, Timestamp::now())?)
 }
 
+/// A new episode checked and ready to store (for a keyed write).
+pub fn prepare(me: &Own<'_>, input: EpisodeInput) -> AppResult<Episode> {
+    validate(me, input, None)
+}
+
 /// Logs a new episode.
 pub async fn log(me: &Own<'_>, input: EpisodeInput) -> AppResult<(i64, Episode)> {
-    let episode = validate(me, input, None)?;
+    let episode = prepare(me, input)?;
     let id = me.state().store.insert_episode(me.patient, &episode).await?;
     Ok((id, episode))
 }

@@ -143,6 +143,17 @@ impl<'a> Own<'a> {
         self.actor.state
     }
 
+    /// Writes `write` once per idempotency key (`Store::write_once`): a retry gets the first
+    /// answer and stores nothing.
+    pub async fn write_once(
+        &self,
+        key: &tonus_store::IdempotencyKey,
+        write: tonus_store::KeyedWrite,
+        render: tonus_store::RenderAnswer,
+    ) -> AppResult<tonus_store::KeyedAnswer> {
+        Ok(self.state().store.write_once(self.patient, key, write, render).await?)
+    }
+
     /// Appends an audit entry about the patient's own record.
     pub async fn audit(&self, action: &str, detail: &str) -> AppResult<()> {
         self.actor.audit(Some(self.patient.id), action, detail).await

@@ -48,6 +48,11 @@ fn validate(me: &Own<'_>, input: &SideEffectInput, stored_at: Option<Timestamp>)
 }
 
 /// Records a new side effect; the answer names the treatment as stored.
+/// A side effect checked and ready to store (for a keyed write).
+pub fn prepare(me: &Own<'_>, input: &SideEffectInput) -> AppResult<SideEffect> {
+    validate(me, input, None)
+}
+
 pub async fn record(me: &Own<'_>, input: &SideEffectInput) -> AppResult<Stored<SideEffect>> {
     let value = validate(me, input, None)?;
     let id = me.state().store.insert_side_effect(me.patient, &value).await?;

@@ -284,10 +284,21 @@ pub async fn log_dose(
     at: Option<&str>,
     note: Option<&str>,
 ) -> AppResult<(i64, DoseLog)> {
-    let r = regimen(me, regimen_id).await?;
-    let dose = dose_log_of(me, &r, status, at, note, None)?;
+    let dose = prepare_dose(me, regimen_id, status, at, note).await?;
     let id = me.state().store.insert_dose(me.patient, regimen_id, &dose).await?;
     Ok((id, dose))
+}
+
+/// A dose of one of the patient's regimens checked and ready to store (404 for another).
+pub async fn prepare_dose(
+    me: &Own<'_>,
+    regimen_id: i64,
+    status: &str,
+    at: Option<&str>,
+    note: Option<&str>,
+) -> AppResult<DoseLog> {
+    let r = regimen(me, regimen_id).await?;
+    dose_log_of(me, &r, status, at, note, None)
 }
 
 /// One logged dose with its regimen id (404 if it is not the patient's).

@@ -85,3 +85,30 @@ pub async fn icon(Path(file): Path<String>) -> Response {
 pub async fn favicon() -> Response {
     icon_response("favicon-32.png")
 }
+
+/// The offline queue's script (see the file's own notes). Revalidated every hour like the
+/// stylesheet; the service worker refreshes its kept copy on each load.
+pub async fn offline_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/offline.js"),
+    )
+        .into_response()
+}
+
+/// The service worker, at the root so its scope is the whole app (no
+/// `Service-Worker-Allowed` needed). `no-cache`: browsers then check for a new worker on
+/// every navigation rather than keeping an old one for up to a day.
+pub async fn service_worker() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../../assets/sw.js"),
+    )
+        .into_response()
+}
