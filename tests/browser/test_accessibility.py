@@ -45,6 +45,7 @@ PATIENT_PAGES = {
     "side effects": "/side-effects",
     "exercise": "/exercise",
     "events": "/events",
+    "identity": "/identity",
     "sharing": "/sharing",
     "account": "/account",
     "sessions": "/sessions",
@@ -102,6 +103,7 @@ def test_main_pages_have_no_serious_violations(binary, tmp_path, make_browser, c
             for name, path in PATIENT_PAGES.items():
                 scan.page(patient, name, path)
             scan.page(clinician, "clinician list", "/clinician")
+            scan.page(clinician, "clinician pooled results", "/clinician/pooled")
             scan.page(clinician, "clinician patient view", patient_view)
             scan.page(admin, "admin", "/admin")
     finally:
@@ -114,7 +116,7 @@ def test_main_pages_have_no_serious_violations(binary, tmp_path, make_browser, c
     with capsys.disabled():
         print(f"\naxe-core on {len(scan.seen)} page views (pages × widths):\n{table}")
     assert not scan.not_ok, f"pages not shown: {scan.not_ok}"
-    expected = {"setup", "login", "clinician list", "clinician patient view", "admin", *PATIENT_PAGES}
+    expected = {"setup", "login", "clinician list", "clinician pooled results", "clinician patient view", "admin", *PATIENT_PAGES}
     assert scan.seen == {(name, w) for name in expected for w in SEEN_WIDTHS}
     blocking = [r for r in scan.violations if r[2] in BLOCKING]
     assert not blocking, "serious or critical accessibility violations:\n" + render(blocking)

@@ -87,7 +87,17 @@ def log_spasm(b, kind: str, when: str) -> None:
     details = b.one("form.quick details")
     if not details.get_attribute("open"):
         b.one("form.quick details summary").click()
-    b.fill("#when", when)
+    # The field is a native date-time input: it takes "YYYY-MM-DDTHH:MM", as a person's
+    # picker fills it; "yesterday 22:40" is turned into that here.
+    if when.startswith("yesterday "):
+        day = (datetime.now(PARIS) - timedelta(days=1)).date()
+        when = f"{day} {when.split(' ', 1)[1]}"
+    field = b.one("#when")
+    b.driver.execute_script(
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}))",
+        field,
+        when.replace(" ", "T"),
+    )
     b.button("Save").click()
 
 
@@ -136,7 +146,7 @@ def test_entries_logged_offline_are_stored_once_with_their_original_time(fresh_s
 
     b.get("/checkin")
     assert b.h1() == "Daily check-in", "the check-in opens from the service worker"
-    b.select("#spasticity_nrs", "4")
+    b.driver.find_element(By.CSS_SELECTOR, "label[for=spasticity_nrs-4]").click()
     b.button("Save check-in").click()
     wait_queued(b, 4)
 
