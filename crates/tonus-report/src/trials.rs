@@ -11,9 +11,7 @@ use tonus_domain::{DoseStatus, Patient};
 use tonus_stats::analysis::{analyse_trial_outcomes, AnalysisOptions, EffectScale, OutcomeAnalysis};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
 use tonus_stats::monitoring::{rule_text, Look};
-use tonus_stats::planning::{estimate, plan_power, PlanningOptions, PowerPlan, MIN_CONFIRMED_DAYS, WINDOW_DAYS};
 use tonus_stats::records::day_records;
-use tonus_stats::series::DayRecord;
 use tonus_stats::verdict::percent;
 use tonus_stats::StatsError;
 use tonus_store::{Store, StoreError, StoredRegimen, StoredTrial, TrialPlanRecord};
@@ -132,103 +130,8 @@ async fn design_for(store: &Store, patient: &Patient, r: &PlanRequest<'_>) -> Re
     Ok(design)
 }
 
-/// A dry run's inputs: the design and the diary days it is simulated from.
-pub struct DryRunInput {
-    pub design: TrialDesign,
-    /// First and last day of the diary read (the [`WINDOW_DAYS`] before the start, up to today).
-    pub from: Date,
-    pub to: Date,
-    pub records: Vec<DayRecord>,
-}
-
-/// What `tonus trial plan --dry-run` and the web planner's "check power first" show. Nothing
-/// is stored.
-#[derive(Debug, Serialize)]
-pub struct DryRun {
-    pub dry_run: bool,
-    /// Always false: a dry run never creates a trial.
-    pub stored: bool,
-    pub design: TrialDesign,
-    pub diary_from: Date,
-    pub diary_to: Date,
-    pub plan: Option<PowerPlan>,
-    /// Why there are no figures (too little or no usable data), in plain words.
-    pub not_enough_data: Option<String>,
-    /// The result in words, one paragraph per entry.
-    pub lines: Vec<String>,
-}
-
-/// Checks the request like [`plan`] (without the name, which a dry run does not need) and
-/// reads the diary's [`WINDOW_DAYS`] before the start (up to today).
-pub async fn dry_run_input(
-    store: &Store,
-    patient: &Patient,
-    r: &PlanRequest<'_>,
-    now: Timestamp,
-) -> Result<DryRunInput, TrialError> {
-    let design = design_for(store, patient, r).await?;
-    let today = tonus_domain::time::today(&patient.zone, now);
-    let to = r.start.yesterday()?.min(today);
-    let from = to.checked_sub(Span::new().days(i64::from(WINDOW_DAYS) - 1))?;
-    let episodes: Vec<_> = store
-        .list_episodes(patient, Some(from), Some(to))
-        .await?
-        .into_iter()
-        .map(|e| e.value)
-        .collect();
-    let checkins: Vec<_> = store
-        .list_checkins(patient, Some(from), Some(to))
-        .await?
-        .into_iter()
-        .map(|c| c.value)
-        .collect();
-    Ok(DryRunInput {
-        records: day_records(from, to, &episodes, &checkins, &[]),
-        design,
-        from,
-        to,
-    })
-}
-
-impl DryRunInput {
-    /// Simulates the design (CPU-bound: see BENCHMARKS.md for its time). `progress` is called
-    /// with each block count about to be simulated.
-    pub fn run(&self, options: &PlanningOptions, progress: &mut dyn FnMut(u32)) -> Result<DryRun, TrialError> {
-        let outcome = self.design.primary_outcome;
-        let (plan, not_enough_data) = match estimate(&self.records, outcome) {
-            Ok(e) => (Some(plan_power(&self.design, &e, options, progress)?), None),
-            Err(e @ (StatsError::NotEnoughObservations { .. } | StatsError::InvalidData(_))) => {
-                (None, Some(e.to_string()))
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let lines = match (&plan, &not_enough_data) {
-            (Some(p), _) => p.lines(),
-            (None, why) => vec![
-                format!(
-                    "Power cannot be checked yet: your diary from {} to {} has too little usable data \
-                     for {} ({}). Keep logging and confirming your days for at least \
-                     {MIN_CONFIRMED_DAYS} days, then check again.",
-                    self.from,
-                    self.to,
-                    outcome.label(),
-                    why.as_deref().unwrap_or("-")
-                ),
-                "Nothing has been saved.".into(),
-            ],
-        };
-        Ok(DryRun {
-            dry_run: true,
-            stored: false,
-            design: self.design.clone(),
-            diary_from: self.from,
-            diary_to: self.to,
-            plan,
-            not_enough_data,
-            lines,
-        })
-    }
-}
+mod dry_run;
+pub use dry_run::{dry_run_input, DryRun, DryRunInput};
 
 /// Parses an outcome code (`involuntary-count`, `spasticity-nrs`, …).
 pub fn parse_outcome(text: &str) -> Result<Outcome, tonus_domain::ValidationError> {
@@ -648,52 +551,5 @@ fn adherence(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(trial_id: i64, start: &str, seed: u64, deleted: bool) -> TrialPlanRecord {
-        let design = TrialDesign::new(vec!["none".into(), "Baclofen".into()], seed);
-        TrialPlanRecord {
-            id: trial_id,
-            trial_id,
-            name: "try".into(),
-            start_date: start.parse().unwrap(),
-            design: serde_json::to_value(&design).unwrap(),
-            planned_at: "2027-02-01T10:00:00Z".parse().unwrap(),
-            deleted_at: deleted.then(|| "2027-02-01T10:05:00Z".parse().unwrap()),
-        }
-    }
-
-    #[test]
-    fn plans_for_overlapping_dates_are_all_listed() {
-        // A 3-block two-arm design lasts 14 + 6 × 14 = 98 days.
-        let all = vec![
-            plan(1, "2027-03-01", 1, true),
-            plan(2, "2027-03-10", 2, true),
-            plan(3, "2027-03-01", 3, false),
-            plan(4, "2027-06-06", 4, false),
-            plan(5, "2027-06-07", 5, false),
-        ];
-        let t = StoredTrial {
-            id: 3,
-            patient_id: 1,
-            name: "try".into(),
-            start_date: "2027-03-01".parse().unwrap(),
-            design: all[2].design.clone(),
-            planned_at: all[2].planned_at,
-        };
-        let lines = plans_for_dates(&all, &t).unwrap();
-        let ids: Vec<i64> = lines.iter().map(|l| l.trial_id).collect();
-        assert_eq!(
-            ids,
-            vec![1, 2, 3, 4],
-            "2027-06-06 is the last day; 2027-06-07 is after it"
-        );
-        assert!(lines[2].this_trial && !lines[0].this_trial);
-        assert_eq!(lines[1].seed, Some(2));
-        assert_eq!(lines[0].order.len(), 6);
-        let text = lines[0].text();
-        assert!(text.contains("seed 1") && text.contains("deleted on"), "{text}");
-        assert!(lines[2].text().contains("(this trial)"));
-    }
-}
+#[path = "trials_tests.rs"]
+mod tests;

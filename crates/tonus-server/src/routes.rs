@@ -17,8 +17,8 @@ use crate::api::{
 };
 use crate::state::AppState;
 use crate::web::{
-    account, admin, assets, checkin, clinician, dashboard, episodes, events, exercise, exports, identity, sessions,
-    sharing, side_effects, signin, tokens, treatments, trials,
+    account, admin, assets, checkin, clinician, dashboard, doses, episodes, events, exercise, exports, identity,
+    sessions, sharing, side_effects, signin, tokens, treatments, trials,
 };
 use crate::{auth, html, limits, ops};
 
@@ -93,12 +93,12 @@ fn table() -> Table {
     .post("/treatments/{id}/delete", treatments::delete)
     .post("/regimens/{id}/change", treatments::change)
     .post("/regimens/{id}/stop", treatments::stop)
-    .get("/doses", treatments::doses)
-    .post("/doses", treatments::log_dose)
-    .get("/doses/{id}/edit", treatments::edit_dose_form)
-    .post("/doses/{id}/edit", treatments::edit_dose)
-    .get("/doses/{id}/delete", treatments::delete_dose_confirm)
-    .post("/doses/{id}/delete", treatments::delete_dose)
+    .get("/doses", doses::doses)
+    .post("/doses", doses::log_dose)
+    .get("/doses/{id}/edit", doses::edit_dose_form)
+    .post("/doses/{id}/edit", doses::edit_dose)
+    .get("/doses/{id}/delete", doses::delete_dose_confirm)
+    .post("/doses/{id}/delete", doses::delete_dose)
     .get("/exercise", exercise::page)
     .post("/exercise", exercise::record)
     .get("/exercise/{id}/edit", exercise::edit_form)

@@ -16,6 +16,7 @@ mod feeds;
 mod group;
 mod idempotency;
 mod identity;
+mod regimens;
 mod repo;
 mod rows;
 mod security;

@@ -11,8 +11,8 @@ use tonus_domain::{
 use tonus_store::archive::PatientRecords;
 
 use super::{
-    cs, effect_snomed, ext, obs, route_snomed, AE_NOTE_EXT, AE_SEVERITY, BASE, CONDITION_CATEGORY, CONDITION_CLINICAL,
-    LOINC, LOINC_PAIN, OBS_CATEGORY, SCT_CRAMP, SCT_MS, SCT_SPASM, SNOMED, UCUM,
+    cs, effect_snomed, ext, obs, route_snomed, AE_NOTE_EXT, AE_SEVERITY, CONDITION_CATEGORY, CONDITION_CLINICAL, LOINC,
+    LOINC_PAIN, OBS_CATEGORY, SCT_CRAMP, SCT_MS, SCT_SPASM, SNOMED, UCUM,
 };
 
 /// A deterministic UUID-shaped id from the patient and the record's position, so the same
@@ -513,44 +513,17 @@ impl Statements {
 
 /// The whole Bundle for one patient. `now` stamps the bundle and decides which regimens
 /// are still active.
-/// The Patient: the handle as an identifier of this installation, and what the patient gave
-/// for filing (name, birth date, administrative gender, their own identifiers first).
-fn patient_resource(handle: &str, zone: &Zone, identity: Option<&tonus_domain::PatientIdentity>) -> Value {
-    let mut identifiers: Vec<Value> = identity
-        .map(|i| {
-            i.identifiers
-                .iter()
-                .map(|x| json!({"system": x.system, "value": x.value}))
-                .collect()
-        })
-        .unwrap_or_default();
-    identifiers.push(json!({"system": format!("{BASE}/patient-handle"), "value": handle}));
-    let mut p = json!({
-        "resourceType": "Patient",
-        "extension": [zone_ext(zone)],
-        "identifier": identifiers,
-    });
-    if let Some(i) = identity {
-        if let Some(name) = &i.name {
-            p["name"] = json!([{"text": name}]);
-        }
-        if let Some(d) = i.birth_date {
-            p["birthDate"] = json!(d.to_string());
-        }
-        if let Some(sex) = i.sex {
-            p["gender"] = json!(sex.code());
-        }
-    }
-    p
-}
-
 pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: Timestamp) -> Value {
     let mut b = Builder {
         handle,
         patient_ref: String::new(),
         entries: Vec::new(),
     };
-    let patient = object(patient_resource(handle, zone, records.identity.as_ref()));
+    let patient = object(super::patient::resource(
+        handle,
+        records.identity.as_ref(),
+        zone_ext(zone),
+    ));
     b.patient_ref = b.add("patient", 0, patient);
     let today = tonus_domain::time::today(zone, now);
     for (i, e) in records.episodes.iter().enumerate() {

@@ -469,7 +469,7 @@ pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, Inter
             .map(Zone::parse)
             .transpose()
             .map_err(|e| p.invalid(e))?;
-        out.records.identity = patient_identity(p.r, &handle_system).map_err(|e| p.invalid(e))?;
+        out.records.identity = super::patient::identity(p.r, &handle_system).map_err(|e| p.invalid(e))?;
     }
     let zone = out.zone.clone().unwrap_or_else(Zone::utc);
 
@@ -551,66 +551,4 @@ pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, Inter
         }
     }
     Ok(out)
-}
-
-/// What a Patient says for filing: the first name (its text, else given and family names),
-/// a full birth date, the administrative gender and the identifiers that name their system
-/// (not Tonus's own handle). Identifiers another system sent without a usable system URI
-/// are left out rather than guessed; a partial birth date is left out rather than invented.
-fn patient_identity(
-    p: &Value,
-    handle_system: &str,
-) -> Result<Option<tonus_domain::PatientIdentity>, tonus_domain::ValidationError> {
-    use tonus_domain::{AdministrativeSex, PatientIdentifier, PatientIdentity};
-    let name = p
-        .get("name")
-        .and_then(Value::as_array)
-        .and_then(|names| names.first())
-        .and_then(|n| {
-            n.get("text").and_then(Value::as_str).map(str::to_string).or_else(|| {
-                let given: Vec<&str> = n
-                    .get("given")
-                    .and_then(Value::as_array)
-                    .map(|g| g.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                let family = n.get("family").and_then(Value::as_str);
-                let all: Vec<&str> = given.into_iter().chain(family).collect();
-                (!all.is_empty()).then(|| all.join(" "))
-            })
-        });
-    let birth_date = p
-        .get("birthDate")
-        .and_then(Value::as_str)
-        .and_then(|d| d.parse::<jiff::civil::Date>().ok());
-    let sex = p
-        .get("gender")
-        .and_then(Value::as_str)
-        .map(AdministrativeSex::parse)
-        .transpose()?;
-    let mut identifiers: Vec<PatientIdentifier> = p
-        .get("identifier")
-        .and_then(Value::as_array)
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|i| {
-                    let system = i.get("system").and_then(Value::as_str)?;
-                    let value = i.get("value").and_then(Value::as_str)?;
-                    (system != handle_system).then(|| PatientIdentifier::new(system, value).ok())?
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    // One per system (the first), at most the domain's number.
-    let mut seen = std::collections::HashSet::new();
-    identifiers.retain(|i| seen.insert(i.system.clone()));
-    identifiers.truncate(tonus_domain::identity::MAX_IDENTIFIERS);
-    let identity = PatientIdentity::new(
-        name.as_deref(),
-        birth_date,
-        sex,
-        identifiers,
-        &tonus_domain::time::Zone::utc(),
-        jiff::Timestamp::MAX,
-    )?;
-    Ok((!identity.is_empty()).then_some(identity))
 }

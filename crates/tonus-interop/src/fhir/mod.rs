@@ -13,6 +13,7 @@
 
 mod export;
 mod import;
+mod patient;
 
 pub use export::export_bundle;
 pub use import::{import_bundle, FhirImport};

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod checkin;
 pub mod clinician;
 pub mod dashboard;
+pub mod doses;
 pub mod episodes;
 pub mod events;
 pub mod exercise;
