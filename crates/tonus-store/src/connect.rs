@@ -115,10 +115,17 @@ impl Store {
                 .await
                 .map_err(open_err)?;
             let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
-            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}"))
+            match sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}"))
                 .execute(&admin)
                 .await
-                .ctx("creating the schema")?;
+            {
+                Ok(_) => {}
+                // IF NOT EXISTS is not atomic: when two servers (or tests) create the same
+                // schema at once, the loser gets a unique violation for a schema that exists.
+                Err(sqlx::Error::Database(e))
+                    if matches!(e.code().as_deref(), Some("23505" | "42P06")) => {}
+                Err(e) => return Err(e).ctx("creating the schema"),
+            }
             admin.close().await;
             options = options.options([("search_path", schema)]);
         }

@@ -20,10 +20,13 @@ async fn pairs() -> Vec<(Arc<Store>, Arc<Store>, Option<tempfile::TempDir>)> {
         Some(dir),
     )];
     if let Some(url) = common::postgres_url() {
+        // Tests run in parallel threads: the clock alone can give two of them one name.
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let schema = format!(
-            "shared_{}_{}",
+            "shared_{}_{}_{}",
             std::process::id(),
-            jiff::Timestamp::now().as_microsecond()
+            jiff::Timestamp::now().as_microsecond(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         v.push((
             Arc::new(Store::open_postgres(&url, Some(&schema)).await.unwrap()),

@@ -23,10 +23,13 @@ pub async fn postgres_db(tag: &str) -> Option<Db> {
     let base = std::env::var("TONUS_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
+    // Tests run in parallel threads: the clock alone can give two of them one name.
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let schema = format!(
-        "cli_{tag}_{}_{}",
+        "cli_{tag}_{}_{}_{}",
         std::process::id(),
-        jiff::Timestamp::now().as_microsecond()
+        jiff::Timestamp::now().as_microsecond(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     tonus_store::Store::open_postgres(&base, Some(&schema))
         .await
