@@ -1,6 +1,7 @@
 //! Tonus domain: the types every other crate speaks, and the rules that make invalid values
 //! impossible to construct. No I/O lives here.
 
+pub mod arm;
 pub mod checkin;
 pub mod daily;
 pub mod due;
@@ -17,6 +18,7 @@ pub mod time;
 pub mod treatment;
 mod vocab;
 
+pub use arm::Arm;
 pub use checkin::{CheckIn, PsfsFrequency, PsfsSeverity};
 pub use daily::{daily_counts, DayCount};
 pub use episode::{Episode, Family, Pain, Region, SpasmKind, Trigger};

@@ -3,6 +3,8 @@
 //! so the plan and the calendar caution the patient to agree a tapering plan with the
 //! prescriber first. Tonus only cautions: it never says how to taper or whether to.
 
+use crate::arm::Arm;
+
 /// A group of drugs that share the caution, by generic and common brand names (matched
 /// case-insensitively anywhere in a treatment's name, so "Baclofen 10 mg" matches).
 struct Group {
@@ -55,20 +57,33 @@ pub fn abrupt_stop_risk(treatment_name: &str) -> Option<&'static str> {
         .map(|g| g.label)
 }
 
-/// One caution per arm of a trial whose periods switch away from a drug that should not be
-/// stopped abruptly. Every trial has at least two arms, so an arm with such a drug always
-/// has periods without it.
-pub fn trial_cautions(arms: &[String]) -> Vec<String> {
-    arms.iter()
-        .filter_map(|arm| abrupt_stop_risk(arm).map(|group| (arm, group)))
-        .map(|(arm, group)| {
+/// One caution per treatment of a trial that some of its periods go without, when that
+/// treatment is a drug that should not be stopped abruptly. A drug in every arm (a shared
+/// background of a combination trial) is never stopped, so it needs none.
+pub fn trial_cautions(arms: &[Arm]) -> Vec<String> {
+    stopped_in_some_period(arms)
+        .into_iter()
+        .filter_map(|name| abrupt_stop_risk(&name).map(|group| (name, group)))
+        .map(|(name, group)| {
             format!(
-                "Periods without {arm} mean stopping it, and stopping {group} abruptly can be dangerous: \
+                "Periods without {name} mean stopping it, and stopping {group} abruptly can be dangerous: \
                  agree a tapering plan with your prescriber before the trial starts. \
                  This is a caution, not medical advice."
             )
         })
         .collect()
+}
+
+/// Every treatment of the trial that at least one arm leaves out, in first-seen order.
+fn stopped_in_some_period(arms: &[Arm]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in arms.iter().flat_map(|a| a.components()) {
+        let missing_somewhere = arms.iter().any(|a| !a.contains(name));
+        if missing_somewhere && !out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+            out.push(name.clone());
+        }
+    }
+    out
 }
 
 /// A short form for a calendar entry on the day a period without `arm` starts.
@@ -80,8 +95,8 @@ pub fn calendar_caution(arm: &str) -> String {
 mod tests {
     use super::*;
 
-    fn arms(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
+    fn arms(names: &[&str]) -> Vec<Arm> {
+        names.iter().map(|s| Arm::parse("arm", s).unwrap()).collect()
     }
 
     #[test]
@@ -130,5 +145,23 @@ mod tests {
             assert!(line.contains("agree a tapering plan with your prescriber"), "{line}");
             assert!(line.ends_with("This is a caution, not medical advice."), "{line}");
         }
+    }
+
+    #[test]
+    fn a_combination_cautions_per_component_and_not_for_a_shared_drug() {
+        let c = trial_cautions(&arms(&["Baclofen", "Baclofen + Stretching"]));
+        assert!(c.is_empty(), "baclofen is in every arm: {c:?}");
+        let c = trial_cautions(&arms(&["none", "Stretching + Tizanidine", "Baclofen + Tizanidine"]));
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(
+            c[0].starts_with("Periods without Tizanidine mean stopping it"),
+            "{}",
+            c[0]
+        );
+        assert!(
+            c[1].starts_with("Periods without Baclofen mean stopping it"),
+            "{}",
+            c[1]
+        );
     }
 }

@@ -39,6 +39,8 @@ pub struct TrialSummary {
     pub name: String,
     pub design: String,
     pub lines: Vec<String>,
+    /// Adherence per period and per treatment of its arm ([`crate::trials::Adherence::text`]).
+    pub adherence: Vec<String>,
     /// Side effects per arm and period ([`crate::harms::TrialHarms::lines`]).
     pub harms: Vec<String>,
 }

@@ -66,8 +66,12 @@ pub struct PooledComparison {
     pub not_pooled: Option<String>,
 }
 
+/// The same arm label: equal ignoring case, or the same set of treatments in another order
+/// ("Stretching + Baclofen" is the trial arm "Baclofen + Stretching").
 fn same(a: &str, b: &str) -> bool {
+    use tonus_domain::arm::Arm;
     a.trim().eq_ignore_ascii_case(b.trim())
+        || matches!((Arm::parse("arm", a), Arm::parse("arm", b)), (Ok(x), Ok(y)) if x.same_set(&y))
 }
 
 /// Every comparison found in the patients' trials (latest analysable trial per patient and

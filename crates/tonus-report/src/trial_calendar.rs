@@ -6,6 +6,7 @@ use jiff::civil::Date;
 use tonus_domain::taper::{abrupt_stop_risk, calendar_caution};
 use tonus_store::StoredTrial;
 
+use crate::trials::arms::{arms_of, instruction};
 use crate::trials::{day, design_of};
 
 /// (day, label) for the start of each trial's baseline, each period and the day after its
@@ -16,6 +17,7 @@ pub fn period_changes(trials: &[StoredTrial]) -> Vec<(Date, String)> {
     for t in trials {
         let Ok(design) = design_of(t) else { continue };
         let Ok(cal) = design.calendar() else { continue };
+        let arms = arms_of(t, &design);
         let n = cal.periods.len();
         let mut changes = Vec::with_capacity(n + 2);
         if !cal.baseline.is_empty() {
@@ -30,24 +32,27 @@ pub fn period_changes(trials: &[StoredTrial]) -> Vec<(Date, String)> {
         }
         for p in &cal.periods {
             let arm = design.arms.get(p.arm).map_or("?", String::as_str);
+            // What to take: every treatment of the arm, and the trial's others to stop.
+            let what = instruction(&arms, p.arm);
             let washout = if p.washout.is_empty() {
                 String::new()
             } else {
                 format!(" (first {} days are washout)", p.washout.len())
             };
             // Each period without a drug that must not be stopped abruptly says so on the day.
-            let cautions: String = design
-                .arms
+            let cautions: String = what
+                .stop
                 .iter()
-                .filter(|other| other.as_str() != arm && abrupt_stop_risk(other).is_some())
+                .filter(|other| abrupt_stop_risk(other).is_some())
                 .map(|other| format!(" — {}", calendar_caution(other)))
                 .collect();
             changes.push((
                 p.days.start,
                 format!(
-                    "Trial {}: period {} of {n} starts: {arm}{washout}{cautions}",
+                    "Trial {}: period {} of {n} starts: {arm}: {}{washout}{cautions}",
                     t.name,
-                    p.index + 1
+                    p.index + 1,
+                    what.text()
                 ),
             ));
         }
@@ -89,15 +94,18 @@ mod tests {
         // Period 1 starts after the 14-day baseline, with the arm the seed drew.
         let first_arm = &design.arms[cal.periods[0].arm];
         assert_eq!(changes[1].0, "2026-03-16".parse::<Date>().unwrap());
-        let caution = if first_arm == "none" {
-            " — stopping Baclofen: agree a tapering plan with your prescriber first"
+        let (what, caution) = if first_arm == "none" {
+            (
+                "take none of the trial treatments; stop Baclofen",
+                " — stopping Baclofen: agree a tapering plan with your prescriber first",
+            )
         } else {
-            ""
+            ("take Baclofen", "")
         };
         assert_eq!(
             changes[1].1,
             format!(
-                "Trial Baclofen test: period 1 of {} starts: {first_arm} (first 4 days are washout){caution}",
+                "Trial Baclofen test: period 1 of {} starts: {first_arm}: {what} (first 4 days are washout){caution}",
                 cal.periods.len()
             )
         );
@@ -109,6 +117,29 @@ mod tests {
         let last = changes.last().unwrap();
         assert_eq!(last.1, "Trial Baclofen test: finished");
         assert_eq!(last.0, day("2026-03-02".parse().unwrap(), cal.total_days).unwrap());
+    }
+
+    #[test]
+    fn a_combination_period_names_every_treatment_to_take_and_to_stop() {
+        let arms: Vec<tonus_domain::Arm> = ["Baclofen", "Stretching + Baclofen"]
+            .iter()
+            .map(|a| tonus_domain::Arm::parse("arm", a).unwrap())
+            .collect();
+        let design = TrialDesign::new(arms.iter().map(|a| a.label()).collect(), 3);
+        let mut t = trial("Combo", "2026-03-02", &design);
+        t.design = crate::trials::arms::design_json(&design, &arms).unwrap();
+        let cal = design.calendar().unwrap();
+        let changes = period_changes(&[t]);
+        for (p, (_, label)) in cal.periods.iter().zip(&changes[1..]) {
+            let expected = if p.arm == 1 {
+                "starts: Baclofen + Stretching: take Baclofen and Stretching (first"
+            } else {
+                "starts: Baclofen: take Baclofen; stop Stretching (first"
+            };
+            assert!(label.contains(expected), "{label}");
+            // Baclofen is in both arms: never stopped, so no caution.
+            assert!(!label.contains("tapering"), "{label}");
+        }
     }
 
     #[test]

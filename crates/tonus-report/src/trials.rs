@@ -2,19 +2,18 @@
 //! trial's randomised calendar, every outcome analysed, adherence per period and other
 //! treatments active. Shared by `tonus trial report`, the clinician report and the web app.
 
-use std::collections::BTreeMap;
-
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use serde::Serialize;
-use tonus_domain::{DoseStatus, Patient};
+use tonus_domain::arm::Arm;
+use tonus_domain::Patient;
 use tonus_stats::analysis::{analyse_trial_outcomes, AnalysisOptions, EffectScale, OutcomeAnalysis};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
 use tonus_stats::monitoring::{rule_text, Look};
 use tonus_stats::records::day_records;
 use tonus_stats::verdict::percent;
 use tonus_stats::StatsError;
-use tonus_store::{Store, StoreError, StoredRegimen, StoredTrial, TrialPlanRecord};
+use tonus_store::{Store, StoreError, StoredTrial, TrialPlanRecord};
 
 use crate::data::TrialSummary;
 use crate::harms::{trial_harms, TrialHarms};
@@ -62,7 +61,8 @@ pub fn provenance(t: &StoredTrial, zone: &tonus_domain::time::Zone) -> Option<&'
 /// What a patient asks for when planning a trial.
 pub struct PlanRequest<'a> {
     pub name: &'a str,
-    /// `none` or names of the patient's treatments (any case); the first is the reference.
+    /// `none`, a treatment's name, or names joined by `+` ("Baclofen + Stretching"), any
+    /// case and order; the first is the reference.
     pub arms: &'a [String],
     pub start: Date,
     pub baseline_days: u32,
@@ -85,9 +85,9 @@ pub async fn plan(
         return Err(tonus_domain::ValidationError::new("name", "1–100 characters", format!("{:?}", r.name)).into());
     }
     let name = name.as_str();
-    let design = design_for(store, patient, r).await?;
+    let (design, arms) = design_for(store, patient, r).await?;
     let cal = design.calendar()?;
-    let json = serde_json::to_value(&design).map_err(|e| TrialError::Design(0, e))?;
+    let json = design_json(&design, &arms).map_err(|e| TrialError::Design(0, e))?;
     let id = store.insert_trial(patient, name, r.start, &json).await?;
     // Read back, so the planning time is the one stored.
     let trial = store
@@ -100,24 +100,15 @@ pub async fn plan(
 
 /// The design a plan request describes, checked against the patient's treatments and the
 /// design rules; nothing is stored.
-async fn design_for(store: &Store, patient: &Patient, r: &PlanRequest<'_>) -> Result<TrialDesign, TrialError> {
-    let mut arms = Vec::new();
-    for arm in r.arms.iter().map(|a| a.trim()).filter(|a| !a.is_empty()) {
-        if arm.eq_ignore_ascii_case(NONE_ARM) {
-            arms.push(NONE_ARM.to_string());
-            continue;
-        }
-        let t = store.treatment_by_name(patient, arm).await?.ok_or_else(|| {
-            tonus_domain::ValidationError::new(
-                "arm",
-                "`none` or the name of one of your treatments (add the treatment first)",
-                format!("{arm:?}"),
-            )
-        })?;
-        arms.push(t.value.name().to_string());
-    }
+async fn design_for(
+    store: &Store,
+    patient: &Patient,
+    r: &PlanRequest<'_>,
+) -> Result<(TrialDesign, Vec<Arm>), TrialError> {
+    let arms = resolve_arms(store, patient, r.arms).await?;
     let design = TrialDesign {
-        arms,
+        // The statistics know an arm by its label; its treatments are stored beside it.
+        arms: arms.iter().map(Arm::label).collect(),
         baseline_days: r.baseline_days,
         period_days: r.period_days,
         washout_days: r.washout_days,
@@ -127,10 +118,14 @@ async fn design_for(store: &Store, patient: &Patient, r: &PlanRequest<'_>) -> Re
         success_threshold: r.threshold,
     };
     design.validate()?;
-    Ok(design)
+    Ok((design, arms))
 }
 
+mod adherence;
+pub mod arms;
 mod dry_run;
+pub use adherence::{Adherence, ComponentAdherence, OtherDoses};
+use arms::{arms_of, design_json, resolve_arms};
 pub use dry_run::{dry_run_input, DryRun, DryRunInput};
 
 /// Parses an outcome code (`involuntary-count`, `spasticity-nrs`, …).
@@ -163,17 +158,6 @@ pub fn outcome_code(o: Outcome) -> String {
 }
 
 #[derive(Serialize)]
-pub struct Adherence {
-    pub period: u32,
-    pub arm: String,
-    pub planned_doses: f64,
-    pub logged_taken: usize,
-    pub logged_missed: usize,
-    /// Doses of the other arms' treatments taken during this period.
-    pub other_arm_doses_taken: usize,
-}
-
-#[derive(Serialize)]
 pub struct OutcomeResult {
     pub outcome: String,
     pub label: &'static str,
@@ -200,6 +184,8 @@ pub struct TrialReport<'a> {
     pub look: Look,
     /// At an interim look, the monitoring rule in words (the same for every outcome).
     pub monitoring_rule: Option<String>,
+    /// The treatments of each arm, in the design's arm order (empty for `none`).
+    pub arm_components: Vec<Arm>,
     pub adherence: Vec<Adherence>,
     pub concomitant_treatments: Vec<String>,
     pub outcomes: Vec<OutcomeResult>,
@@ -270,10 +256,11 @@ pub async fn compute<'a>(
 
     let regimens = s.list_regimens(patient).await?;
     let doses = s.list_doses(patient, Some(t.start_date), Some(until)).await?;
-    let adherence = adherence(&design, &cal, t.start_date, until, &regimens, &doses)?;
+    let arms = arms_of(t, &design);
+    let adherence = adherence::adherence(&design, &arms, &cal, t.start_date, until, &regimens, &doses)?;
     let concomitant: Vec<String> = regimens
         .iter()
-        .filter(|r| !design.arms.contains(&r.treatment_name))
+        .filter(|r| !arms.iter().any(|a| a.contains(&r.treatment_name)))
         .filter(|r| r.value.start() <= until && r.value.end().is_none_or(|e| e >= t.start_date))
         .map(|r| {
             format!(
@@ -299,6 +286,7 @@ pub async fn compute<'a>(
         complete: until >= end,
         look,
         monitoring_rule: (!look.is_final()).then(|| rule_text(options.level)),
+        arm_components: arms,
         adherence,
         concomitant_treatments: concomitant,
         outcomes,
@@ -487,64 +475,8 @@ pub async fn summaries(
                 rep.provenance.map_or(String::new(), |p| format!(" — {p}"))
             ),
             lines: summary_lines(&rep),
+            adherence: rep.adherence.iter().map(Adherence::text).collect(),
             harms: rep.harms.lines(),
-        });
-    }
-    Ok(out)
-}
-
-fn adherence(
-    design: &TrialDesign,
-    cal: &Calendar,
-    start: Date,
-    until: Date,
-    regimens: &[StoredRegimen],
-    doses: &[(i64, tonus_store::Stored<tonus_domain::DoseLog>)],
-) -> Result<Vec<Adherence>, TrialError> {
-    let treatment_of: BTreeMap<i64, &str> = regimens.iter().map(|r| (r.id, r.treatment_name.as_str())).collect();
-    let mut out = Vec::new();
-    for p in &cal.periods {
-        let from = day(start, p.days.start)?;
-        if from > until {
-            break;
-        }
-        let to = day(start, p.days.end - 1)?.min(until);
-        let arm = design.arms[p.arm].as_str();
-        let mut planned = 0.0;
-        let mut d = from;
-        while d <= to {
-            planned += regimens
-                .iter()
-                .filter(|r| r.treatment_name == arm && r.value.active_on(d))
-                .filter_map(|r| r.value.schedule().doses_per_day())
-                .sum::<f64>();
-            d = d.tomorrow()?;
-        }
-        let in_period = doses.iter().filter(|(_, x)| {
-            let day = x.value.at().local_date();
-            day >= from && day <= to
-        });
-        let (mut taken, mut missed, mut other) = (0, 0, 0);
-        for (rid, x) in in_period {
-            let name = treatment_of.get(rid).copied().unwrap_or("");
-            let was_taken = x.value.status() != DoseStatus::Missed;
-            if name == arm {
-                if was_taken {
-                    taken += 1;
-                } else {
-                    missed += 1;
-                }
-            } else if was_taken && design.arms.iter().any(|a| a == name) {
-                other += 1;
-            }
-        }
-        out.push(Adherence {
-            period: p.index + 1,
-            arm: arm.to_string(),
-            planned_doses: planned,
-            logged_taken: taken,
-            logged_missed: missed,
-            other_arm_doses_taken: other,
         });
     }
     Ok(out)

@@ -1417,3 +1417,105 @@ async fn api_corrects_episodes_lists_checkins_and_serves_the_dashboard() {
             .any(|a| a.action == "clinician.view" && a.detail.contains("(api)")));
     }
 }
+
+/// An arm can be a combination: the web planner takes "Baclofen, Stretching + baclofen", refuses
+/// a repeated treatment or a repeated set with the rule in words, and the trial page says what
+/// to take and stop in each period and counts the doses logged per treatment.
+#[tokio::test]
+async fn combination_arms_are_planned_and_shown_on_the_web() {
+    use tonus_domain::{Category, DoseLog, DoseStatus, LocalInstant, Regimen, Schedule, Treatment};
+    for s in servers().await {
+        let admin = s.setup_admin().await;
+        s.add_user(&admin, "anne", "patient").await;
+        let anne = s.login("anne").await;
+        let pid = s.patient_id("anne").await;
+        let p = s.store.patient_by_id(pid).await.unwrap().unwrap();
+        let today = tonus_domain::time::today(&p.zone, jiff::Timestamp::now());
+        let start = today.checked_sub(jiff::Span::new().days(6)).unwrap();
+        let mut regimen_of = Vec::new();
+        for (name, category) in [("Baclofen", Category::Drug), ("Stretching", Category::Exercise)] {
+            let tid = s
+                .store
+                .insert_treatment(&p, &Treatment::new(name, category, None).unwrap())
+                .await
+                .unwrap();
+            let dose =
+                (category == Category::Drug).then(|| tonus_domain::Dose::new(10.0, tonus_domain::Unit::Mg).unwrap());
+            let r = Regimen::new(category, dose, None, Schedule::TimesPerDay(1), start, None).unwrap();
+            regimen_of.push(s.store.insert_regimen(&p, tid, &r).await.unwrap());
+        }
+        for (arms, want) in [
+            (
+                "Baclofen, Baclofen + baclofen",
+                "arm must be a set of distinct treatments",
+            ),
+            ("Baclofen, none + Stretching", "`none` cannot be combined"),
+            (
+                "Baclofen + Stretching, stretching+BACLOFEN",
+                "arms must be distinct sets of treatments",
+            ),
+        ] {
+            let r = anne.post_form("/trials", &[("name", "bad"), ("arms", arms)]).await;
+            assert_eq!(r.status(), 422, "{arms}");
+            let body = r.text().await.unwrap();
+            assert!(body.contains(want), "{arms}: {body}");
+        }
+        let r = anne
+            .post_form(
+                "/trials",
+                &[
+                    ("name", "combo"),
+                    ("arms", "Baclofen, Stretching + baclofen"),
+                    ("start", &start.to_string()),
+                    ("baseline_days", "0"),
+                    ("period_days", "3"),
+                    ("washout_days", "1"),
+                    ("blocks", "1"),
+                ],
+            )
+            .await;
+        assert!(r.status().is_redirection(), "{}", r.status());
+        let trials = s.store.list_trials(&p).await.unwrap();
+        assert_eq!(trials.len(), 1, "rejected plans stored nothing");
+        let design = tonus_report::trials::design_of(&trials[0]).unwrap();
+        assert_eq!(design.arms, ["Baclofen", "Baclofen + Stretching"]);
+        // One Stretching dose in each period: its own arm's, or "other" in the Baclofen one.
+        let cal = design.calendar().unwrap();
+        for q in &cal.periods {
+            let on = tonus_report::trials::day(start, q.days.start).unwrap();
+            let at = on.at(18, 0, 0, 0).to_zoned(p.zone.tz()).unwrap().timestamp();
+            let instant = LocalInstant {
+                at,
+                zone: p.zone.clone(),
+            };
+            let dose = DoseLog::new(instant, DoseStatus::Taken, None, jiff::Timestamp::now()).unwrap();
+            s.store.insert_dose(&p, regimen_of[1], &dose).await.unwrap();
+        }
+        let html = anne
+            .http
+            .get(anne.url(&format!("/trials/{}", trials[0].id)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("Baclofen vs Baclofen + Stretching"), "{html}");
+        assert!(html.contains("<td>Baclofen and Stretching</td><td></td>"), "{html}");
+        assert!(html.contains("<td>Baclofen</td><td>Stretching</td>"), "{html}");
+        assert!(!html.contains("tapering"), "baclofen is in both arms: {html}");
+        // (The apostrophe of "treatments'" is escaped in the page.)
+        assert!(
+            html.contains(
+                "(Baclofen + Stretching): Baclofen: 0 of 3.0 planned taken (0 %), 0 missed; \
+                 Stretching: 1 of 3.0 planned taken (33 %), 0 missed; other trial treatments"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("(Baclofen): Baclofen: 0 of 3.0 planned taken (0 %), 0 missed; other trial treatments"),
+            "{html}"
+        );
+        assert!(html.contains("doses taken: Stretching 1</li>"), "{html}");
+    }
+}

@@ -48,7 +48,7 @@ pub async fn dry_run_input(
     r: &PlanRequest<'_>,
     now: Timestamp,
 ) -> Result<DryRunInput, TrialError> {
-    let design = design_for(store, patient, r).await?;
+    let (design, _) = design_for(store, patient, r).await?;
     let today = tonus_domain::time::today(&patient.zone, now);
     let to = r.start.yesterday()?.min(today);
     let from = to.checked_sub(Span::new().days(i64::from(WINDOW_DAYS) - 1))?;

@@ -86,9 +86,10 @@ pub async fn delete(me: &Own<'_>, id: i64) -> AppResult<()> {
     me.audit("trial.delete", &trial.name).await
 }
 
-/// The analysis so far, as sentences (the CLI report's summary), and the side effects per
-/// period and arm.
-pub async fn summary(me: &Own<'_>, trial: &StoredTrial) -> Result<(Vec<String>, TrialHarms), TrialError> {
+/// The analysis so far, as sentences (the CLI report's summary), adherence per period and
+/// per treatment of its arm, and the side effects per period and arm.
+pub async fn summary(me: &Own<'_>, trial: &StoredTrial) -> Result<(Vec<String>, Vec<String>, TrialHarms), TrialError> {
     let (report, _) = compute(&me.state().store, me.patient, trial, Timestamp::now(), false).await?;
-    Ok((summary_lines(&report), report.harms))
+    let adherence = report.adherence.iter().map(|a| a.text()).collect();
+    Ok((summary_lines(&report), adherence, report.harms))
 }

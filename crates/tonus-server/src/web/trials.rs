@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use tonus_domain::input::parse_date;
 use tonus_domain::time::today;
 use tonus_domain::ValidationError;
+use tonus_report::trials::arms::{arms_of, instruction};
 use tonus_report::trials::{day, design_of, parse_outcome, provenance, PlanRequest, TrialError, NOTICE};
 
 use super::{render, status_for, FormFields, Nav};
@@ -226,6 +227,10 @@ pub async fn plan(
 pub struct PeriodRow {
     pub index: u32,
     pub arm: String,
+    /// Every treatment of the arm, "Baclofen and Stretching"; empty for `none`.
+    pub take: String,
+    /// The trial's treatments the arm leaves out.
+    pub stop: String,
     pub from: String,
     pub to: String,
     pub washout_until: String,
@@ -242,6 +247,8 @@ struct TrialPage {
     baseline: String,
     periods: Vec<PeriodRow>,
     results: Vec<String>,
+    /// Doses logged per period and per treatment of its arm; empty before the start.
+    adherence: Vec<String>,
     /// Side effects per arm (and on washout and run-in days); empty before the start.
     harms: Vec<String>,
     notice: &'static str,
@@ -265,11 +272,15 @@ pub async fn trial(
     let design = design_of(&t).map_err(trial_error)?;
     let cal = design.calendar().map_err(|e| trial_error(e.into()))?;
     let d = |i: u32| day(t.start_date, i).map(|d| d.to_string()).map_err(trial_error);
+    let arms = arms_of(&t, &design);
     let mut periods = Vec::new();
     for p in &cal.periods {
+        let what = instruction(&arms, p.arm);
         periods.push(PeriodRow {
             index: p.index + 1,
             arm: design.arms[p.arm].clone(),
+            take: what.take.join(" and "),
+            stop: what.stop.join(", "),
             from: d(p.days.start)?,
             to: d(p.days.end - 1)?,
             washout_until: if p.washout.is_empty() {
@@ -285,16 +296,16 @@ pub async fn trial(
     } else {
         format!("{} to {}", d(0)?, d(cal.baseline.end - 1)?)
     };
-    let (results, harms) = match trials::summary(&me, &t).await {
-        Ok((lines, harms)) => {
+    let (results, adherence, harms) = match trials::summary(&me, &t).await {
+        Ok((lines, adherence, harms)) => {
             for h in &harms.periods {
                 if let Some(row) = periods.iter_mut().find(|r| r.index == h.period) {
                     row.side_effects = h.counts();
                 }
             }
-            (lines, harms.lines())
+            (lines, adherence, harms.lines())
         }
-        Err(TrialError::NotStarted(msg)) => (vec![msg], Vec::new()),
+        Err(TrialError::NotStarted(msg)) => (vec![msg], Vec::new(), Vec::new()),
         Err(e) => return Err(trial_error(e)),
     };
     let page = TrialPage {
@@ -315,9 +326,10 @@ pub async fn trial(
         baseline,
         periods,
         results,
+        adherence,
         harms,
         notice: NOTICE,
-        cautions: tonus_domain::taper::trial_cautions(&design.arms),
+        cautions: tonus_domain::taper::trial_cautions(&arms),
         id: t.id,
         planned: t.start_date > today(&pa.patient.zone, Timestamp::now()),
     };

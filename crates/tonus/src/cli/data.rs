@@ -41,8 +41,9 @@ pub struct PlanArgs {
     /// A short name for the trial (not needed with `--dry-run`).
     #[arg(long, required_unless_present = "dry_run")]
     pub name: Option<String>,
-    /// An arm: `none` (no treatment) or a treatment's name; give two or more. The first is
-    /// the reference the others are compared with.
+    /// An arm: `none` (no treatment), a treatment's name, or treatments taken together joined
+    /// by `+` (`--arm "Baclofen + Stretching"`, any order and case); give two or more. The first
+    /// is the reference the others are compared with.
     #[arg(long = "arm", required = true)]
     pub arms: Vec<String>,
     /// First day of the baseline run-in (default: tomorrow).

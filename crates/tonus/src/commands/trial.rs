@@ -8,8 +8,9 @@ use serde::Serialize;
 use tonus_domain::input::parse_date;
 use tonus_domain::{Patient, ValidationError};
 use tonus_report::pooled::{pooled_comparisons, Key, POOLED_NOTICE};
+use tonus_report::trials::arms::{arms_of, instruction};
 use tonus_report::trials::{
-    day, design_of, outcome_code, parse_outcome, provenance, OutcomeResult, PlanRequest, TrialError, NONE_ARM, NOTICE,
+    day, design_of, outcome_code, parse_outcome, provenance, OutcomeResult, PlanRequest, TrialError, NOTICE,
 };
 use tonus_stats::analysis::{compare_ranges, AnalysisOptions};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
@@ -218,6 +219,11 @@ struct PeriodView {
     index: u32,
     block: u32,
     arm: String,
+    /// Every treatment of the arm to take, and the trial's others to stop.
+    take: Vec<String>,
+    stop: Vec<String>,
+    /// The same in words.
+    instruction: String,
     from: Date,
     to: Date,
     washout_until: Option<Date>,
@@ -244,14 +250,19 @@ fn calendar_view<'a>(
     cal: &Calendar,
 ) -> Result<CalendarView<'a>> {
     let s = t.start_date;
+    let arms = arms_of(t, design);
     let periods = cal
         .periods
         .iter()
         .map(|p| {
+            let what = instruction(&arms, p.arm);
             Ok(PeriodView {
                 index: p.index + 1,
                 block: p.block + 1,
                 arm: design.arms[p.arm].clone(),
+                instruction: what.text(),
+                take: what.take,
+                stop: what.stop,
                 from: day(s, p.days.start)?,
                 to: day(s, p.days.end - 1)?,
                 washout_until: if p.washout.is_empty() {
@@ -266,7 +277,7 @@ fn calendar_view<'a>(
     Ok(CalendarView {
         trial: t,
         provenance: provenance(t, &patient.zone),
-        cautions: tonus_domain::taper::trial_cautions(&design.arms),
+        cautions: tonus_domain::taper::trial_cautions(&arms),
         baseline_from: s,
         baseline_to: if cal.baseline.is_empty() {
             None
@@ -302,17 +313,13 @@ fn print_calendar(t: &StoredTrial, patient: &Patient, design: &TrialDesign, cal:
         );
     }
     for p in &v.periods {
-        let what = if p.arm == NONE_ARM {
-            "take none of the trial treatments".to_string()
-        } else {
-            format!("take {}", p.arm)
-        };
+        let what = &p.instruction;
         let washout = p
             .washout_until
             .map_or(String::new(), |w| format!(" (days to {w} are washout, not analysed)"));
         println!(
-            "  {} → {}  period {} (block {}): {what}{washout}",
-            p.from, p.to, p.index, p.block
+            "  {} → {}  period {} (block {}): {}: {what}{washout}",
+            p.from, p.to, p.index, p.block, p.arm
         );
     }
     println!(

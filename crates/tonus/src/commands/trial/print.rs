@@ -168,17 +168,11 @@ pub(super) fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
     if let Some(rule) = &r.monitoring_rule {
         println!("   {rule}");
     }
-    println!("6. Adherence (doses logged against the schedule):");
+    println!(
+        "6. Adherence (doses logged against each treatment's schedule; \"other\": doses of the trial's treatments this period's arm leaves out):"
+    );
     for a in &r.adherence {
-        let share = if a.planned_doses > 0.0 {
-            format!(" ({:.0} %)", 100.0 * a.logged_taken as f64 / a.planned_doses)
-        } else {
-            String::new()
-        };
-        println!(
-            "    period {:>2} {:<20} planned {:>5.1}, taken {:>3}{share}, missed {:>3}, other arms' doses taken {}",
-            a.period, a.arm, a.planned_doses, a.logged_taken, a.logged_missed, a.other_arm_doses_taken
-        );
+        println!("    {}", a.text());
     }
     if r.concomitant_treatments.is_empty() {
         println!("7. Other treatments active during the trial: none recorded.");
