@@ -7,7 +7,7 @@ use jiff::{Span, Timestamp};
 use serde::Serialize;
 use tonus_domain::arm::Arm;
 use tonus_domain::Patient;
-use tonus_stats::analysis::{analyse_trial_outcomes, AnalysisOptions, EffectScale, OutcomeAnalysis};
+use tonus_stats::analysis::{analyse_trial_outcomes_excluding, AnalysisOptions, EffectScale, OutcomeAnalysis};
 use tonus_stats::design::{Calendar, Outcome, TrialDesign};
 use tonus_stats::monitoring::{rule_text, Look};
 use tonus_stats::records::day_records;
@@ -123,9 +123,11 @@ async fn design_for(
 
 mod adherence;
 pub mod arms;
+mod disturbed;
 mod dry_run;
 pub use adherence::{Adherence, ComponentAdherence, OtherDoses};
 use arms::{arms_of, design_json, resolve_arms};
+pub use disturbed::{check_lines, exclusions, DisturbedDays, Exclusions};
 pub use dry_run::{dry_run_input, DryRun, DryRunInput};
 
 /// Parses an outcome code (`involuntary-count`, `spasticity-nrs`, …).
@@ -189,6 +191,8 @@ pub struct TrialReport<'a> {
     pub adherence: Vec<Adherence>,
     pub concomitant_treatments: Vec<String>,
     pub outcomes: Vec<OutcomeResult>,
+    /// The pre-specified rule for recorded relapses and infections and what it left out.
+    pub exclusions: Exclusions,
     /// Side effects per period and arm (CENT 2015 item 19): counts only.
     pub harms: TrialHarms,
 }
@@ -243,7 +247,14 @@ pub async fn compute<'a>(
         time_trend,
         ..AnalysisOptions::default()
     };
-    let outcomes: Vec<OutcomeResult> = analyse_trial_outcomes(&design, &records, &options)
+    let events: Vec<_> = s
+        .list_events(patient, None, Some(until))
+        .await?
+        .into_iter()
+        .map(|e| e.value)
+        .collect();
+    let exclusions = exclusions(&events, &design.arms, &cal, t.start_date, until)?;
+    let outcomes: Vec<OutcomeResult> = analyse_trial_outcomes_excluding(&design, &records, &options, &exclusions.spans)
         .into_iter()
         .map(|(o, r)| OutcomeResult {
             outcome: outcome_code(o),
@@ -290,6 +301,7 @@ pub async fn compute<'a>(
         adherence,
         concomitant_treatments: concomitant,
         outcomes,
+        exclusions,
         harms,
     };
     Ok((rep, cal))
@@ -417,6 +429,8 @@ pub fn summary_lines(rep: &TrialReport) -> Vec<String> {
             }
         }
     }
+    lines.extend(check_lines(rep));
+    lines.extend(rep.exclusions.lines());
     if let Some(a) = rep.outcomes.iter().find_map(|o| o.analysis.as_ref()) {
         lines.push(a.probability_rule.clone());
     }

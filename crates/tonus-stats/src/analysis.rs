@@ -15,20 +15,22 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 use crate::bayes::{self, ArmCounts, GammaPoissonComparison};
-use crate::days::{DayLookup, DayValue, Gaps};
-use crate::design::{Calendar, DayRole, Outcome, TrialDesign};
+use crate::checks::RobustnessCheck;
+use crate::design::Outcome;
 use crate::error::{Result, StatsError};
 use crate::hac::HacOptions;
 pub use crate::hac::{fixed_b_factor, BandwidthRule};
 use crate::model::{arm_design_matrix, fit_negative_binomial, fit_ols, fit_quasi_poisson, Fit, ModelKind};
 use crate::monitoring::{self, InterimCheck, Look};
 use crate::posterior::{self, Likelihood, PosteriorSummary};
-use crate::series::DayRecord;
-use crate::verdict::{probabilities_shown, EffectInterval, Verdict, VerdictWords, PROBABILITY_RULE};
+use crate::verdict::{probabilities_shown, EffectInterval, Verdict, VerdictWords};
 pub(crate) use crate::wording::method_text;
-use crate::wording::{band_text, effect_text, prior_sd, prior_text, probability_text, small_change_text};
+use crate::wording::{band_text, effect_text, prior_sd, probability_text, small_change_text};
 
 pub use crate::compare::compare_ranges;
+pub use crate::trial_analysis::{
+    analyse_trial, analyse_trial_excluding, analyse_trial_outcomes, analyse_trial_outcomes_excluding,
+};
 
 /// Analysis settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,6 +49,9 @@ pub struct AnalysisOptions {
     pub use_t: bool,
     /// Interval level (0.95).
     pub level: f64,
+    /// Trials: also run the carry-over and trend checks ([`crate::checks`]); the power
+    /// simulation turns them off (it reads only the comparison, and they cost two more fits).
+    pub robustness_checks: bool,
 }
 
 impl Default for AnalysisOptions {
@@ -59,6 +64,7 @@ impl Default for AnalysisOptions {
             count_model: ModelKind::NegativeBinomial,
             use_t: true,
             level: 0.95,
+            robustness_checks: true,
         }
     }
 }
@@ -91,7 +97,7 @@ pub struct Comparison {
     /// The posterior under the weakly informative prior, on the reported scale: median,
     /// interval, and the probabilities of a meaningful fall, any fall, a meaningful rise.
     pub posterior: PosteriorSummary,
-    /// Whether `text` puts the probabilities into words (see [`PROBABILITY_RULE`]).
+    /// Whether `text` puts the probabilities into words (see [`crate::verdict::PROBABILITY_RULE`]).
     pub probabilities_shown: bool,
     /// Counts only: the tempered gamma–Poisson second opinion (see [`crate::bayes`]).
     pub gamma_poisson: Option<GammaPoissonComparison>,
@@ -129,6 +135,10 @@ pub struct PeriodSummary {
     pub days_without_episodes: usize,
     /// Non-washout days that have not happened yet (an interim look).
     pub days_to_come: usize,
+    /// Non-washout days inside a recorded relapse or infection, left out by the
+    /// pre-specified rule ([`crate::exclusion`]).
+    #[serde(default)]
+    pub days_excluded: usize,
     pub mean: Option<f64>,
 }
 
@@ -154,6 +164,10 @@ pub struct OutcomeAnalysis {
     pub days_to_come: usize,
     /// Washout days that have happened.
     pub days_washout: usize,
+    /// Trials only: non-washout days left out by the pre-specified rule for recorded
+    /// relapses and infections ([`crate::exclusion`]).
+    #[serde(default)]
+    pub days_excluded: usize,
     /// The probability rule ([`crate::verdict::PROBABILITY_RULE`]), for the report.
     pub probability_rule: String,
     /// Trials only: where this look falls (interim or final).
@@ -166,6 +180,9 @@ pub struct OutcomeAnalysis {
     pub arms: Vec<ArmSummary>,
     pub periods: Vec<PeriodSummary>,
     pub comparisons: Vec<Comparison>,
+    /// Trials only: the carry-over and trend checks ([`crate::checks`]).
+    #[serde(default)]
+    pub checks: Vec<RobustnessCheck>,
 }
 
 /// One usable observation.
@@ -178,7 +195,7 @@ pub(crate) struct Obs {
 
 pub(crate) struct ArmsFit {
     pub(crate) fit: Fit,
-    cov_diag: Vec<f64>,
+    pub(crate) cov_diag: Vec<f64>,
     pub(crate) df: Option<f64>,
     pub(crate) maxlags: usize,
 }
@@ -211,15 +228,29 @@ fn fit_arms(obs: &[Obs], arm_names: &[String], outcome: Outcome, options: &Analy
     let times: Vec<u32> = obs.iter().map(|o| o.day).collect();
     let arms: Vec<usize> = obs.iter().map(|o| o.arm).collect();
     let x = arm_design_matrix(&arms, n_arms, Some(&times), options.time_trend)?;
-    let fit = if outcome.is_count() {
+    fit_matrix(&y, &x, &times, outcome.is_count(), options)
+}
+
+/// Fits `y` on the columns of `x` (`times`: the observations' day numbers) as the trial
+/// analysis does: NB2 falling back to quasi-Poisson for counts, OLS for scores, HAC with the
+/// chosen bandwidth, fixed-b widening and t degrees of freedom. The robustness checks
+/// ([`crate::checks`]) use it with their extra columns, so they share the calibrated method.
+pub(crate) fn fit_matrix(
+    y: &[f64],
+    x: &crate::linalg::Matrix,
+    times: &[u32],
+    count: bool,
+    options: &AnalysisOptions,
+) -> Result<ArmsFit> {
+    let fit = if count {
         match options.count_model {
-            ModelKind::QuasiPoisson | ModelKind::Ols => fit_quasi_poisson(&y, &x)?,
+            ModelKind::QuasiPoisson | ModelKind::Ols => fit_quasi_poisson(y, x)?,
             // Without overdispersion the NB likelihood has its maximum at α = 0; the Poisson
             // mean model with a robust covariance is then the right fit.
-            ModelKind::NegativeBinomial => fit_negative_binomial(&y, &x).or_else(|_| fit_quasi_poisson(&y, &x))?,
+            ModelKind::NegativeBinomial => fit_negative_binomial(y, x).or_else(|_| fit_quasi_poisson(y, x))?,
         }
     } else {
-        fit_ols(&y, &x)?
+        fit_ols(y, x)?
     };
     let maxlags = options
         .hac
@@ -229,7 +260,7 @@ fn fit_arms(obs: &[Obs], arm_names: &[String], outcome: Outcome, options: &Analy
         maxlags: Some(maxlags),
         ..options.hac
     };
-    let cov = fit.cov_hac(&hac, Some(&times))?;
+    let cov = fit.cov_hac(&hac, Some(times))?;
     let df = options.use_t.then(|| fit.df_resid() as f64).filter(|d| *d >= 1.0);
     let inflation = if options.fixed_b {
         fixed_b_factor(maxlags, fit.nobs)
@@ -245,13 +276,13 @@ fn fit_arms(obs: &[Obs], arm_names: &[String], outcome: Outcome, options: &Analy
 }
 
 /// CDF and quantile of the reference distribution (t with df, or standard normal).
-struct RefDist {
+pub(crate) struct RefDist {
     t: Option<StudentsT>,
     z: Normal,
 }
 
 impl RefDist {
-    fn new(df: Option<f64>) -> Result<Self> {
+    pub(crate) fn new(df: Option<f64>) -> Result<Self> {
         let t = match df {
             Some(d) => Some(
                 StudentsT::new(0.0, 1.0, d)
@@ -263,10 +294,10 @@ impl RefDist {
         Ok(Self { t, z })
     }
     /// Upper tail, computed directly so small p-values keep their precision.
-    fn sf(&self, x: f64) -> f64 {
+    pub(crate) fn sf(&self, x: f64) -> f64 {
         self.t.as_ref().map_or_else(|| self.z.sf(x), |t| t.sf(x))
     }
-    fn quantile(&self, p: f64) -> f64 {
+    pub(crate) fn quantile(&self, p: f64) -> f64 {
         self.t
             .as_ref()
             .map_or_else(|| self.z.inverse_cdf(p), |t| t.inverse_cdf(p))
@@ -460,109 +491,6 @@ pub(crate) fn scale_of(outcome: Outcome) -> EffectScale {
     } else {
         EffectScale::MeanDifference
     }
-}
-
-/// Analyses one outcome of a trial. `records` are numbered like the calendar (day 0 = first
-/// run-in day) and end on the last day that has happened: later days are "to come", days
-/// absent before it count as missing.
-pub fn analyse_trial(
-    design: &TrialDesign,
-    records: &[DayRecord],
-    outcome: Outcome,
-    options: &AnalysisOptions,
-) -> Result<OutcomeAnalysis> {
-    let calendar: Calendar = design.calendar()?;
-    let days = DayLookup::new(records, outcome);
-    let look = Look::at(&calendar, records.iter().map(|r| r.day).max());
-    let value = |d: u32| match days.get(d) {
-        DayValue::Value(v) => Some(v),
-        _ => None,
-    };
-    let mut obs = Vec::new();
-    let mut gaps = Gaps::default();
-    let mut days_washout = 0;
-    let mut periods = Vec::new();
-    for p in &calendar.periods {
-        days_washout += p.washout.clone().filter(|d| days.has_happened(*d)).count();
-        let mut g = Gaps::default();
-        let vals: Vec<(u32, f64)> = p
-            .analysed
-            .clone()
-            .filter_map(|d| g.take(days.get(d)).map(|v| (d, v)))
-            .collect();
-        gaps.add(g);
-        periods.push(PeriodSummary {
-            index: p.index,
-            block: p.block,
-            arm: design.arms[p.arm].clone(),
-            days_analysed: vals.len(),
-            days_missing: g.missing,
-            days_without_episodes: g.without_episodes,
-            days_to_come: g.to_come,
-            mean: mean(vals.iter().map(|v| v.1)),
-        });
-        obs.extend(vals.into_iter().map(|(day, value)| Obs { day, arm: p.arm, value }));
-    }
-    debug_assert!(obs
-        .iter()
-        .all(|o| matches!(calendar.role(o.day), Some(DayRole::Analysed { .. }))));
-    let baseline_mean = mean(calendar.baseline.clone().filter_map(value));
-    let analysed_periods = periods.iter().filter(|p| p.days_analysed > 0).count() as u32;
-    let periods_per_arm = (0..design.arms.len())
-        .map(|a| {
-            calendar
-                .periods
-                .iter()
-                .zip(&periods)
-                .filter(|(c, s)| c.arm == a && s.days_analysed > 0)
-                .count() as u32
-        })
-        .collect();
-    let ctx = Context {
-        outcome,
-        arm_names: &design.arms,
-        threshold: design.success_threshold,
-        baseline: baseline_mean,
-        periods: analysed_periods,
-        periods_per_arm,
-        observational: false,
-        look: Some(look),
-    };
-    let (af, arms, comparisons) = build(&obs, &ctx, options)?;
-    Ok(OutcomeAnalysis {
-        outcome,
-        observational: false,
-        model: af.fit.kind,
-        method: method_text(&af, options),
-        maxlags: af.maxlags,
-        df: af.df,
-        alpha: af.fit.alpha(),
-        days_used: obs.len(),
-        days_missing: gaps.missing,
-        days_without_episodes: gaps.without_episodes,
-        days_to_come: gaps.to_come,
-        days_washout,
-        probability_rule: PROBABILITY_RULE.to_string(),
-        look: Some(look),
-        monitoring_rule: (!look.is_final()).then(|| monitoring::rule_text(options.level)),
-        prior: prior_text(scale_of(outcome), options.level),
-        baseline_mean,
-        arms,
-        periods,
-        comparisons,
-    })
-}
-
-/// Analyses every outcome of a trial; outcomes without enough data give their error.
-pub fn analyse_trial_outcomes(
-    design: &TrialDesign,
-    records: &[DayRecord],
-    options: &AnalysisOptions,
-) -> Vec<(Outcome, Result<OutcomeAnalysis>)> {
-    Outcome::ALL
-        .iter()
-        .map(|o| (*o, analyse_trial(design, records, *o, options)))
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 use super::*;
+use crate::design::TrialDesign;
 use crate::series::records_from_sim;
+use crate::series::DayRecord;
 use crate::sim::SimConfig;
 use crate::trial_sim::{simulate_trial, ArmEffect};
 

@@ -71,6 +71,7 @@ pub fn compare_ranges(
         days_without_episodes: gaps.without_episodes,
         days_to_come: gaps.to_come,
         days_washout: 0,
+        days_excluded: 0,
         probability_rule: crate::verdict::PROBABILITY_RULE.to_string(),
         look: None,
         monitoring_rule: None,
@@ -79,5 +80,6 @@ pub fn compare_ranges(
         arms,
         periods: Vec::new(),
         comparisons,
+        checks: Vec::new(),
     })
 }

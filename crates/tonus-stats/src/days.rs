@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::design::Outcome;
+use crate::exclusion::ExcludedSpan;
 use crate::series::DayRecord;
 
 fn index(records: &[DayRecord]) -> BTreeMap<u32, &DayRecord> {
@@ -20,6 +21,9 @@ pub(crate) enum DayValue {
     NoEpisodes,
     /// Happened, but unconfirmed or the value was not given.
     Missing,
+    /// Inside a recorded disturbance (relapse, infection): left out by the pre-specified
+    /// rule whatever was logged (see [`crate::exclusion`]).
+    Excluded,
 }
 
 /// Days looked up in the records, each classified (see [`DayValue`]).
@@ -27,6 +31,7 @@ pub(crate) struct DayLookup<'a> {
     by_day: BTreeMap<u32, &'a DayRecord>,
     last: Option<u32>,
     outcome: Outcome,
+    excluded: &'a [ExcludedSpan],
 }
 
 impl<'a> DayLookup<'a> {
@@ -36,6 +41,15 @@ impl<'a> DayLookup<'a> {
             by_day: index(records),
             last: records.iter().map(|r| r.day).max(),
             outcome,
+            excluded: &[],
+        }
+    }
+
+    /// Days inside `spans` are [`DayValue::Excluded`] once they have happened.
+    pub(crate) fn excluding(self, spans: &'a [ExcludedSpan]) -> Self {
+        Self {
+            excluded: spans,
+            ..self
         }
     }
 
@@ -46,6 +60,9 @@ impl<'a> DayLookup<'a> {
     pub(crate) fn get(&self, day: u32) -> DayValue {
         if !self.has_happened(day) {
             return DayValue::ToCome;
+        }
+        if self.excluded.iter().any(|s| s.contains(day)) {
+            return DayValue::Excluded;
         }
         let Some(r) = self.by_day.get(&day) else {
             return DayValue::Missing;
@@ -70,6 +87,7 @@ pub(crate) struct Gaps {
     pub(crate) missing: usize,
     pub(crate) without_episodes: usize,
     pub(crate) to_come: usize,
+    pub(crate) excluded: usize,
 }
 
 impl Gaps {
@@ -80,6 +98,7 @@ impl Gaps {
             DayValue::ToCome => self.to_come += 1,
             DayValue::NoEpisodes => self.without_episodes += 1,
             DayValue::Missing => self.missing += 1,
+            DayValue::Excluded => self.excluded += 1,
         }
         None
     }
@@ -88,5 +107,6 @@ impl Gaps {
         self.missing += o.missing;
         self.without_episodes += o.without_episodes;
         self.to_come += o.to_come;
+        self.excluded += o.excluded;
     }
 }

@@ -5,6 +5,8 @@
 //! - [`design`]: trial designs, validation and the day-by-day calendar.
 //! - [`series`]: the daily record every analysis reads (only confirmed days count).
 //! - [`analysis`]: trial and observational comparisons per outcome, with verdicts.
+//! - [`exclusion`]: the pre-specified rule leaving out recorded relapses and infections.
+//! - [`checks`]: carry-over and trend checks reported with every trial outcome.
 //! - [`verdict`]: interval → verdict and plain-language text.
 //! - [`monitoring`]: the rule for interim looks (a stricter interval before the last period).
 //! - [`planning`]: power before starting, simulated from the patient's own recent diary.
@@ -18,10 +20,12 @@
 
 pub mod analysis;
 pub mod bayes;
+pub mod checks;
 pub mod compare;
 mod days;
 pub mod design;
 pub mod error;
+pub mod exclusion;
 pub mod exercise;
 pub mod hac;
 pub mod linalg;
@@ -33,6 +37,7 @@ pub mod posterior;
 pub mod records;
 pub mod series;
 pub mod sim;
+mod trial_analysis;
 pub mod trial_sim;
 pub mod verdict;
 mod wording;

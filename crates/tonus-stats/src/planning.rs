@@ -265,7 +265,12 @@ impl Simulator<'_> {
                 ..self.design.clone()
             };
             let records = self.records(&design, effect, seed)?;
-            match analyse_trial(&design, &records, design.primary_outcome, &AnalysisOptions::default()) {
+            // Only the comparison is read: the robustness checks would cost two more fits.
+            let options = AnalysisOptions {
+                robustness_checks: false,
+                ..AnalysisOptions::default()
+            };
+            match analyse_trial(&design, &records, design.primary_outcome, &options) {
                 Ok(a) => {
                     let better = |c: &crate::analysis::Comparison| c.verdict == Verdict::Better;
                     let hit = if effect {

@@ -103,6 +103,21 @@ pub struct SimConfig {
     pub relapse_duration_days: u32,
     /// Rate multiplier while a relapse lasts.
     pub relapse_rate_ratio: f64,
+    /// A relapse forced to start on this day (a flare at a known time, for the robustness
+    /// calibration), lasting `relapse_duration_days`; `None` = only the random ones.
+    #[serde(default)]
+    pub flare_start_day: Option<u32>,
+    /// Slow drift of both rates: multiplier per 100 days (0.5 = halves every 100 days);
+    /// 1 = none. Values ≤ 0 or not finite count as 1.
+    #[serde(default = "one")]
+    pub drift_rate_ratio_per_100_days: f64,
+    /// Weekly rhythm of both rates: the log-rate gets `amplitude · sin(2π·day/7)`; 0 = none.
+    #[serde(default)]
+    pub weekly_amplitude: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for SimConfig {
@@ -126,6 +141,9 @@ impl Default for SimConfig {
             relapse_rate_per_year: 0.5,
             relapse_duration_days: 28,
             relapse_rate_ratio: 1.8,
+            flare_start_day: None,
+            drift_rate_ratio_per_100_days: 1.0,
+            weekly_amplitude: 0.0,
         }
     }
 }
@@ -352,6 +370,12 @@ pub fn simulate(config: &SimConfig) -> SimPatient {
     let exercise_rr = positive_ratio(config.exercise_rate_ratio_per_100_load).ln();
     let relapse_rr = positive_ratio(config.relapse_rate_ratio);
     let night_share = prob(config.night_share);
+    let drift = positive_ratio(config.drift_rate_ratio_per_100_days).ln();
+    let weekly = if config.weekly_amplitude.is_finite() {
+        config.weekly_amplitude
+    } else {
+        0.0
+    };
     let mut relapse_left = 0u32;
     let mut previous_load = 0.0;
     let mut days = Vec::with_capacity(config.days as usize);
@@ -364,6 +388,9 @@ pub fn simulate(config: &SimConfig) -> SimPatient {
         if relapse_left == 0 && relapse_p > 0.0 && rng.gen_bool(relapse_p) {
             relapse_left = config.relapse_duration_days.max(1);
         }
+        if config.flare_start_day == Some(day) {
+            relapse_left = config.relapse_duration_days.max(1);
+        }
         let relapse = relapse_left > 0;
         relapse_left = relapse_left.saturating_sub(1);
         let mut log_effect = [0.0, 0.0];
@@ -372,7 +399,10 @@ pub fn simulate(config: &SimConfig) -> SimPatient {
             log_effect[0] += w * positive_ratio(t.rate_ratio_involuntary).ln();
             log_effect[1] += w * positive_ratio(t.rate_ratio_stiffness).ln();
         }
-        let shared = exercise_rr * previous_load / 100.0 + if relapse { relapse_rr.ln() } else { 0.0 };
+        let shared = exercise_rr * previous_load / 100.0
+            + if relapse { relapse_rr.ln() } else { 0.0 }
+            + drift * f64::from(day) / 100.0
+            + weekly * (std::f64::consts::TAU * f64::from(day) / 7.0).sin();
         let rate = [0, 1].map(|f| base[f] * (centre + z[f] + log_effect[f] + shared).exp());
 
         let exercise = if rng.gen_bool(prob(config.exercise_probability)) {

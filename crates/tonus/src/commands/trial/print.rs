@@ -66,6 +66,9 @@ pub(super) fn day_counts(a: &OutcomeAnalysis) -> String {
     if a.days_washout > 0 {
         parts.push(format!("{} washout", a.days_washout));
     }
+    if a.days_excluded > 0 {
+        parts.push(format!("{} left out (recorded relapse or infection)", a.days_excluded));
+    }
     if a.days_to_come > 0 {
         parts.push(format!("{} still to come", a.days_to_come));
     }
@@ -224,6 +227,14 @@ pub(super) fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
                 why.as_deref().unwrap_or("no analysable days")
             ),
         }
+    }
+    println!("   Checks (carry-over: the first analysed days of each period against the rest; trend: a steady change over the trial):");
+    for l in tonus_report::trials::check_lines(r) {
+        println!("    {l}");
+    }
+    println!("   Disturbed days:");
+    for l in r.exclusions.lines() {
+        println!("    {l}");
     }
     print_harms(&r.harms);
     println!("10. Limitations: self-reported, unblinded; carry-over beyond the washout and other treatments can bias results.");
