@@ -80,10 +80,13 @@ fn tonus_side_effects_round_trip_with_their_suspect() {
     assert_eq!(ae[0]["suspectEntity"][0]["instance"]["reference"], statement["fullUrl"]);
 
     let back = import_bundle(&b, now()).unwrap();
-    assert_eq!(back.records.side_effects, records.side_effects);
+    assert_eq!(back.patients[0].records.side_effects, records.side_effects);
     // The description that equals the label survives too (it is an extension, not
     // guessed from the text).
-    assert_eq!(back.records.side_effects[0].description(), Some("drowsiness"));
+    assert_eq!(
+        back.patients[0].records.side_effects[0].description(),
+        Some("drowsiness")
+    );
 }
 
 #[test]
@@ -116,7 +119,7 @@ fn other_systems_adverse_events_are_read_or_skipped() {
         date_only,
     ]);
     let got = import_bundle(&b, now()).unwrap();
-    let effects = &got.records.side_effects;
+    let effects = &got.patients[0].records.side_effects;
     assert_eq!(effects.len(), 2, "{effects:?}");
     assert_eq!(effects[0].effect(), Effect::Dizziness);
     assert_eq!(effects[0].severity(), Severity::Moderate);
@@ -124,7 +127,7 @@ fn other_systems_adverse_events_are_read_or_skipped() {
     assert_eq!(effects[1].effect(), Effect::Other);
     assert_eq!(effects[1].description(), Some("ringing ears"));
     assert_eq!(effects[1].suspected_treatment(), None);
-    assert_eq!(got.skipped, 3);
+    assert_eq!(got.report.skipped_total(), 3, "{:?}", got.report.skipped);
 }
 
 #[test]
@@ -168,14 +171,18 @@ fn a_suspect_is_spelt_like_its_treatment() {
         ours(json!({"display": " baclofen"})),
     ]);
     let first = import_bundle(&b, now()).unwrap();
-    assert_eq!(first.records.treatments.len(), 1);
-    let names: Vec<_> = first
+    assert_eq!(first.patients[0].records.treatments.len(), 1);
+    let names: Vec<_> = first.patients[0]
         .records
         .side_effects
         .iter()
         .map(|s| s.suspected_treatment())
         .collect();
     assert_eq!(names, vec![Some("Baclofen"), Some("Baclofen")]);
-    let again = import_bundle(&export_bundle("p", &Zone::utc(), &first.records, now()), now()).unwrap();
-    assert_eq!(again.records, first.records);
+    let again = import_bundle(
+        &export_bundle("p", &Zone::utc(), &first.patients[0].records, now()),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(again.patients[0].records, first.patients[0].records);
 }

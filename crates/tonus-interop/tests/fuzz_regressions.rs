@@ -50,5 +50,5 @@ fn fhir_keeps_instants_whose_local_offset_has_seconds() {
     };
     let bundle = tonus_interop::fhir::export_bundle("me", &Zone::utc(), &records, now());
     let back = tonus_interop::fhir::import_bundle(&bundle, now()).unwrap();
-    assert_eq!(back.records.exercise, records.exercise);
+    assert_eq!(back.patients[0].records.exercise, records.exercise);
 }

@@ -83,7 +83,9 @@ async fn fhir_round_trip(src: &Store, p: &Patient, dst: &Store, now: Timestamp) 
     let bundle = tonus_interop::fhir::export_bundle(&p.handle, &p.zone, &records, now);
     let text = serde_json::to_string(&bundle).unwrap();
     let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let import = tonus_interop::fhir::import_bundle(&parsed, now).unwrap();
+    let imported = tonus_interop::fhir::import_bundle(&parsed, now).unwrap();
+    assert!(imported.report.skipped.is_empty(), "{:?}", imported.report.skipped);
+    let import = imported.single().unwrap();
     assert_eq!(import.handle.as_deref(), Some(p.handle.as_str()));
     assert_eq!(import.zone.as_ref(), Some(&p.zone));
     let q = dst.create_patient("sim", &p.zone).await.unwrap();

@@ -45,6 +45,7 @@ macro_rules! on_tx {
         }
     };
 }
+pub(crate) use on_tx;
 
 /// Key that finds a regimen from a [`DoseRef`]: treatment name (case folded) and start day.
 fn regimen_key(name: &str, start: Date) -> (String, Date) {
@@ -55,7 +56,7 @@ fn regimen_key(name: &str, start: Date) -> (String, Date) {
 /// [`BulkWriter::commit`], none if it is never called (dropping the writer, or
 /// [`BulkWriter::rollback`], undoes everything sent so far).
 pub struct BulkWriter {
-    tx: Tx,
+    pub(crate) tx: Tx,
     patient_id: Id,
     rows: usize,
     treatment_ids: BTreeMap<String, Id>,

@@ -474,7 +474,7 @@ impl Store {
     }
 }
 
-fn patient_from_row((id, handle, zone): (i64, String, String)) -> Result<Patient, StoreError> {
+pub(crate) fn patient_from_row((id, handle, zone): (i64, String, String)) -> Result<Patient, StoreError> {
     let zone = Zone::parse(&zone).map_err(|source| StoreError::Corrupt {
         table: "patients",
         id,

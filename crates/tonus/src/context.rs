@@ -46,6 +46,11 @@ impl Ctx {
         })
     }
 
+    /// The handle given with --patient (or TONUS_PATIENT), if any.
+    pub fn patient_flag(&self) -> Option<&str> {
+        self.patient_flag.as_deref()
+    }
+
     /// The patient this command acts for: `--patient`, else the only one, else a new `me`
     /// in the system's time zone (said on standard error so nobody is surprised).
     pub async fn patient(&self) -> Result<Patient> {

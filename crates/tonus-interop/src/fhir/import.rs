@@ -10,52 +10,49 @@ use serde_json::Value;
 use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::time::Zone;
 use tonus_domain::{
-    Category, ClinicalEvent, Dose, DoseLog, DoseStatus, Effect, Episode, EventKind, ExerciseSession, ExerciseType,
-    LocalInstant, MriRegion, Pain, Regimen, Region, Route, Schedule, Severity, SideEffect, SpasmKind, Treatment,
-    Trigger, Unit, ValidationError,
+    ClinicalEvent, DoseLog, DoseStatus, Effect, Episode, EventKind, ExerciseSession, ExerciseType, LocalInstant,
+    MriRegion, Pain, Region, Schedule, Severity, SideEffect, SpasmKind, Trigger, ValidationError,
 };
-use tonus_store::archive::{PatientRecords, RegimenRecords, TreatmentRecords};
 
-use super::{cs, effect_snomed, ext, obs, AE_NOTE_EXT, AE_SEVERITY, BASE, LOINC, LOINC_PAIN, SCT_MS, SNOMED};
+use super::report::{Place, SkipReason};
+use super::{cs, effect_snomed, ext, obs, AE_NOTE_EXT, AE_SEVERITY, LOINC, LOINC_PAIN, SNOMED};
 use crate::InteropError;
 
-/// What a bundle held.
-#[derive(Debug, Clone)]
-pub struct FhirImport {
-    /// The Tonus patient handle, when the Patient carries one.
-    pub handle: Option<String>,
-    pub zone: Option<Zone>,
-    pub records: PatientRecords,
-    /// Resources that are not Tonus records and were left out.
-    pub skipped: usize,
-}
-
 /// A resource with its place in the bundle, for error messages.
-struct Res<'a> {
-    at: String,
-    r: &'a Value,
+pub(super) struct Res<'a> {
+    pub(super) at: String,
+    pub(super) place: Place,
+    pub(super) r: &'a Value,
 }
 
-type R<T> = Result<T, InteropError>;
+pub(super) type R<T> = Result<T, InteropError>;
 
 impl<'a> Res<'a> {
-    fn missing(&self, what: &str) -> InteropError {
+    pub(super) fn new(place: Place, r: &'a Value) -> Self {
+        Self {
+            at: place.to_string(),
+            place,
+            r,
+        }
+    }
+
+    pub(super) fn missing(&self, what: &str) -> InteropError {
         InteropError::Fhir(format!("{}: {what} is missing or malformed", self.at))
     }
 
-    fn invalid(&self, e: ValidationError) -> InteropError {
+    pub(super) fn invalid(&self, e: ValidationError) -> InteropError {
         InteropError::invalid(self.at.clone(), e)
     }
 
-    fn str(&self, pointer: &str) -> Option<&'a str> {
+    pub(super) fn str(&self, pointer: &str) -> Option<&'a str> {
         self.r.pointer(pointer).and_then(Value::as_str)
     }
 
-    fn req(&self, pointer: &str) -> R<&'a str> {
+    pub(super) fn req(&self, pointer: &str) -> R<&'a str> {
         self.str(pointer).ok_or_else(|| self.missing(pointer))
     }
 
-    fn extension(&self, name: &str) -> Option<&'a Value> {
+    pub(super) fn extension(&self, name: &str) -> Option<&'a Value> {
         let url = ext(name);
         self.r
             .get("extension")?
@@ -64,22 +61,22 @@ impl<'a> Res<'a> {
             .find(|e| e.get("url").and_then(Value::as_str) == Some(url.as_str()))
     }
 
-    fn ext_str(&self, name: &str) -> Option<&'a str> {
+    pub(super) fn ext_str(&self, name: &str) -> Option<&'a str> {
         self.extension(name)
             .and_then(|e| e.get("valueString").or_else(|| e.get("valueCode")))
             .and_then(Value::as_str)
     }
 
-    fn zone(&self, default: &Zone) -> R<Zone> {
+    pub(super) fn zone(&self, default: &Zone) -> R<Zone> {
         self.ext_str("time-zone")
             .map_or_else(|| Ok(default.clone()), |z| Zone::parse(z).map_err(|e| self.invalid(e)))
     }
 
-    fn note(&self) -> Option<&'a str> {
+    pub(super) fn note(&self) -> Option<&'a str> {
         self.str("/note/0/text")
     }
 
-    fn instant(&self, pointer: &str, zone: &Zone) -> R<LocalInstant> {
+    pub(super) fn instant(&self, pointer: &str, zone: &Zone) -> R<LocalInstant> {
         let text = self.req(pointer)?;
         let at: Timestamp = text.parse().map_err(|_| {
             self.invalid(ValidationError::new(
@@ -91,14 +88,14 @@ impl<'a> Res<'a> {
         Ok(LocalInstant { at, zone: zone.clone() })
     }
 
-    fn date(&self, pointer: &str) -> R<Date> {
+    pub(super) fn date(&self, pointer: &str) -> R<Date> {
         let text = self.req(pointer)?;
         text.get(..10)
             .and_then(|d| d.parse().ok())
             .ok_or_else(|| self.invalid(ValidationError::new(pointer, "a date YYYY-MM-DD", format!("{text:?}"))))
     }
 
-    fn components(&self) -> &'a [Value] {
+    pub(super) fn components(&self) -> &'a [Value] {
         self.r
             .get("component")
             .and_then(Value::as_array)
@@ -106,14 +103,14 @@ impl<'a> Res<'a> {
     }
 
     /// Components whose code has `code` in `system`.
-    fn component_values(&self, system: &str, code: &str) -> Vec<&'a Value> {
+    pub(super) fn component_values(&self, system: &str, code: &str) -> Vec<&'a Value> {
         self.components()
             .iter()
             .filter(|c| code_in(c.get("code"), system) == Some(code))
             .collect()
     }
 
-    fn int_component(&self, system: &str, code: &str) -> Option<i64> {
+    pub(super) fn int_component(&self, system: &str, code: &str) -> Option<i64> {
         self.component_values(system, code)
             .first()
             .and_then(|c| c.get("valueInteger"))
@@ -122,7 +119,7 @@ impl<'a> Res<'a> {
 }
 
 /// The code of the first coding of `concept` in `system`.
-fn code_in<'a>(concept: Option<&'a Value>, system: &str) -> Option<&'a str> {
+pub(super) fn code_in<'a>(concept: Option<&'a Value>, system: &str) -> Option<&'a str> {
     concept?
         .get("coding")?
         .as_array()?
@@ -132,7 +129,7 @@ fn code_in<'a>(concept: Option<&'a Value>, system: &str) -> Option<&'a str> {
         .as_str()
 }
 
-fn episode(res: &Res, zone: &Zone) -> R<Episode> {
+pub(super) fn episode(res: &Res, zone: &Zone) -> R<Episode> {
     let zone = res.zone(zone)?;
     let started = res.instant("/effectivePeriod/start", &zone)?;
     let duration = match res.str("/effectivePeriod/end") {
@@ -176,7 +173,7 @@ fn episode(res: &Res, zone: &Zone) -> R<Episode> {
     build().map_err(|e| res.invalid(e))
 }
 
-fn checkin(res: &Res, zone: &Zone, now: Timestamp) -> R<tonus_domain::CheckIn> {
+pub(super) fn checkin(res: &Res, zone: &Zone, now: Timestamp) -> R<tonus_domain::CheckIn> {
     let date = res.date("/effectiveDateTime")?;
     let t = |code| res.int_component(&cs("observation"), code);
     let log_complete = res
@@ -198,7 +195,7 @@ fn checkin(res: &Res, zone: &Zone, now: Timestamp) -> R<tonus_domain::CheckIn> {
     .map_err(|e| res.invalid(e))
 }
 
-fn exercise(res: &Res, zone: &Zone, now: Timestamp) -> R<ExerciseSession> {
+pub(super) fn exercise(res: &Res, zone: &Zone, now: Timestamp) -> R<ExerciseSession> {
     let zone = res.zone(zone)?;
     let at = res.instant("/effectiveDateTime", &zone)?;
     let o = cs("observation");
@@ -221,7 +218,7 @@ fn exercise(res: &Res, zone: &Zone, now: Timestamp) -> R<ExerciseSession> {
         .map_err(|e| res.invalid(e))
 }
 
-fn event(res: &Res, code: &str, zone: &Zone, now: Timestamp) -> R<ClinicalEvent> {
+pub(super) fn event(res: &Res, code: &str, zone: &Zone, now: Timestamp) -> R<ClinicalEvent> {
     let (on, until) = if res.r.get("effectivePeriod").is_some() {
         let until = match res.str("/effectivePeriod/end") {
             Some(_) => Some(res.date("/effectivePeriod/end")?),
@@ -257,7 +254,7 @@ fn event(res: &Res, code: &str, zone: &Zone, now: Timestamp) -> R<ClinicalEvent>
     build().map_err(|e| res.invalid(e))
 }
 
-fn schedule(res: &Res) -> R<Schedule> {
+pub(super) fn schedule(res: &Res) -> R<Schedule> {
     if let Some(text) = res.str("/dosage/0/text") {
         if let Ok(s) = Schedule::parse(text) {
             return Ok(s);
@@ -284,37 +281,7 @@ fn schedule(res: &Res) -> R<Schedule> {
     Schedule::parse(&code).map_err(|e| res.invalid(e))
 }
 
-fn statement(res: &Res) -> R<(Treatment, Option<Regimen>)> {
-    let name = res.req("/medicationCodeableConcept/text")?;
-    let category = code_in(res.r.get("category"), &cs("treatment-category")).unwrap_or("drug");
-    let category = Category::parse(category).map_err(|e| res.invalid(e))?;
-    let treatment = Treatment::new(name, category, res.note()).map_err(|e| res.invalid(e))?;
-    if res.r.get("effectivePeriod").is_none() {
-        return Ok((treatment, None));
-    }
-    let start = res.date("/effectivePeriod/start")?;
-    let end = match res.str("/effectivePeriod/end") {
-        Some(_) => Some(res.date("/effectivePeriod/end")?),
-        None => None,
-    };
-    let schedule = schedule(res)?;
-    let build = || -> Result<Regimen, ValidationError> {
-        let route = code_in(res.r.pointer("/dosage/0/route"), &cs("route"))
-            .map(Route::parse)
-            .transpose()?;
-        let dose = match res.r.pointer("/dosage/0/doseAndRate/0/doseQuantity") {
-            Some(q) => Some(Dose::new(
-                q.get("value").and_then(Value::as_f64).unwrap_or(f64::NAN),
-                Unit::parse(q.get("code").and_then(Value::as_str).unwrap_or_default())?,
-            )?),
-            None => None,
-        };
-        Regimen::new(category, dose, route, schedule, start, end)
-    };
-    Ok((treatment, Some(build().map_err(|e| res.invalid(e))?)))
-}
-
-fn administration(res: &Res, zone: &Zone, now: Timestamp) -> R<DoseLog> {
+pub(super) fn administration(res: &Res, zone: &Zone, now: Timestamp) -> R<DoseLog> {
     let zone = res.zone(zone)?;
     let at = res.instant("/effectiveDateTime", &zone)?;
     let status = match (res.ext_str("dose-status"), res.str("/status")) {
@@ -328,20 +295,27 @@ fn administration(res: &Res, zone: &Zone, now: Timestamp) -> R<DoseLog> {
 /// A side effect from an `AdverseEvent`. One Tonus wrote (its `event` has a Tonus code) must
 /// read back whole, so anything missing is an error; another system's is read when it says
 /// what was felt (a Tonus or known SNOMED CT code, else its text as an "other" effect), how
-/// bad, and when (a dateTime with time and offset), and skipped (`Ok(None)`) otherwise.
+/// bad, and when (a dateTime with time and offset), and otherwise skipped with the reason.
 /// Only events that happened (`actuality` actual) are side effects; a potential one (a near
 /// miss) is not. `statements` maps a MedicationStatement's fullUrl to its treatment's name;
 /// `names` maps the bundle's treatment names in lower case to their spelling, so a name
 /// given only as a display is spelt like the treatment it names (as the store would).
-fn side_effect(
+pub(super) fn side_effect(
     res: &Res,
     zone: &Zone,
     now: Timestamp,
     statements: &HashMap<&str, String>,
     names: &HashMap<String, String>,
-) -> R<Option<SideEffect>> {
-    if res.str("/actuality") != Some("actual") {
-        return Ok(None);
+) -> R<Result<SideEffect, SkipReason>> {
+    match res.str("/actuality") {
+        Some("actual") => {}
+        Some(other) => {
+            return Ok(Err(SkipReason::Status {
+                field: "actuality".into(),
+                value: other.into(),
+            }))
+        }
+        None => return Ok(Err(incomplete("no actuality (actual or potential)"))),
     }
     let event = res.r.get("event");
     let tonus_code = code_in(event, &cs("side-effect"));
@@ -370,7 +344,9 @@ fn side_effect(
         (Some(e), Some(s), Ok(at)) => (e, s, at),
         (_, _, Err(e)) if ours => return Err(e),
         _ if ours => return Err(res.missing("severity")),
-        _ => return Ok(None),
+        (None, _, _) => return Ok(Err(incomplete("no event code or text saying what was felt"))),
+        (_, None, _) => return Ok(Err(incomplete("no severity (mild, moderate or severe)"))),
+        (_, _, Err(_)) => return Ok(Err(incomplete("no date with a time and offset"))),
     };
     let note = res
         .r
@@ -405,150 +381,12 @@ fn side_effect(
     let built = Severity::parse(severity)
         .and_then(|severity| SideEffect::new(at, effect, description, severity, suspected, note, now));
     match built {
-        Ok(s) => Ok(Some(s)),
+        Ok(s) => Ok(Ok(s)),
         Err(e) if ours => Err(res.invalid(e)),
-        Err(_) => Ok(None),
+        Err(e) => Ok(Err(e.into())),
     }
 }
 
-/// Reads a Bundle; `now` bounds "not in the future" as for any other input.
-pub fn import_bundle(bundle: &Value, now: Timestamp) -> Result<FhirImport, InteropError> {
-    if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
-        return Err(InteropError::Fhir("the file is not a FHIR Bundle".into()));
-    }
-    let entries: Vec<Res> = bundle
-        .get("entry")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| {
-            let r = e.get("resource")?;
-            let t = r.get("resourceType").and_then(Value::as_str).unwrap_or("?");
-            Some(Res {
-                at: format!("entry[{i}] {t}"),
-                r,
-            })
-        })
-        .collect();
-    let full_urls: Vec<Option<&str>> = bundle
-        .get("entry")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .filter(|e| e.get("resource").is_some())
-        .map(|e| e.get("fullUrl").and_then(Value::as_str))
-        .collect();
-    let kind = |r: &Res| {
-        r.r.get("resourceType")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-
-    let mut out = FhirImport {
-        handle: None,
-        zone: None,
-        records: PatientRecords::default(),
-        skipped: 0,
-    };
-    if let Some(p) = entries.iter().find(|r| kind(r) == "Patient") {
-        let handle_system = format!("{BASE}/patient-handle");
-        out.handle =
-            p.r.get("identifier")
-                .and_then(Value::as_array)
-                .and_then(|ids| {
-                    ids.iter()
-                        .find(|i| i.get("system").and_then(Value::as_str) == Some(handle_system.as_str()))
-                })
-                .and_then(|i| i.get("value"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-        out.zone = p
-            .ext_str("time-zone")
-            .map(Zone::parse)
-            .transpose()
-            .map_err(|e| p.invalid(e))?;
-        out.records.identity = super::patient::identity(p.r, &handle_system).map_err(|e| p.invalid(e))?;
-    }
-    let zone = out.zone.clone().unwrap_or_else(Zone::utc);
-
-    // Treatments and regimens first: doses point at their regimen's statement.
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut regimen_at: HashMap<&str, (usize, usize)> = HashMap::new();
-    let mut statement_names: HashMap<&str, String> = HashMap::new();
-    for (res, url) in entries.iter().zip(&full_urls) {
-        if kind(res) != "MedicationStatement" {
-            continue;
-        }
-        let (t, r) = statement(res)?;
-        let key = t.name().to_lowercase();
-        let ti = *by_name.entry(key).or_insert_with(|| {
-            out.records.treatments.push(TreatmentRecords {
-                treatment: t,
-                regimens: Vec::new(),
-            });
-            out.records.treatments.len() - 1
-        });
-        if let Some(u) = url {
-            // The treatment's name as imported (the first statement's spelling), which is
-            // what a side effect pointing at any of its statements must say.
-            statement_names.insert(u, out.records.treatments[ti].treatment.name().to_string());
-        }
-        if let Some(regimen) = r {
-            let regimens = &mut out.records.treatments[ti].regimens;
-            regimens.push(RegimenRecords {
-                regimen,
-                doses: Vec::new(),
-            });
-            if let Some(u) = url {
-                regimen_at.insert(u, (ti, regimens.len() - 1));
-            }
-        }
-    }
-    let treatment_names: HashMap<String, String> = out
-        .records
-        .treatments
-        .iter()
-        .map(|t| (t.treatment.name().to_lowercase(), t.treatment.name().to_string()))
-        .collect();
-    for res in &entries {
-        match kind(res).as_str() {
-            "Patient" | "MedicationStatement" => {}
-            "MedicationAdministration" => {
-                let target = res.req("/supportingInformation/0/reference")?;
-                let (ti, ri) = *regimen_at
-                    .get(target)
-                    .ok_or_else(|| res.missing("supportingInformation naming a MedicationStatement of this bundle"))?;
-                let d = administration(res, &zone, now)?;
-                out.records.treatments[ti].regimens[ri].doses.push(d);
-            }
-            "Observation" => {
-                let code = res.r.get("code");
-                if code_in(code, &cs("spasm-kind")).is_some() {
-                    out.records.episodes.push(episode(res, &zone)?);
-                } else if let Some(k) = code_in(code, &cs("event-kind")) {
-                    out.records.events.push(event(res, k, &zone, now)?);
-                } else {
-                    match code_in(code, &cs("observation")) {
-                        Some(obs::CHECKIN) => out.records.checkins.push(checkin(res, &zone, now)?),
-                        Some(obs::EXERCISE) => out.records.exercise.push(exercise(res, &zone, now)?),
-                        _ => out.skipped += 1,
-                    }
-                }
-            }
-            "AdverseEvent" => match side_effect(res, &zone, now, &statement_names, &treatment_names)? {
-                Some(s) => out.records.side_effects.push(s),
-                None => out.skipped += 1,
-            },
-            "Condition" if code_in(res.r.get("code"), SNOMED) == Some(SCT_MS) => {
-                let on = res.date("/recordedDate")?;
-                let e = ClinicalEvent::new(EventKind::Diagnosis, on, None, res.note(), &zone, now)
-                    .map_err(|e| res.invalid(e))?;
-                out.records.events.push(e);
-            }
-            _ => out.skipped += 1,
-        }
-    }
-    Ok(out)
+pub(super) fn incomplete(detail: impl Into<String>) -> SkipReason {
+    SkipReason::Incomplete { detail: detail.into() }
 }

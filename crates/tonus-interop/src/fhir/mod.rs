@@ -11,12 +11,17 @@
 //! `final`; a missed dose is a MedicationAdministration with status `not-done`. Side effects
 //! are AdverseEvents the patient recorded (`actuality` actual), with no causality claimed.
 
+mod bundle;
 mod export;
+mod foreign;
 mod import;
+mod medication;
 mod patient;
+mod report;
 
+pub use bundle::{import_bundle, BundlePatient, FhirImport};
 pub use export::export_bundle;
-pub use import::{import_bundle, FhirImport};
+pub use report::{ImportReport, Note, Place, SkipReason, Skipped, TypeCount};
 
 /// Base of Tonus's own code systems and extensions. A placeholder under example.org
 /// (reserved for documentation) until the project owns a canonical URL; change it here only.

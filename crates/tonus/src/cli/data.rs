@@ -185,8 +185,25 @@ pub enum ImportCommand {
         #[arg(long)]
         skip_invalid: bool,
     },
-    /// A FHIR R4 Bundle as `tonus export fhir` writes it; records are added to the patient.
-    Fhir { file: std::path::PathBuf },
+    /// A FHIR R4 Bundle (or one resource): Tonus's own export or another system's. Each
+    /// Patient in the file decides where its records go: the patient with one of its
+    /// identifiers, else the one with its Tonus handle, else a new patient; --map (or
+    /// --patient for a one-patient file) chooses explicitly. Every resource is reported as
+    /// imported or skipped with the reason.
+    Fhir {
+        file: std::path::PathBuf,
+        /// Show what would be imported, into which patients, and what skipped; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Send a Patient of the file to a patient of this database (created if missing):
+        /// `--map Patient/f201=roel` (the Patient's `Patient/id` or fullUrl). Repeatable.
+        #[arg(long, value_name = "PATIENT=HANDLE")]
+        map: Vec<String>,
+        /// Time zone of patients the import creates when the file gives none (default: this
+        /// machine's).
+        #[arg(long)]
+        tz: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -27,7 +27,7 @@ pub const MAX_IMPORT_BYTES: u64 = 64 * 1024 * 1024;
 /// Opens an import file, refusing one larger than [`MAX_IMPORT_BYTES`] before reading it.
 /// Pipes and devices have no size up front, so the reader also stops at the limit and says
 /// so through the flag, which the caller checks before writing anything.
-fn open_limited(path: &Path) -> Result<(LimitedReader<File>, u64, Rc<Cell<bool>>)> {
+pub(super) fn open_limited(path: &Path) -> Result<(LimitedReader<File>, u64, Rc<Cell<bool>>)> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len > MAX_IMPORT_BYTES {
@@ -42,7 +42,7 @@ fn open_limited(path: &Path) -> Result<(LimitedReader<File>, u64, Rc<Cell<bool>>
     Ok((reader, len, over))
 }
 
-fn too_large(path: &Path) -> anyhow::Error {
+pub(super) fn too_large(path: &Path) -> anyhow::Error {
     user_error(format!(
         "{}: the file is larger than the import limit of {MAX_IMPORT_BYTES} bytes (64 MiB); nothing was written. Split it into smaller files.",
         path.display()
@@ -51,7 +51,7 @@ fn too_large(path: &Path) -> anyhow::Error {
 
 /// Ends the input at the limit (the parsers then see end of file rather than an I/O error,
 /// which the CSV reader would report per row and read past) and raises `over`.
-struct LimitedReader<R> {
+pub(super) struct LimitedReader<R> {
     inner: R,
     read: u64,
     over: Rc<Cell<bool>>,
@@ -76,10 +76,12 @@ impl<R: Read> Read for LimitedReader<R> {
 }
 
 pub async fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<()> {
-    let patient = ctx.patient().await?;
     match cmd {
-        ImportCommand::Csv { files, skip_invalid } => csv(ctx, &patient, files, skip_invalid).await,
-        ImportCommand::Fhir { file } => fhir(ctx, &patient, file).await,
+        ImportCommand::Csv { files, skip_invalid } => csv(ctx, &ctx.patient().await?, files, skip_invalid).await,
+        ImportCommand::Fhir { file, dry_run, map, tz } => {
+            let options = super::import_fhir::Options { dry_run, map, tz };
+            super::import_fhir::run(ctx, file, options).await
+        }
     }
 }
 
@@ -253,32 +255,4 @@ async fn write(w: &mut BulkWriter, record: Record) -> Result<()> {
         Record::Treatment(..) => {}
     }
     Ok(())
-}
-
-async fn fhir(ctx: &Ctx, patient: &Patient, file: PathBuf) -> Result<()> {
-    let text = {
-        let (mut reader, _, over) = open_limited(&file)?;
-        let mut text = String::new();
-        reader
-            .read_to_string(&mut text)
-            .with_context(|| format!("reading {}", file.display()))?;
-        if over.get() {
-            return Err(too_large(&file));
-        }
-        text
-    };
-    let bundle: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| user_error(format!("{}: not JSON: {e}", file.display())))?;
-    let imported = tonus_interop::fhir::import_bundle(&bundle, ctx.now)
-        .map_err(|e| user_error(format!("{}: {e}", file.display())))?;
-    ctx.store.add_records(patient, &imported.records, &[]).await?;
-    super::report(
-        ctx,
-        &format!(
-            "Imported {} records from the FHIR bundle for {:?}.",
-            imported.records.len(),
-            patient.handle
-        ),
-        &serde_json::json!({"written": imported.records.len()}),
-    )
 }

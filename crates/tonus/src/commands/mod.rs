@@ -11,6 +11,7 @@ mod event;
 mod exercise;
 mod export;
 mod import;
+mod import_fhir;
 mod list;
 mod log;
 mod patient;
