@@ -122,8 +122,7 @@ impl Store {
                 Ok(_) => {}
                 // IF NOT EXISTS is not atomic: when two servers (or tests) create the same
                 // schema at once, the loser gets a unique violation for a schema that exists.
-                Err(sqlx::Error::Database(e))
-                    if matches!(e.code().as_deref(), Some("23505" | "42P06")) => {}
+                Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("23505" | "42P06")) => {}
                 Err(e) => return Err(e).ctx("creating the schema"),
             }
             admin.close().await;
