@@ -5,22 +5,9 @@
 
 mod common;
 
-use common::{postgres_db, sqlite_db, tonus, Db};
+use common::{ok_json, postgres_db, sqlite_db, tonus, Db};
 use jiff::civil::Date;
 use jiff::Span;
-use serde_json::Value;
-
-fn ok_json(db: &Db, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let out = tonus(db, &all);
-    assert!(
-        out.status.success(),
-        "tonus {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn ok_text(db: &Db, args: &[&str]) -> String {
     let out = tonus(db, args);

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{postgres_db, sqlite_db, tonus, Db};
+use common::{ok_json, postgres_db, sqlite_db, tonus, Db};
 use serde_json::{json, Value};
 
 fn fixture(path: &str) -> Value {
@@ -41,18 +41,6 @@ fn two_patients(dir: &Path) -> PathBuf {
     path
 }
 
-fn run_json(db: &Db, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let out = tonus(db, &all);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn fails(db: &Db, args: &[&str]) -> String {
     let out = tonus(db, args);
     assert_eq!(
@@ -65,7 +53,7 @@ fn fails(db: &Db, args: &[&str]) -> String {
 }
 
 fn handles(db: &Db) -> Vec<String> {
-    run_json(db, &["patient", "list"])
+    ok_json(db, &["patient", "list"])
         .as_array()
         .unwrap()
         .iter()
@@ -74,7 +62,7 @@ fn handles(db: &Db) -> Vec<String> {
 }
 
 fn diagnoses(db: &Db, patient: &str) -> usize {
-    run_json(db, &["list", "--what", "events", "--patient", patient])
+    ok_json(db, &["list", "--what", "events", "--patient", patient])
         .as_array()
         .unwrap()
         .len()
@@ -86,7 +74,7 @@ fn two_patients_land_in_two(db: &Db) {
     let f = file.to_str().unwrap();
 
     // A dry run plans two new patients and writes nothing, not even them.
-    let dry = run_json(db, &["import", "fhir", f, "--dry-run"]);
+    let dry = ok_json(db, &["import", "fhir", f, "--dry-run"]);
     assert_eq!(dry["dry_run"], true);
     assert_eq!(dry["written"], 0);
     assert_eq!(dry["records"], 2);
@@ -95,7 +83,7 @@ fn two_patients_land_in_two(db: &Db) {
     assert_eq!(dry["patients"][0]["new"], true);
     assert!(handles(db).is_empty());
 
-    let done = run_json(db, &["import", "fhir", f]);
+    let done = ok_json(db, &["import", "fhir", f]);
     assert_eq!(done["written"], 2);
     assert_eq!(done["counts"]["Patient"]["imported"], 2);
     assert_eq!(done["counts"]["Condition"]["imported"], 2);
@@ -111,12 +99,12 @@ fn two_patients_land_in_two(db: &Db) {
     assert_eq!(handles(db), vec!["roel", "pieter-van-de-heuvel"]);
     assert_eq!(diagnoses(db, "roel"), 1);
     assert_eq!(diagnoses(db, "pieter-van-de-heuvel"), 1);
-    let id = run_json(db, &["patient", "identity", "roel"]);
+    let id = ok_json(db, &["patient", "identity", "roel"]);
     assert_eq!(id["name"], "Roel");
     assert_eq!(id["identifiers"][0]["value"], "123456789");
 
     // Again: both are found by their identifiers, no third patient appears.
-    let again = run_json(db, &["import", "fhir", f, "--dry-run"]);
+    let again = ok_json(db, &["import", "fhir", f, "--dry-run"]);
     assert_eq!(again["patients"][0]["handle"], "roel");
     assert_eq!(again["patients"][0]["new"], false);
     assert_eq!(
@@ -157,7 +145,7 @@ fn explicit_targets_and_their_errors() {
     let dir = tempfile::tempdir().unwrap();
     let file = two_patients(dir.path());
     let f = file.to_str().unwrap();
-    run_json(&db, &["patient", "add", "anne", "--tz", "Europe/Paris"]);
+    ok_json(&db, &["patient", "add", "anne", "--tz", "Europe/Paris"]);
 
     let err = fails(&db, &["import", "fhir", f, "--patient", "anne"]);
     assert!(err.contains("the file holds 2 patients"), "{err}");
@@ -180,7 +168,7 @@ fn explicit_targets_and_their_errors() {
     assert!(err.contains("both go to patient \"anne\""), "{err}");
     assert_eq!(handles(&db), vec!["anne"]);
 
-    let done = run_json(
+    let done = ok_json(
         &db,
         &[
             "import",
@@ -207,7 +195,7 @@ fn explicit_targets_and_their_errors() {
     let s = single.to_str().unwrap();
     let err = fails(&db, &["import", "fhir", s]);
     assert!(err.contains("choose one with --patient"), "{err}");
-    let done = run_json(&db, &["import", "fhir", s, "--patient", "piet"]);
+    let done = ok_json(&db, &["import", "fhir", s, "--patient", "piet"]);
     assert_eq!(done["patients"][0]["handle"], "piet");
     assert_eq!(done["counts"]["MedicationStatement"]["imported"], 1);
     assert!(done["notes"].as_array().unwrap().len() >= 2);
@@ -220,11 +208,11 @@ fn a_synthea_bundle_into_an_empty_database() {
         "{}/../tonus-interop/tests/fixtures/external/synthea/sample_complete_patient_cut.json",
         env!("CARGO_MANIFEST_DIR")
     );
-    let done = run_json(&db, &["import", "fhir", &file, "--tz", "America/New_York"]);
+    let done = ok_json(&db, &["import", "fhir", &file, "--tz", "America/New_York"]);
     assert_eq!(done["patients"][0]["handle"], "lindsay928-gerlach374");
     assert_eq!(done["patients"][0]["time_zone"], "America/New_York");
     assert_eq!(done["written"], 0);
     assert_eq!(done["skipped"].as_array().unwrap().len(), 6);
-    let id = run_json(&db, &["patient", "identity", "lindsay928-gerlach374"]);
+    let id = ok_json(&db, &["patient", "identity", "lindsay928-gerlach374"]);
     assert_eq!(id["birth_date"], "1950-10-24");
 }

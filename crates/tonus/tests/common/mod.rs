@@ -51,6 +51,19 @@ pub fn tonus(db: &Db, args: &[&str]) -> Output {
         .expect("run tonus")
 }
 
+/// Runs `tonus ARGS --json`, asserts it succeeded (showing its stderr if not) and parses stdout.
+pub fn ok_json(db: &Db, args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = tonus(db, &all);
+    assert!(
+        out.status.success(),
+        "tonus {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The password every test account is given.
 pub const PASSWORD: &str = "correct horse battery staple";
 
