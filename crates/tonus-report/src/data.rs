@@ -43,6 +43,7 @@ pub struct TrialSummary {
     pub adherence: Vec<String>,
     /// Side effects per arm and period ([`crate::harms::TrialHarms::lines`]).
     pub harms: Vec<String>,
+    pub cent: crate::trials::cent::CentItems,
 }
 
 pub struct ReportInput<'a> {

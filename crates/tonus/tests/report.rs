@@ -102,6 +102,14 @@ fn a_year_report_opens_with_every_section_and_renders_to_png() {
         "Self-reported data",
         "not medical advice",
         "Baclofen",
+        // The trial page per CENT 2015: allocation with dates, specification, per-period
+        // results, other treatments, limitations; planned 120 days into the trial.
+        "seed 2 (ChaCha8",
+        "Period 1 (block 1):",
+        "Planned after the trial started: not pre-specified",
+        "Mean per period",
+        "Other treatments during the trial",
+        "Limitations:",
     ] {
         assert!(text.contains(section), "PDF text lacks {section:?}");
     }
