@@ -229,17 +229,16 @@ fn read_patient(
             Some(_) => res.uid_in(&format!("{BASE}/treatment")),
         };
         let key = read.treatment.name().to_lowercase();
+        // A record without a uid in the file gets a new one now, so exporting what was read
+        // gives ids that read back the same.
         let ti = *by_name.entry(key).or_insert_with(|| {
             out.treatments.push(TreatmentRecords {
-                uid: None,
+                uid: Some(treatment_uid.unwrap_or_else(RecordUid::new)),
                 treatment: read.treatment,
                 regimens: Vec::new(),
             });
             out.treatments.len() - 1
         });
-        if out.treatments[ti].uid.is_none() {
-            out.treatments[ti].uid = treatment_uid;
-        }
         if let Some(u) = url {
             // The treatment's name as imported (the first statement's spelling), which is
             // what a side effect pointing at any of its statements must say.
@@ -248,7 +247,7 @@ fn read_patient(
         if let Some(regimen) = read.regimen {
             let regimens = &mut out.treatments[ti].regimens;
             regimens.push(RegimenRecords {
-                uid,
+                uid: Some(uid.unwrap_or_else(RecordUid::new)),
                 regimen,
                 doses: Vec::new(),
                 dose_uids: Vec::new(),
