@@ -3,7 +3,7 @@
 //! its `subject` (or `patient`) names, so a two-patient bundle gives two patients' records;
 //! a resource naming no Patient of the file is about someone else and is skipped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -200,6 +200,9 @@ fn read_patient(
     let zone = p.zone.clone().unwrap_or_else(Zone::utc);
     let out = &mut p.records;
     let found = &mut p.uids;
+    // A uid seen on an earlier resource of the patient is not taken again (the record gets a
+    // new one): two records under one uid would share an id and a fullUrl in an export.
+    let mut seen: HashSet<RecordUid> = HashSet::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut regimen_at: HashMap<&str, (usize, usize)> = HashMap::new();
     let mut statement_names: HashMap<&str, String> = HashMap::new();
@@ -219,7 +222,7 @@ fn read_patient(
             report.note(&res.place, n);
         }
         // A statement's uid is its regimen's, or its treatment's when it has no regimen.
-        let uid = res.uid();
+        let uid = res.uid().filter(|u| seen.insert(*u));
         if let Some(u) = uid {
             found.push((u, res.place.clone()));
         }
@@ -274,7 +277,7 @@ fn read_patient(
         })
         .collect();
     // A resource's uid, noted with its place; one without (another system's) gets a new one.
-    let mut uid_of = |res: &Res| match res.uid() {
+    let mut uid_of = |res: &Res| match res.uid().filter(|u| seen.insert(*u)) {
         Some(u) => {
             found.push((u, res.place.clone()));
             u
