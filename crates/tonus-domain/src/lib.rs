@@ -16,6 +16,7 @@ pub mod side_effect;
 pub mod taper;
 pub mod time;
 pub mod treatment;
+pub mod uid;
 mod vocab;
 
 pub use arm::Arm;
@@ -30,6 +31,7 @@ pub use patient::Patient;
 pub use side_effect::{Effect, Severity, SideEffect};
 pub use time::LocalInstant;
 pub use treatment::{Category, Dose, DoseLog, DoseStatus, Regimen, Route, Schedule, Treatment, Unit};
+pub use uid::RecordUid;
 
 /// Database identifier of a stored record. Ids are per table and never reused.
 pub type Id = i64;

@@ -417,10 +417,13 @@ mod tests {
     fn baclofen(regimens: &[(f64, &str, Option<&str>)]) -> TreatmentRecords {
         use tonus_domain::{Category, Dose, Treatment, Unit};
         TreatmentRecords {
+            uid: None,
             treatment: Treatment::new("Baclofen", Category::Drug, None).unwrap(),
             regimens: regimens
                 .iter()
                 .map(|(mg, start, end)| RegimenRecords {
+                    uid: None,
+                    dose_uids: Vec::new(),
                     regimen: Regimen::new(
                         Category::Drug,
                         Some(Dose::new(*mg, Unit::parse("mg").unwrap()).unwrap()),

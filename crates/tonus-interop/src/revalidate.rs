@@ -132,9 +132,25 @@ pub(crate) fn records(
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            regimens.push(RegimenRecords { regimen, doses });
+            if rr.dose_uids.len() > rr.doses.len() {
+                return Err(uids_overflow(
+                    &format!("{prefix}treatments[{i}].regimens[{j}].dose_uids"),
+                    rr.dose_uids.len(),
+                    rr.doses.len(),
+                ));
+            }
+            regimens.push(RegimenRecords {
+                uid: rr.uid,
+                regimen,
+                doses,
+                dose_uids: rr.dose_uids.clone(),
+            });
         }
-        out.treatments.push(TreatmentRecords { treatment, regimens });
+        out.treatments.push(TreatmentRecords {
+            uid: t.uid,
+            treatment,
+            regimens,
+        });
     }
     for (i, e) in r.episodes.iter().enumerate() {
         out.episodes.push(episode(e).map_err(at(prefix, "episodes", i))?);
@@ -170,6 +186,20 @@ pub(crate) fn records(
         }
         out.side_effects.push(s);
     }
+    // Uids name records position for position; more uids than records means a damaged file.
+    let u = &r.uids;
+    for (what, uids, records) in [
+        ("episodes", u.episodes.len(), r.episodes.len()),
+        ("checkins", u.checkins.len(), r.checkins.len()),
+        ("exercise", u.exercise.len(), r.exercise.len()),
+        ("events", u.events.len(), r.events.len()),
+        ("side_effects", u.side_effects.len(), r.side_effects.len()),
+    ] {
+        if uids > records {
+            return Err(uids_overflow(&format!("{prefix}uids.{what}"), uids, records));
+        }
+    }
+    out.uids = r.uids.clone();
     out.identity = match &r.identity {
         Some(identity) => Some(
             identity
@@ -179,4 +209,15 @@ pub(crate) fn records(
         None => None,
     };
     Ok(out)
+}
+
+fn uids_overflow(path: &str, uids: usize, records: usize) -> InteropError {
+    InteropError::invalid(
+        path.to_string(),
+        ValidationError::new(
+            "uids",
+            format!("at most one uid per record ({records} records)"),
+            format!("{uids} uids"),
+        ),
+    )
 }

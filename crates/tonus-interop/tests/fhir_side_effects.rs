@@ -30,6 +30,7 @@ fn tonus_side_effects_round_trip_with_their_suspect() {
     };
     let records = PatientRecords {
         treatments: vec![TreatmentRecords {
+            uid: None,
             treatment: Treatment::new("Baclofen", Category::Drug, None).unwrap(),
             regimens: Vec::new(),
         }],

@@ -52,3 +52,34 @@ fn fhir_keeps_instants_whose_local_offset_has_seconds() {
     let back = tonus_interop::fhir::import_bundle(&bundle, now()).unwrap();
     assert_eq!(back.patients[0].records.exercise, records.exercise);
 }
+
+#[test]
+fn two_records_under_one_uid_in_a_bundle_get_two_and_round_trip() {
+    use tonus_interop::fhir::{export_bundle, import_bundle};
+    // Two sessions exported under one uid (as a hand-edited or fuzzed file may have them):
+    // the second gets a uid of its own, or the two would share an id and a fullUrl.
+    let session = |minutes: i64| {
+        let at = LocalInstant {
+            at: "2029-12-01T08:00:00Z".parse().unwrap(),
+            zone: Zone::utc(),
+        };
+        ExerciseSession::new(at, ExerciseType::Stretching, minutes, 3, None, now()).unwrap()
+    };
+    let uid = tonus_domain::RecordUid::new();
+    let records = PatientRecords {
+        exercise: vec![session(20), session(30)],
+        uids: tonus_store::archive::RecordUids {
+            exercise: vec![uid, uid],
+            ..Default::default()
+        },
+        ..PatientRecords::default()
+    };
+    let bundle = export_bundle("p", &Zone::utc(), &records, now());
+    let first = import_bundle(&bundle, now()).unwrap();
+    let read = &first.single().unwrap().records;
+    assert_eq!(read.exercise, records.exercise);
+    assert_eq!(read.uids.exercise[0], uid);
+    assert_ne!(read.uids.exercise[1], uid);
+    let again = import_bundle(&export_bundle("p", &Zone::utc(), read, now()), now()).unwrap();
+    assert_eq!(&again.single().unwrap().records, read);
+}

@@ -12,7 +12,7 @@ use tonus_interop::csv::{self, Kind};
 use tonus_store::archive::PatientRecords;
 use tonus_store::Store;
 
-use common::{assert_same, simulated, TestStore};
+use common::{assert_same, assert_same_uids, simulated, TestStore};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -49,6 +49,8 @@ async fn archive_round_trip(src: &Store, dst: &Store, now: Timestamp) {
         assert_eq!(a.handle, b.handle);
         assert_eq!(a.time_zone, b.time_zone);
         assert_same(&a.records, &b.records);
+        // A restore keeps every record's identity.
+        assert_eq!(a.records, b.records);
     }
 }
 
@@ -72,10 +74,20 @@ async fn csv_round_trip(src: &Store, p: &Patient, dst: &Store, now: Timestamp) {
         all.exercise.extend(import.records.exercise);
         all.events.extend(import.records.events);
         all.side_effects.extend(import.records.side_effects);
+        // One file per type: each file's uids line up with its records.
+        let u = import.records.uids;
+        all.uids.episodes.extend(u.episodes);
+        all.uids.checkins.extend(u.checkins);
+        all.uids.exercise.extend(u.exercise);
+        all.uids.events.extend(u.events);
+        all.uids.side_effects.extend(u.side_effects);
         doses.extend(import.doses);
     }
     dst.add_records(&q, &all, &doses).await.unwrap();
-    assert_same(&records, &dst.patient_records(&q).await.unwrap());
+    let stored = dst.patient_records(&q).await.unwrap();
+    assert_same(&records, &stored);
+    // The `uid` column carries every record's identity, treatments' included.
+    assert_eq!(stored, records);
 }
 
 async fn fhir_round_trip(src: &Store, p: &Patient, dst: &Store, now: Timestamp) {
@@ -89,8 +101,21 @@ async fn fhir_round_trip(src: &Store, p: &Patient, dst: &Store, now: Timestamp) 
     assert_eq!(import.handle.as_deref(), Some(p.handle.as_str()));
     assert_eq!(import.zone.as_ref(), Some(&p.zone));
     let q = dst.create_patient("sim", &p.zone).await.unwrap();
-    dst.add_records(&q, &import.records, &[]).await.unwrap();
-    assert_same(&records, &dst.patient_records(&q).await.unwrap());
+    assert_eq!(dst.add_records(&q, &import.records, &[]).await.unwrap(), 0);
+    let stored = dst.patient_records(&q).await.unwrap();
+    assert_same(&records, &stored);
+    // The uids come back from the bundle: into another patient they are the same records.
+    assert_same_uids(&records, &stored);
+    // Into the same patient again, every record is one it has: nothing is stored twice.
+    let skipped = dst.add_records(&q, &import.records, &[]).await.unwrap();
+    let again = dst.patient_records(&q).await.unwrap();
+    assert_eq!(again, stored);
+    assert_eq!(skipped, records.len() - records.treatments.len() - regimens(&records));
+}
+
+/// Treatments and regimens are matched by uid (or name, value), never counted as skipped.
+fn regimens(r: &PatientRecords) -> usize {
+    r.treatments.iter().map(|t| t.regimens.len()).sum()
 }
 
 async fn every_round_trip(seed: u64, days: u32) {
@@ -132,7 +157,9 @@ fn vacuum_into_backup_opens_and_holds_the_same_data() {
         let restored = Store::open_sqlite(&copy).await.unwrap();
         assert_eq!(restored.integrity_check().await.unwrap(), "ok");
         let q = restored.patient_by_handle(&p.handle).await.unwrap().unwrap();
-        assert_same(&before, &restored.patient_records(&q).await.unwrap());
+        let after = restored.patient_records(&q).await.unwrap();
+        assert_same(&before, &after);
+        assert_eq!(before, after, "a file copy keeps every uid");
     });
 }
 

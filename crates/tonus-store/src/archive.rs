@@ -10,8 +10,8 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use tonus_domain::time::Zone;
 use tonus_domain::{
-    Category, CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Id, Patient, PatientIdentity, Regimen,
-    SideEffect, Treatment,
+    Category, CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Id, Patient, PatientIdentity, RecordUid,
+    Regimen, SideEffect, Treatment,
 };
 
 use crate::connect::{on_pool, Backend, Store};
@@ -37,6 +37,47 @@ pub struct PatientRecords {
     /// Name, birth date, sex and identifiers, when the patient gave them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<PatientIdentity>,
+    /// The records' uids (issue #13). Absent from backups made before records had uids: their
+    /// records get new ones when restored.
+    #[serde(default, skip_serializing_if = "RecordUids::is_empty")]
+    pub uids: RecordUids,
+}
+
+/// The uids of a [`PatientRecords`]' flat lists, position for position: `episodes[i]` is the
+/// uid of `episodes[i]`. A list may be shorter than its records (a file without uids, a
+/// record another system sent): the records past its end have none yet and get a new one
+/// when stored. Kept beside the lists rather than in them so the domain values stay free of
+/// storage identity and older archives load unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordUids {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub episodes: Vec<RecordUid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkins: Vec<RecordUid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exercise: Vec<RecordUid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<RecordUid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub side_effects: Vec<RecordUid>,
+}
+
+impl RecordUids {
+    pub fn is_empty(&self) -> bool {
+        self.episodes.is_empty()
+            && self.checkins.is_empty()
+            && self.exercise.is_empty()
+            && self.events.is_empty()
+            && self.side_effects.is_empty()
+    }
+}
+
+/// Appends `value` to `list` and its `uid` at the same position of `uids`, first giving a new
+/// uid to any earlier record that has none, so the two lists cannot drift apart.
+pub fn push_with_uid<T>(list: &mut Vec<T>, uids: &mut Vec<RecordUid>, value: T, uid: RecordUid) {
+    uids.resize_with(list.len(), RecordUid::new);
+    list.push(value);
+    uids.push(uid);
 }
 
 impl PatientRecords {
@@ -57,18 +98,39 @@ impl PatientRecords {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The same records without any uid: for comparing contents whatever the identities.
+    pub fn without_uids(mut self) -> Self {
+        self.uids = RecordUids::default();
+        for t in &mut self.treatments {
+            t.uid = None;
+            for r in &mut t.regimens {
+                r.uid = None;
+                r.dose_uids.clear();
+            }
+        }
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TreatmentRecords {
+    /// Absent from older archives and from files that carry no uid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<RecordUid>,
     pub treatment: Treatment,
     pub regimens: Vec<RegimenRecords>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegimenRecords {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<RecordUid>,
     pub regimen: Regimen,
     pub doses: Vec<DoseLog>,
+    /// The doses' uids, position for position, as [`RecordUids`] for the flat lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dose_uids: Vec<RecordUid>,
 }
 
 /// One patient as a backup holds them.
@@ -87,6 +149,8 @@ pub struct DoseRef {
     pub treatment: String,
     pub regimen_start: Date,
     pub dose: DoseLog,
+    /// The dose's uid, when the file gave one.
+    pub uid: Option<RecordUid>,
 }
 
 /// Reads every record of patient `$pid` through the open transaction `$tx`.
@@ -94,8 +158,8 @@ macro_rules! read_records {
     ($tx:expr, $pid:expr) => {{
         let pid: Id = $pid;
         let mut records = PatientRecords::default();
-        let treatments: Vec<(i64, String, String, Option<String>)> =
-            sqlx::query_as("SELECT id, name, category, notes FROM treatments WHERE patient_id = $1 ORDER BY id")
+        let treatments: Vec<(i64, String, String, Option<String>, String)> =
+            sqlx::query_as("SELECT id, name, category, notes, uid FROM treatments WHERE patient_id = $1 ORDER BY id")
                 .bind(pid)
                 .fetch_all(&mut *$tx)
                 .await
@@ -112,23 +176,29 @@ macro_rules! read_records {
         .fetch_all(&mut *$tx)
         .await
         .ctx("reading doses")?;
-        let mut doses_by_regimen: BTreeMap<Id, Vec<DoseLog>> = BTreeMap::new();
+        let mut doses_by_regimen: BTreeMap<Id, (Vec<DoseLog>, Vec<RecordUid>)> = BTreeMap::new();
         for row in doses {
+            let uid = row.uid()?;
             let (rid, d) = row.into_domain()?;
-            doses_by_regimen.entry(rid).or_default().push(d.value);
+            let (list, uids) = doses_by_regimen.entry(rid).or_default();
+            list.push(d.value);
+            uids.push(uid);
         }
         let mut regimens_by_treatment: BTreeMap<Id, Vec<RegimenRecords>> = BTreeMap::new();
         for row in regimens {
             let regimen = row.regimen()?;
+            let (doses, dose_uids) = doses_by_regimen.remove(&row.id).unwrap_or_default();
             regimens_by_treatment
                 .entry(row.treatment_id)
                 .or_default()
                 .push(RegimenRecords {
+                    uid: Some(row.uid()?),
                     regimen,
-                    doses: doses_by_regimen.remove(&row.id).unwrap_or_default(),
+                    doses,
+                    dose_uids,
                 });
         }
-        for (id, name, category, notes) in treatments {
+        for (id, name, category, notes, uid) in treatments {
             let treatment = Category::parse(&category)
                 .and_then(|c| Treatment::new(&name, c, notes.as_deref()))
                 .map_err(|source| StoreError::Corrupt {
@@ -137,6 +207,7 @@ macro_rules! read_records {
                     source,
                 })?;
             records.treatments.push(TreatmentRecords {
+                uid: Some(crate::rows::row_uid("treatments", id, Some(&uid))?),
                 treatment,
                 regimens: regimens_by_treatment.remove(&id).unwrap_or_default(),
             });
@@ -149,6 +220,7 @@ macro_rules! read_records {
         .await
         .ctx("reading episodes")?;
         for r in rows {
+            records.uids.episodes.push(r.uid()?);
             records.episodes.push(r.into_domain()?.value);
         }
         let rows: Vec<CheckInRow> = sqlx::query_as(&format!(
@@ -159,6 +231,7 @@ macro_rules! read_records {
         .await
         .ctx("reading check-ins")?;
         for r in rows {
+            records.uids.checkins.push(r.uid()?);
             records.checkins.push(r.into_domain()?.value);
         }
         let rows: Vec<ExerciseRow> = sqlx::query_as(&format!(
@@ -169,6 +242,7 @@ macro_rules! read_records {
         .await
         .ctx("reading exercise")?;
         for r in rows {
+            records.uids.exercise.push(r.uid()?);
             records.exercise.push(r.into_domain()?.value);
         }
         let rows: Vec<EventRow> = sqlx::query_as(&format!(
@@ -179,6 +253,7 @@ macro_rules! read_records {
         .await
         .ctx("reading clinical events")?;
         for r in rows {
+            records.uids.events.push(r.uid()?);
             records.events.push(r.into_domain()?.value);
         }
         let rows: Vec<SideEffectRow> = sqlx::query_as(&format!(
@@ -189,6 +264,7 @@ macro_rules! read_records {
         .await
         .ctx("reading side effects")?;
         for r in rows {
+            records.uids.side_effects.push(r.uid()?);
             records.side_effects.push(r.into_domain()?.value);
         }
         let identity: Option<String> = sqlx::query_scalar("SELECT identity FROM patient_identity WHERE patient_id = $1")
@@ -201,7 +277,7 @@ macro_rules! read_records {
     }};
 }
 
-pub(crate) const REGIMEN_SQL: &str = "SELECT r.id, r.patient_id, r.treatment_id, t.name AS treatment_name, t.category, r.dose_amount, r.dose_unit, r.route, r.schedule, r.start_date, r.end_date FROM regimens r JOIN treatments t ON t.id = r.treatment_id WHERE r.patient_id = $1 ORDER BY r.treatment_id, r.start_date, r.id";
+pub(crate) const REGIMEN_SQL: &str = "SELECT r.id, r.patient_id, r.treatment_id, t.name AS treatment_name, t.category, r.dose_amount, r.dose_unit, r.route, r.schedule, r.start_date, r.end_date, r.uid FROM regimens r JOIN treatments t ON t.id = r.treatment_id WHERE r.patient_id = $1 ORDER BY r.treatment_id, r.start_date, r.id";
 
 impl Store {
     /// The statement that opens a read transaction seeing one consistent state: PostgreSQL

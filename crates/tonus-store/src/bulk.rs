@@ -5,31 +5,41 @@
 //! per row on PostgreSQL (issue #15). Buffers are bounded, so a caller that streams its
 //! input keeps memory flat however long the file is.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::civil::Date;
 use jiff::Timestamp;
-use sqlx::{PgConnection, Postgres, Sqlite, Transaction};
-use tonus_domain::{CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Id, Patient, Regimen, SideEffect};
+use sqlx::{Postgres, Sqlite, Transaction};
+use tonus_domain::{
+    CheckIn, ClinicalEvent, DoseLog, Episode, ExerciseSession, Id, Patient, RecordUid, Regimen, SideEffect,
+};
 
 use crate::archive::{DoseRef, PatientRecords, PatientSnapshot, TreatmentRecords, REGIMEN_SQL};
 use crate::connect::{Backend, Store};
 use crate::error::{Context, StoreError};
-use crate::repo::{bind_checkin, bind_dose, bind_episode, bind_event, bind_exercise, INSERT_EVENT, UPSERT_CHECKIN};
-use crate::rows::{join_codes, RegimenRow};
-use crate::side_effects::{bind_side_effect, INSERT as INSERT_SIDE_EFFECT};
+use crate::repo::{bind_checkin, bind_event};
+use crate::rows::RegimenRow;
+use crate::side_effects::bind_side_effect;
 
 /// Rows per multi-row `INSERT` on SQLite: 256 × 13 episode columns stays far below SQLite's
 /// 32,766 bound parameters, and beyond a few hundred rows the statement no longer gets
 /// cheaper per row.
-const SQLITE_ROWS: usize = 256;
+pub(crate) const SQLITE_ROWS: usize = 256;
 /// Rows per `COPY` on PostgreSQL: each `COPY` is one round trip, so this only bounds memory.
 const POSTGRES_ROWS: usize = 8192;
 
-const EPISODE_COLUMNS: &str = "patient_id, started_at_ms, time_zone, local_date, kind, family, regions, pain, duration_s, triggers, trigger_note, notes, recorded_at_ms";
-const EXERCISE_COLUMNS: &str = "patient_id, at_ms, time_zone, local_date, exercise_type, minutes, exertion, note";
-const DOSE_COLUMNS: &str = "patient_id, regimen_id, at_ms, time_zone, local_date, status, note";
+// Every row the bulk writer sends carries its uid (issue #13), the last column.
+pub(crate) const EPISODE_COLUMNS: &str = "patient_id, started_at_ms, time_zone, local_date, kind, family, regions, pain, duration_s, triggers, trigger_note, notes, recorded_at_ms, uid";
+pub(crate) const EXERCISE_COLUMNS: &str =
+    "patient_id, at_ms, time_zone, local_date, exercise_type, minutes, exertion, note, uid";
+pub(crate) const DOSE_COLUMNS: &str = "patient_id, regimen_id, at_ms, time_zone, local_date, status, note, uid";
+/// As `repo::UPSERT_CHECKIN`, with the uid; a check-in replacing the day's stored one keeps
+/// the stored one's uid (the day's check-in is one record, whatever its answers).
+const UPSERT_CHECKIN: &str = "INSERT INTO checkins (patient_id, local_date, spasticity_nrs, pain_nrs, psfs_frequency, psfs_severity, night_wakings, log_complete, note, recorded_at_ms, uid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (patient_id, local_date) DO UPDATE SET spasticity_nrs = excluded.spasticity_nrs, pain_nrs = excluded.pain_nrs, psfs_frequency = excluded.psfs_frequency, psfs_severity = excluded.psfs_severity, night_wakings = excluded.night_wakings, log_complete = excluded.log_complete, note = excluded.note, recorded_at_ms = excluded.recorded_at_ms";
+const INSERT_EVENT: &str = "INSERT INTO clinical_events (patient_id, kind, start_date, end_date, detail, summary, uid) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const INSERT_SIDE_EFFECT: &str = "INSERT INTO side_effects (patient_id, at_ms, time_zone, local_date, effect, description, severity, treatment_id, note, recorded_at_ms, uid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+/// Every uid the patient has, whatever the table: an import skips the records they name.
+pub(crate) const PATIENT_UIDS: &str = "SELECT uid FROM episodes WHERE patient_id = $1 UNION ALL SELECT uid FROM checkins WHERE patient_id = $1 UNION ALL SELECT uid FROM exercise_sessions WHERE patient_id = $1 UNION ALL SELECT uid FROM clinical_events WHERE patient_id = $1 UNION ALL SELECT uid FROM side_effects WHERE patient_id = $1 UNION ALL SELECT uid FROM dose_logs WHERE patient_id = $1 UNION ALL SELECT uid FROM regimens WHERE patient_id = $1 UNION ALL SELECT uid FROM treatments WHERE patient_id = $1";
 
 pub(crate) enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
@@ -63,9 +73,18 @@ pub struct BulkWriter {
     /// (regimen id, treatment id, regimen) of every regimen the patient has.
     regimens: Vec<(Id, Id, Regimen)>,
     by_key: BTreeMap<(String, Date), Id>,
-    episodes: Vec<Episode>,
-    exercise: Vec<ExerciseSession>,
-    doses: Vec<(Id, DoseLog)>,
+    /// Every uid the patient has (stored, or written through this writer): a record bringing
+    /// one of them is already here, and is skipped, so importing the same data twice stores
+    /// it once (issue #13).
+    known: HashSet<RecordUid>,
+    /// The patient's treatments and regimens by uid: found first by uid, then by name or value.
+    treatment_uids: HashMap<RecordUid, Id>,
+    regimen_uids: HashMap<RecordUid, Id>,
+    /// Records skipped because their uid was known, since the writer opened.
+    skipped: usize,
+    episodes: Vec<(RecordUid, Episode)>,
+    exercise: Vec<(RecordUid, ExerciseSession)>,
+    doses: Vec<(Id, RecordUid, DoseLog)>,
 }
 
 impl Store {
@@ -95,6 +114,10 @@ impl Store {
             treatment_ids: BTreeMap::new(),
             regimens: Vec::new(),
             by_key: BTreeMap::new(),
+            known: HashSet::new(),
+            treatment_uids: HashMap::new(),
+            regimen_uids: HashMap::new(),
+            skipped: 0,
             episodes: Vec::with_capacity(rows),
             exercise: Vec::new(),
             doses: Vec::new(),
@@ -102,16 +125,27 @@ impl Store {
     }
 
     /// Adds `records` and the loose `doses` to `patient` in one transaction: all or nothing.
-    /// Check-ins replace an existing one for the same day, as everywhere else.
+    /// Check-ins replace an existing one for the same day, as everywhere else. Records whose
+    /// uid the patient has already are skipped; returns how many were.
     pub async fn add_records(
         &self,
         patient: &Patient,
         records: &PatientRecords,
         doses: &[DoseRef],
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
         let mut w = self.bulk_writer(patient).await?;
         w.records(records, doses).await?;
-        w.commit().await
+        let skipped = w.skipped();
+        w.commit().await?;
+        Ok(skipped)
+    }
+
+    /// Every uid `patient`'s records have (issue #13): what an import into them would skip.
+    pub async fn record_uids(&self, patient: &Patient) -> Result<HashSet<RecordUid>, StoreError> {
+        let rows: Vec<String> = crate::connect::on_pool!(self, pool => {
+            sqlx::query_scalar(PATIENT_UIDS).bind(patient.id).fetch_all(pool).await.ctx("reading record uids")?
+        });
+        parse_uids(rows)
     }
 
     /// Restores patients from a backup in one transaction. A patient whose handle exists
@@ -164,20 +198,30 @@ impl BulkWriter {
     pub(crate) async fn switch_patient(&mut self, patient_id: Id) -> Result<(), StoreError> {
         self.flush().await?;
         self.patient_id = patient_id;
-        let (existing, stored): (Vec<(i64, String)>, Vec<RegimenRow>) = on_tx!(self.tx, tx => {
-            let existing = sqlx::query_as("SELECT id, name FROM treatments WHERE patient_id = $1")
+        // (id, name, uid) of each stored treatment.
+        type Treatments = Vec<(i64, String, String)>;
+        let (existing, stored, uids): (Treatments, Vec<RegimenRow>, Vec<String>) = on_tx!(self.tx, tx => {
+            let existing = sqlx::query_as("SELECT id, name, uid FROM treatments WHERE patient_id = $1")
                 .bind(patient_id).fetch_all(&mut **tx).await.ctx("reading treatments")?;
             let stored = sqlx::query_as(REGIMEN_SQL)
                 .bind(patient_id).fetch_all(&mut **tx).await.ctx("reading regimens")?;
-            (existing, stored)
+            let uids = sqlx::query_scalar(PATIENT_UIDS)
+                .bind(patient_id).fetch_all(&mut **tx).await.ctx("reading record uids")?;
+            (existing, stored, uids)
         });
-        self.treatment_ids = existing
-            .into_iter()
-            .map(|(id, name)| (name.to_lowercase(), id))
-            .collect();
+        self.known = parse_uids(uids)?;
+        self.treatment_ids.clear();
+        self.treatment_uids.clear();
+        for (id, name, uid) in existing {
+            self.treatment_ids.insert(name.to_lowercase(), id);
+            self.treatment_uids
+                .insert(crate::rows::row_uid("treatments", id, Some(&uid))?, id);
+        }
         self.regimens.clear();
         self.by_key.clear();
+        self.regimen_uids.clear();
         for row in stored {
+            self.regimen_uids.insert(row.uid()?, row.id);
             let r = row.regimen()?;
             self.by_key
                 .entry(regimen_key(&row.treatment_name, r.start()))
@@ -187,26 +231,52 @@ impl BulkWriter {
         Ok(())
     }
 
+    /// Records skipped so far because the patient had their uid already.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// The uid to store a record under: `None` when the patient has `uid` already (the
+    /// record is then skipped and counted), else `uid`, or a new one for a record without.
+    fn claim(&mut self, uid: Option<RecordUid>) -> Option<RecordUid> {
+        let uid = uid.unwrap_or_else(RecordUid::new);
+        if self.known.insert(uid) {
+            Some(uid)
+        } else {
+            self.skipped += 1;
+            None
+        }
+    }
+
+    /// The uid for a new treatment or regimen: `uid` unless another record of the patient has
+    /// it (a treatment is matched by name and a regimen by value, never skipped).
+    fn fresh(&mut self, uid: Option<RecordUid>) -> RecordUid {
+        let uid = uid.filter(|u| !self.known.contains(u)).unwrap_or_else(RecordUid::new);
+        self.known.insert(uid);
+        uid
+    }
+
     /// Writes every record of `records` and the loose `doses`.
     pub(crate) async fn records(&mut self, records: &PatientRecords, doses: &[DoseRef]) -> Result<(), StoreError> {
+        let uids = &records.uids;
         self.treatments(&records.treatments).await?;
         for d in doses {
             self.dose(d.clone()).await?;
         }
-        for e in &records.episodes {
-            self.episode(e.clone()).await?;
+        for (i, e) in records.episodes.iter().enumerate() {
+            self.episode(uids.episodes.get(i).copied(), e.clone()).await?;
         }
-        for c in &records.checkins {
-            self.checkin(c).await?;
+        for (i, c) in records.checkins.iter().enumerate() {
+            self.checkin(uids.checkins.get(i).copied(), c).await?;
         }
-        for s in &records.exercise {
-            self.exercise(s.clone()).await?;
+        for (i, s) in records.exercise.iter().enumerate() {
+            self.exercise(uids.exercise.get(i).copied(), s.clone()).await?;
         }
-        for e in &records.events {
-            self.event(e).await?;
+        for (i, e) in records.events.iter().enumerate() {
+            self.event(uids.events.get(i).copied(), e).await?;
         }
-        for s in &records.side_effects {
-            self.side_effect(s).await?;
+        for (i, s) in records.side_effects.iter().enumerate() {
+            self.side_effect(uids.side_effects.get(i).copied(), s).await?;
         }
         if let Some(identity) = records.identity.as_ref().filter(|i| !i.is_empty()) {
             let pid = self.patient_id;
@@ -219,69 +289,88 @@ impl BulkWriter {
         Ok(())
     }
 
-    /// Writes treatments with their regimens and doses. A treatment whose name exists already
-    /// (ignoring case) is reused, and a regimen identical to a stored one of the same
-    /// treatment is reused, so importing a treatments file twice does not double the history.
+    /// Writes treatments with their regimens and doses. A treatment the patient has (by
+    /// uid, else by name ignoring case) is reused, and so is a regimen (by uid, else one
+    /// identical to a stored one of the same treatment), so importing a treatments file
+    /// twice does not double the history.
     pub async fn treatments(&mut self, treatments: &[TreatmentRecords]) -> Result<(), StoreError> {
         let pid = self.patient_id;
         for t in treatments {
             let key = t.treatment.name().to_lowercase();
-            let tid = match self.treatment_ids.get(&key) {
-                Some(id) => *id,
+            let found = t
+                .uid
+                .and_then(|u| self.treatment_uids.get(&u))
+                .or_else(|| self.treatment_ids.get(&key))
+                .copied();
+            let tid = match found {
+                Some(id) => id,
                 None => {
+                    let uid = self.fresh(t.uid);
                     let id: i64 = on_tx!(self.tx, tx => {
-                        sqlx::query_scalar("INSERT INTO treatments (patient_id, name, category, notes) VALUES ($1, $2, $3, $4) RETURNING id")
+                        sqlx::query_scalar("INSERT INTO treatments (patient_id, name, category, notes, uid) VALUES ($1, $2, $3, $4, $5) RETURNING id")
                             .bind(pid).bind(t.treatment.name()).bind(t.treatment.category().code())
-                            .bind(t.treatment.notes().map(str::to_string))
+                            .bind(t.treatment.notes().map(str::to_string)).bind(uid.to_string())
                             .fetch_one(&mut **tx).await.ctx("saving a treatment")?
                     });
                     self.treatment_ids.insert(key, id);
+                    self.treatment_uids.insert(uid, id);
                     id
                 }
             };
             for r in &t.regimens {
-                let same = self
-                    .regimens
-                    .iter()
-                    .find(|(_, t_id, stored)| *t_id == tid && *stored == r.regimen)
-                    .map(|(id, _, _)| *id);
+                let same = r.uid.and_then(|u| self.regimen_uids.get(&u).copied()).or_else(|| {
+                    self.regimens
+                        .iter()
+                        .find(|(_, t_id, stored)| *t_id == tid && *stored == r.regimen)
+                        .map(|(id, _, _)| *id)
+                });
                 let rid = match same {
                     Some(id) => id,
                     None => {
                         let reg = &r.regimen;
+                        let uid = self.fresh(r.uid);
                         let id: i64 = on_tx!(self.tx, tx => {
-                            sqlx::query_scalar("INSERT INTO regimens (patient_id, treatment_id, dose_amount, dose_unit, route, schedule, start_date, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+                            sqlx::query_scalar("INSERT INTO regimens (patient_id, treatment_id, dose_amount, dose_unit, route, schedule, start_date, end_date, uid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
                                 .bind(pid).bind(tid)
                                 .bind(reg.dose().map(|d| d.amount())).bind(reg.dose().map(|d| d.unit().code()))
                                 .bind(reg.route().map(|r| r.code())).bind(reg.schedule().code())
                                 .bind(reg.start().to_string()).bind(reg.end().map(|d| d.to_string()))
+                                .bind(uid.to_string())
                                 .fetch_one(&mut **tx).await.ctx("saving a regimen")?
                         });
                         self.regimens.push((id, tid, reg.clone()));
+                        self.regimen_uids.insert(uid, id);
                         self.by_key
                             .entry(regimen_key(t.treatment.name(), reg.start()))
                             .or_insert(id);
                         id
                     }
                 };
-                for d in &r.doses {
-                    self.push_dose(rid, d.clone()).await?;
+                for (k, d) in r.doses.iter().enumerate() {
+                    self.push_dose(rid, r.dose_uids.get(k).copied(), d.clone()).await?;
                 }
             }
         }
         Ok(())
     }
 
-    pub async fn episode(&mut self, episode: Episode) -> Result<(), StoreError> {
-        self.episodes.push(episode);
+    /// An episode, under `uid` (a new one when `None`); skipped if the patient has `uid`.
+    pub async fn episode(&mut self, uid: Option<RecordUid>, episode: Episode) -> Result<(), StoreError> {
+        let Some(uid) = self.claim(uid) else {
+            return Ok(());
+        };
+        self.episodes.push((uid, episode));
         if self.episodes.len() >= self.rows {
             self.flush_episodes().await?;
         }
         Ok(())
     }
 
-    pub async fn exercise(&mut self, session: ExerciseSession) -> Result<(), StoreError> {
-        self.exercise.push(session);
+    pub async fn exercise(&mut self, uid: Option<RecordUid>, session: ExerciseSession) -> Result<(), StoreError> {
+        let Some(uid) = self.claim(uid) else {
+            return Ok(());
+        };
+        self.exercise.push((uid, session));
         if self.exercise.len() >= self.rows {
             self.flush_exercise().await?;
         }
@@ -300,11 +389,14 @@ impl BulkWriter {
                     dose.treatment, dose.regimen_start
                 ))
             })?;
-        self.push_dose(rid, dose.dose).await
+        self.push_dose(rid, dose.uid, dose.dose).await
     }
 
-    async fn push_dose(&mut self, regimen: Id, dose: DoseLog) -> Result<(), StoreError> {
-        self.doses.push((regimen, dose));
+    async fn push_dose(&mut self, regimen: Id, uid: Option<RecordUid>, dose: DoseLog) -> Result<(), StoreError> {
+        let Some(uid) = self.claim(uid) else {
+            return Ok(());
+        };
+        self.doses.push((regimen, uid, dose));
         if self.doses.len() >= self.rows {
             self.flush_doses().await?;
         }
@@ -313,19 +405,25 @@ impl BulkWriter {
 
     /// Check-ins (one a day) and clinical events are few, so they go one statement each; a
     /// check-in replaces a stored one for the same day.
-    pub async fn checkin(&mut self, checkin: &CheckIn) -> Result<(), StoreError> {
+    pub async fn checkin(&mut self, uid: Option<RecordUid>, checkin: &CheckIn) -> Result<(), StoreError> {
         let pid = self.patient_id;
+        let Some(uid) = self.claim(uid) else {
+            return Ok(());
+        };
         on_tx!(self.tx, tx => {
-            bind_checkin!(sqlx::query(UPSERT_CHECKIN).bind(pid), checkin)
+            bind_checkin!(sqlx::query(UPSERT_CHECKIN).bind(pid), checkin).bind(uid.to_string())
                 .execute(&mut **tx).await.ctx("saving a check-in")?;
         });
         Ok(())
     }
 
-    pub async fn event(&mut self, event: &ClinicalEvent) -> Result<(), StoreError> {
+    pub async fn event(&mut self, uid: Option<RecordUid>, event: &ClinicalEvent) -> Result<(), StoreError> {
         let pid = self.patient_id;
+        let Some(uid) = self.claim(uid) else {
+            return Ok(());
+        };
         on_tx!(self.tx, tx => {
-            bind_event!(sqlx::query(INSERT_EVENT).bind(pid), event)
+            bind_event!(sqlx::query(INSERT_EVENT).bind(pid), event).bind(uid.to_string())
                 .execute(&mut **tx).await.ctx("saving a clinical event")?;
         });
         Ok(())
@@ -333,8 +431,11 @@ impl BulkWriter {
 
     /// Side effects are few, like events; the suspected treatment must be one of the
     /// patient's, stored or written through this writer.
-    pub async fn side_effect(&mut self, effect: &SideEffect) -> Result<(), StoreError> {
+    pub async fn side_effect(&mut self, uid: Option<RecordUid>, effect: &SideEffect) -> Result<(), StoreError> {
         let pid = self.patient_id;
+        let Some(uid) = self.claim(uid) else {
+            return Ok(());
+        };
         let treatment = match effect.suspected_treatment() {
             Some(name) => Some(*self.treatment_ids.get(&name.trim().to_lowercase()).ok_or_else(|| {
                 StoreError::Invalid(tonus_domain::ValidationError::new(
@@ -348,7 +449,7 @@ impl BulkWriter {
         let now = Timestamp::now().as_millisecond();
         on_tx!(self.tx, tx => {
             bind_side_effect!(sqlx::query(INSERT_SIDE_EFFECT).bind(pid), effect, treatment)
-                .bind(now)
+                .bind(now).bind(uid.to_string())
                 .execute(&mut **tx).await.ctx("saving a side effect")?;
         });
         Ok(())
@@ -379,207 +480,17 @@ impl BulkWriter {
         self.flush_exercise().await?;
         self.flush_doses().await
     }
-
-    async fn flush_episodes(&mut self) -> Result<(), StoreError> {
-        if self.episodes.is_empty() {
-            return Ok(());
-        }
-        let pid = self.patient_id;
-        match &mut self.tx {
-            Tx::Sqlite(tx) => {
-                for chunk in self.episodes.chunks(SQLITE_ROWS) {
-                    let sql = insert_values("episodes", EPISODE_COLUMNS, 13, chunk.len());
-                    let mut q = sqlx::query(&sql);
-                    for e in chunk {
-                        q = bind_episode!(q.bind(pid), e);
-                    }
-                    q.execute(&mut **tx).await.ctx("saving episodes")?;
-                }
-            }
-            Tx::Postgres(tx) => {
-                let mut data = String::new();
-                for e in &self.episodes {
-                    let at = e.started_at();
-                    copy_row(
-                        &mut data,
-                        &[
-                            Cell::Int(pid),
-                            Cell::Int(at.millis()),
-                            Cell::Text(at.zone.name()),
-                            Cell::Text(&at.local_date().to_string()),
-                            Cell::Text(e.kind().code()),
-                            Cell::Text(e.family().code()),
-                            Cell::Text(&join_codes(e.regions())),
-                            Cell::from(e.pain().map(|p| i64::from(p.value()))),
-                            Cell::from(e.duration_s().map(i64::from)),
-                            Cell::Text(&join_codes(e.triggers())),
-                            Cell::from(e.trigger_note()),
-                            Cell::from(e.notes()),
-                            Cell::Int(e.recorded_at().as_millisecond()),
-                        ],
-                    );
-                }
-                copy_in(tx, "episodes", EPISODE_COLUMNS, &data)
-                    .await
-                    .ctx("saving episodes")?;
-            }
-        }
-        self.episodes.clear();
-        Ok(())
-    }
-
-    async fn flush_exercise(&mut self) -> Result<(), StoreError> {
-        if self.exercise.is_empty() {
-            return Ok(());
-        }
-        let pid = self.patient_id;
-        match &mut self.tx {
-            Tx::Sqlite(tx) => {
-                for chunk in self.exercise.chunks(SQLITE_ROWS) {
-                    let sql = insert_values("exercise_sessions", EXERCISE_COLUMNS, 8, chunk.len());
-                    let mut q = sqlx::query(&sql);
-                    for s in chunk {
-                        q = bind_exercise!(q.bind(pid), s);
-                    }
-                    q.execute(&mut **tx).await.ctx("saving exercise sessions")?;
-                }
-            }
-            Tx::Postgres(tx) => {
-                let mut data = String::new();
-                for s in &self.exercise {
-                    let at = s.at();
-                    copy_row(
-                        &mut data,
-                        &[
-                            Cell::Int(pid),
-                            Cell::Int(at.millis()),
-                            Cell::Text(at.zone.name()),
-                            Cell::Text(&at.local_date().to_string()),
-                            Cell::Text(s.exercise_type().code()),
-                            Cell::Int(i64::from(s.minutes())),
-                            Cell::Int(i64::from(s.exertion())),
-                            Cell::from(s.note()),
-                        ],
-                    );
-                }
-                copy_in(tx, "exercise_sessions", EXERCISE_COLUMNS, &data)
-                    .await
-                    .ctx("saving exercise sessions")?;
-            }
-        }
-        self.exercise.clear();
-        Ok(())
-    }
-
-    /// Regimen ids here come only from this patient's own regimens (`by_key`, `regimens`),
-    /// so the rows need not be checked against the patient as `INSERT_DOSE` does.
-    async fn flush_doses(&mut self) -> Result<(), StoreError> {
-        if self.doses.is_empty() {
-            return Ok(());
-        }
-        let pid = self.patient_id;
-        match &mut self.tx {
-            Tx::Sqlite(tx) => {
-                for chunk in self.doses.chunks(SQLITE_ROWS) {
-                    let sql = insert_values("dose_logs", DOSE_COLUMNS, 7, chunk.len());
-                    let mut q = sqlx::query(&sql);
-                    for (regimen, d) in chunk {
-                        q = bind_dose!(q.bind(pid), *regimen, d);
-                    }
-                    q.execute(&mut **tx).await.ctx("saving doses")?;
-                }
-            }
-            Tx::Postgres(tx) => {
-                let mut data = String::new();
-                for (regimen, d) in &self.doses {
-                    let at = d.at();
-                    copy_row(
-                        &mut data,
-                        &[
-                            Cell::Int(pid),
-                            Cell::Int(*regimen),
-                            Cell::Int(at.millis()),
-                            Cell::Text(at.zone.name()),
-                            Cell::Text(&at.local_date().to_string()),
-                            Cell::Text(d.status().code()),
-                            Cell::from(d.note()),
-                        ],
-                    );
-                }
-                copy_in(tx, "dose_logs", DOSE_COLUMNS, &data)
-                    .await
-                    .ctx("saving doses")?;
-            }
-        }
-        self.doses.clear();
-        Ok(())
-    }
 }
 
-/// `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows of `width` values.
-fn insert_values(table: &str, columns: &str, width: usize, rows: usize) -> String {
-    let one = format!("({})", vec!["?"; width].join(", "));
-    format!("INSERT INTO {table} ({columns}) VALUES {}", vec![one; rows].join(", "))
+/// Uids as stored, read back: a malformed one is a corrupt row.
+fn parse_uids(rows: Vec<String>) -> Result<HashSet<RecordUid>, StoreError> {
+    rows.iter()
+        .map(|t| crate::rows::row_uid("a record table", 0, Some(t)))
+        .collect()
 }
 
-/// One value of a `COPY` row.
-enum Cell<'a> {
-    Int(i64),
-    Text(&'a str),
-    Null,
-}
-
-impl From<Option<i64>> for Cell<'_> {
-    fn from(v: Option<i64>) -> Self {
-        v.map_or(Cell::Null, Cell::Int)
-    }
-}
-
-impl<'a> From<Option<&'a str>> for Cell<'a> {
-    fn from(v: Option<&'a str>) -> Self {
-        v.map_or(Cell::Null, Cell::Text)
-    }
-}
-
-/// Appends one row in `COPY`'s text format: tab-separated, `\N` for NULL, and backslash,
-/// tab, newline and carriage return escaped so free text cannot end a field or a row.
-fn copy_row(out: &mut String, cells: &[Cell]) {
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push('\t');
-        }
-        match cell {
-            Cell::Int(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Cell::Null => out.push_str("\\N"),
-            Cell::Text(s) => {
-                for c in s.chars() {
-                    match c {
-                        '\\' => out.push_str("\\\\"),
-                        '\t' => out.push_str("\\t"),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        c => out.push(c),
-                    }
-                }
-            }
-        }
-    }
-    out.push('\n');
-}
-
-async fn copy_in(conn: &mut PgConnection, table: &str, columns: &str, data: &str) -> Result<u64, sqlx::Error> {
-    let mut copy = conn
-        .copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN"))
-        .await?;
-    if let Err(e) = copy.send(data.as_bytes()).await {
-        // Ends the COPY on the server so the connection is usable for the rollback.
-        let _ = copy.abort(e.to_string()).await;
-        return Err(e);
-    }
-    copy.finish().await
-}
+#[path = "bulk_copy.rs"]
+mod copy;
 
 #[cfg(test)]
 #[path = "bulk_tests.rs"]

@@ -1,4 +1,4 @@
-use super::*;
+use super::copy::*;
 
 #[test]
 fn copy_rows_escape_what_would_end_a_field_or_a_row() {

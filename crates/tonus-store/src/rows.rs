@@ -7,7 +7,7 @@ use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::time::Zone;
 use tonus_domain::{
     CheckIn, ClinicalEvent, Dose, DoseLog, DoseStatus, Effect, Episode, EventKind, ExerciseSession, ExerciseType, Id,
-    LocalInstant, MriRegion, Pain, Region, Route, Schedule, Severity, SideEffect, SpasmKind, Trigger, Unit,
+    LocalInstant, MriRegion, Pain, RecordUid, Region, Route, Schedule, Severity, SideEffect, SpasmKind, Trigger, Unit,
     ValidationError,
 };
 
@@ -29,6 +29,12 @@ fn any_time() -> Timestamp {
 
 fn corrupt(table: &'static str, id: i64) -> impl Fn(ValidationError) -> StoreError {
     move |source| StoreError::Corrupt { table, id, source }
+}
+
+/// A row's uid (issue #13). The column is read only where uids are wanted (snapshots), so the
+/// row types take it as optional; asked for and absent or malformed, the row is corrupt.
+pub(crate) fn row_uid(table: &'static str, id: i64, text: Option<&str>) -> Result<RecordUid, StoreError> {
+    RecordUid::parse(text.unwrap_or("")).map_err(corrupt(table, id))
 }
 
 pub(crate) fn join_codes<T: Copy + Into<&'static str>>(items: &[T]) -> String {
@@ -66,12 +72,18 @@ pub(crate) struct EpisodeRow {
     trigger_note: Option<String>,
     notes: Option<String>,
     recorded_at_ms: i64,
+    #[sqlx(default)]
+    uid: Option<String>,
 }
 
 pub(crate) const EPISODE_COLUMNS: &str =
-    "id, patient_id, started_at_ms, time_zone, kind, regions, pain, duration_s, triggers, trigger_note, notes, recorded_at_ms";
+    "id, patient_id, started_at_ms, time_zone, kind, regions, pain, duration_s, triggers, trigger_note, notes, recorded_at_ms, uid";
 
 impl EpisodeRow {
+    pub(crate) fn uid(&self) -> Result<RecordUid, StoreError> {
+        row_uid("episodes", self.id, self.uid.as_deref())
+    }
+
     pub(crate) fn into_domain(self) -> Result<Stored<Episode>, StoreError> {
         let id = self.id;
         let build = || -> Result<Episode, ValidationError> {
@@ -110,12 +122,18 @@ pub(crate) struct CheckInRow {
     night_wakings: Option<i64>,
     log_complete: bool,
     note: Option<String>,
+    #[sqlx(default)]
+    uid: Option<String>,
 }
 
 pub(crate) const CHECKIN_COLUMNS: &str =
-    "id, patient_id, local_date, spasticity_nrs, pain_nrs, psfs_frequency, psfs_severity, night_wakings, log_complete, note";
+    "id, patient_id, local_date, spasticity_nrs, pain_nrs, psfs_frequency, psfs_severity, night_wakings, log_complete, note, uid";
 
 impl CheckInRow {
+    pub(crate) fn uid(&self) -> Result<RecordUid, StoreError> {
+        row_uid("checkins", self.id, self.uid.as_deref())
+    }
+
     pub(crate) fn into_domain(self) -> Result<Stored<CheckIn>, StoreError> {
         let id = self.id;
         let draft = CheckInDraft {
@@ -151,9 +169,15 @@ pub(crate) struct RegimenRow {
     pub(crate) schedule: String,
     pub(crate) start_date: String,
     pub(crate) end_date: Option<String>,
+    #[sqlx(default)]
+    pub(crate) uid: Option<String>,
 }
 
 impl RegimenRow {
+    pub(crate) fn uid(&self) -> Result<RecordUid, StoreError> {
+        row_uid("regimens", self.id, self.uid.as_deref())
+    }
+
     pub(crate) fn regimen(&self) -> Result<tonus_domain::Regimen, StoreError> {
         let build = || -> Result<tonus_domain::Regimen, ValidationError> {
             let dose = match (self.dose_amount, self.dose_unit.as_deref()) {
@@ -182,11 +206,17 @@ pub(crate) struct DoseLogRow {
     time_zone: String,
     status: String,
     note: Option<String>,
+    #[sqlx(default)]
+    uid: Option<String>,
 }
 
-pub(crate) const DOSE_LOG_COLUMNS: &str = "id, patient_id, regimen_id, at_ms, time_zone, status, note";
+pub(crate) const DOSE_LOG_COLUMNS: &str = "id, patient_id, regimen_id, at_ms, time_zone, status, note, uid";
 
 impl DoseLogRow {
+    pub(crate) fn uid(&self) -> Result<RecordUid, StoreError> {
+        row_uid("dose_logs", self.id, self.uid.as_deref())
+    }
+
     pub(crate) fn into_domain(self) -> Result<(Id, Stored<DoseLog>), StoreError> {
         let id = self.id;
         let value = instant(self.at_ms, &self.time_zone)
@@ -213,11 +243,18 @@ pub(crate) struct ExerciseRow {
     minutes: i64,
     exertion: i64,
     note: Option<String>,
+    #[sqlx(default)]
+    uid: Option<String>,
 }
 
-pub(crate) const EXERCISE_COLUMNS: &str = "id, patient_id, at_ms, time_zone, exercise_type, minutes, exertion, note";
+pub(crate) const EXERCISE_COLUMNS: &str =
+    "id, patient_id, at_ms, time_zone, exercise_type, minutes, exertion, note, uid";
 
 impl ExerciseRow {
+    pub(crate) fn uid(&self) -> Result<RecordUid, StoreError> {
+        row_uid("exercise_sessions", self.id, self.uid.as_deref())
+    }
+
     pub(crate) fn into_domain(self) -> Result<Stored<ExerciseSession>, StoreError> {
         let id = self.id;
         let value = instant(self.at_ms, &self.time_zone)
@@ -253,11 +290,17 @@ pub(crate) struct EventRow {
     end_date: Option<String>,
     detail: String,
     summary: Option<String>,
+    #[sqlx(default)]
+    uid: Option<String>,
 }
 
-pub(crate) const EVENT_COLUMNS: &str = "id, patient_id, start_date, end_date, detail, summary";
+pub(crate) const EVENT_COLUMNS: &str = "id, patient_id, start_date, end_date, detail, summary, uid";
 
 impl EventRow {
+    pub(crate) fn uid(&self) -> Result<RecordUid, StoreError> {
+        row_uid("clinical_events", self.id, self.uid.as_deref())
+    }
+
     pub(crate) fn into_domain(self) -> Result<Stored<ClinicalEvent>, StoreError> {
         let id = self.id;
         let build = || -> Result<ClinicalEvent, ValidationError> {
@@ -308,12 +351,18 @@ pub(crate) struct SideEffectRow {
     severity: String,
     suspected_treatment: Option<String>,
     note: Option<String>,
+    #[sqlx(default)]
+    uid: Option<String>,
 }
 
 /// Selected from `side_effects s LEFT JOIN treatments t ON t.id = s.treatment_id`.
-pub(crate) const SIDE_EFFECT_COLUMNS: &str = "s.id, s.patient_id, s.at_ms, s.time_zone, s.effect, s.description, s.severity, t.name AS suspected_treatment, s.note";
+pub(crate) const SIDE_EFFECT_COLUMNS: &str = "s.id, s.patient_id, s.at_ms, s.time_zone, s.effect, s.description, s.severity, t.name AS suspected_treatment, s.note, s.uid";
 
 impl SideEffectRow {
+    pub(crate) fn uid(&self) -> Result<RecordUid, StoreError> {
+        row_uid("side_effects", self.id, self.uid.as_deref())
+    }
+
     pub(crate) fn into_domain(self) -> Result<Stored<SideEffect>, StoreError> {
         let id = self.id;
         let value = instant(self.at_ms, &self.time_zone)

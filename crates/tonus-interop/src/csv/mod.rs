@@ -55,7 +55,8 @@ impl Kind {
         format!("{}.csv", self.code())
     }
 
-    /// Every column, in the order exports write them.
+    /// Every column, in the order exports write them. `uid`, the record's identity (issue
+    /// #13), comes last so readers of the older layout keep working; it is optional.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             Kind::Episodes => &[
@@ -70,6 +71,7 @@ impl Kind {
                 "trigger_note",
                 "notes",
                 "recorded_at",
+                "uid",
             ],
             Kind::Checkins => &[
                 "date",
@@ -80,6 +82,7 @@ impl Kind {
                 "night_wakings",
                 "log_complete",
                 "note",
+                "uid",
             ],
             Kind::Treatments => &[
                 "treatment",
@@ -91,9 +94,11 @@ impl Kind {
                 "schedule",
                 "start",
                 "end",
+                "treatment_uid",
+                "uid",
             ],
-            Kind::Doses => &["treatment", "regimen_start", "at", "time_zone", "status", "note"],
-            Kind::Exercise => &["at", "time_zone", "type", "minutes", "exertion", "note"],
+            Kind::Doses => &["treatment", "regimen_start", "at", "time_zone", "status", "note", "uid"],
+            Kind::Exercise => &["at", "time_zone", "type", "minutes", "exertion", "note", "uid"],
             Kind::Events => &[
                 "kind",
                 "date",
@@ -104,6 +109,7 @@ impl Kind {
                 "lesions_enhancing",
                 "name",
                 "summary",
+                "uid",
             ],
             Kind::SideEffects => &[
                 "at",
@@ -113,6 +119,7 @@ impl Kind {
                 "severity",
                 "suspected_treatment",
                 "note",
+                "uid",
             ],
         }
     }

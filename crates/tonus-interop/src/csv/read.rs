@@ -13,10 +13,10 @@ use tonus_domain::input::{parse_date, parse_when};
 use tonus_domain::time::Zone;
 use tonus_domain::{
     Category, ClinicalEvent, Dose, DoseLog, DoseStatus, Effect, Episode, EventKind, ExerciseSession, ExerciseType,
-    LocalInstant, MriRegion, Pain, Regimen, Region, Route, Schedule, Severity, SideEffect, SpasmKind, Treatment,
-    Trigger, ValidationError,
+    LocalInstant, MriRegion, Pain, RecordUid, Regimen, Region, Route, Schedule, Severity, SideEffect, SpasmKind,
+    Treatment, Trigger, ValidationError,
 };
-use tonus_store::archive::{DoseRef, PatientRecords, RegimenRecords, TreatmentRecords};
+use tonus_store::archive::{push_with_uid, DoseRef, PatientRecords, RegimenRecords, TreatmentRecords};
 
 use super::Kind;
 use crate::{InteropError, RowError};
@@ -93,6 +93,11 @@ impl Row<'_> {
         Ok(LocalInstant { at, zone: zone.clone() })
     }
 
+    /// The optional `uid` column (issue #13): a record an export wrote keeps its identity.
+    fn uid(&self) -> Result<Option<RecordUid>, ValidationError> {
+        self.get("uid").map(RecordUid::parse).transpose()
+    }
+
     fn list<T>(
         &self,
         col: &str,
@@ -120,17 +125,20 @@ fn parse_bool(col: &str, s: Option<&str>) -> Result<bool, ValidationError> {
 
 /// One data row that passed the domain rules.
 #[derive(Debug, Clone)]
+/// Each carries the row's uid when the file has one (the optional `uid` column).
 pub enum Record {
-    Episode(Episode),
-    CheckIn(tonus_domain::CheckIn),
-    Exercise(ExerciseSession),
-    Event(ClinicalEvent),
+    Episode(Episode, Option<RecordUid>),
+    CheckIn(tonus_domain::CheckIn, Option<RecordUid>),
+    Exercise(ExerciseSession, Option<RecordUid>),
+    Event(ClinicalEvent, Option<RecordUid>),
     /// Its suspected treatment, when named, is looked up by the store among the patient's.
-    SideEffect(SideEffect),
+    SideEffect(SideEffect, Option<RecordUid>),
     /// Its regimen is not looked up here: see [`unknown_regimen`].
     Dose(DoseRef),
-    /// One row of a treatments file: the treatment, and the regimen when the row has one.
-    Treatment(Treatment, Option<Regimen>),
+    /// One row of a treatments file: the treatment, the regimen when the row has one, the
+    /// row's uid (the regimen's, or the treatment's on a row without a regimen) and the
+    /// treatment's (column `treatment_uid`).
+    Treatment(Treatment, Option<Regimen>, Option<RecordUid>, Option<RecordUid>),
 }
 
 /// A CSV file read one row at a time, so an importer can write as it reads and hold only
@@ -213,17 +221,22 @@ impl<R: Read> Rows<R> {
         let mut treatments = TreatmentGroups::default();
         for (line, result) in self.by_ref() {
             let result = result.and_then(|r| {
+                // A row without a uid gets a new one, as the store would give it.
+                let new = |u: Option<RecordUid>| u.unwrap_or_else(RecordUid::new);
+                let rec = &mut out.records;
                 match r {
-                    Record::Episode(e) => out.records.episodes.push(e),
-                    Record::CheckIn(c) => out.records.checkins.push(c),
-                    Record::Exercise(s) => out.records.exercise.push(s),
-                    Record::Event(e) => out.records.events.push(e),
-                    Record::SideEffect(s) => out.records.side_effects.push(s),
+                    Record::Episode(e, u) => push_with_uid(&mut rec.episodes, &mut rec.uids.episodes, e, new(u)),
+                    Record::CheckIn(c, u) => push_with_uid(&mut rec.checkins, &mut rec.uids.checkins, c, new(u)),
+                    Record::Exercise(s, u) => push_with_uid(&mut rec.exercise, &mut rec.uids.exercise, s, new(u)),
+                    Record::Event(e, u) => push_with_uid(&mut rec.events, &mut rec.uids.events, e, new(u)),
+                    Record::SideEffect(s, u) => {
+                        push_with_uid(&mut rec.side_effects, &mut rec.uids.side_effects, s, new(u))
+                    }
                     Record::Dose(d) => {
                         out.doses.push(d);
                         out.dose_lines.push(line);
                     }
-                    Record::Treatment(t, r) => return treatments.add(t, r),
+                    Record::Treatment(t, r, u, tu) => return treatments.add(t, r, u, tu),
                 }
                 Ok(())
             });
@@ -259,15 +272,26 @@ impl<R: Read> Iterator for Rows<R> {
             index: &self.index,
         };
         let (zone, now) = (&self.zone, self.now);
-        let result = match self.kind {
-            Kind::Episodes => episode(&row, zone, now).map(Record::Episode),
-            Kind::Checkins => checkin(&row, zone, now).map(Record::CheckIn),
-            Kind::Exercise => exercise(&row, zone, now).map(Record::Exercise),
-            Kind::Events => event(&row, zone, now).map(Record::Event),
-            Kind::SideEffects => side_effect(&row, zone, now).map(Record::SideEffect),
-            Kind::Doses => dose(&row, zone, now).map(Record::Dose),
-            Kind::Treatments => treatment_row(&row, zone, now).map(|(t, r)| Record::Treatment(t, r)),
-        };
+        let result = row.uid().and_then(|u| match self.kind {
+            Kind::Episodes => episode(&row, zone, now).map(|e| Record::Episode(e, u)),
+            Kind::Checkins => checkin(&row, zone, now).map(|c| Record::CheckIn(c, u)),
+            Kind::Exercise => exercise(&row, zone, now).map(|s| Record::Exercise(s, u)),
+            Kind::Events => event(&row, zone, now).map(|e| Record::Event(e, u)),
+            Kind::SideEffects => side_effect(&row, zone, now).map(|s| Record::SideEffect(s, u)),
+            Kind::Doses => dose(&row, zone, now).map(|d| Record::Dose(DoseRef { uid: u, ..d })),
+            Kind::Treatments => {
+                let tu = row
+                    .get("treatment_uid")
+                    .map(|t| {
+                        RecordUid::parse(t).map_err(|e| ValidationError {
+                            field: "treatment_uid".into(),
+                            ..e
+                        })
+                    })
+                    .transpose()?;
+                treatment_row(&row, zone, now).map(|(t, r)| Record::Treatment(t, r, u, tu))
+            }
+        });
         Some((line, result))
     }
 }
@@ -388,6 +412,7 @@ fn dose(row: &Row, zone: &Zone, now: Timestamp) -> Result<DoseRef, ValidationErr
         treatment,
         regimen_start,
         dose,
+        uid: None,
     })
 }
 
@@ -436,7 +461,15 @@ struct TreatmentGroups {
 }
 
 impl TreatmentGroups {
-    fn add(&mut self, t: Treatment, r: Option<Regimen>) -> Result<(), ValidationError> {
+    /// `uid` is the regimen's on a row with one, else the treatment's; `treatment_uid` the
+    /// treatment's.
+    fn add(
+        &mut self,
+        t: Treatment,
+        r: Option<Regimen>,
+        uid: Option<RecordUid>,
+        treatment_uid: Option<RecordUid>,
+    ) -> Result<(), ValidationError> {
         let key = t.name().to_lowercase();
         let i = match self.by_name.get(&key) {
             Some(i) => {
@@ -457,6 +490,7 @@ impl TreatmentGroups {
             }
             None => {
                 self.order.push(TreatmentRecords {
+                    uid: None,
                     treatment: t,
                     regimens: Vec::new(),
                 });
@@ -464,10 +498,17 @@ impl TreatmentGroups {
                 self.order.len() - 1
             }
         };
-        if let Some(r) = r {
+        self.order[i].uid = self.order[i].uid.or(treatment_uid);
+        let Some(r) = r else {
+            self.order[i].uid = self.order[i].uid.or(uid);
+            return Ok(());
+        };
+        {
             self.order[i].regimens.push(RegimenRecords {
+                uid,
                 regimen: r,
                 doses: Vec::new(),
+                dose_uids: Vec::new(),
             });
         }
         Ok(())

@@ -21,6 +21,11 @@ fn list<T: Copy + Into<&'static str>>(items: &[T]) -> String {
     items.iter().map(|i| (*i).into()).collect::<Vec<&str>>().join(";")
 }
 
+/// The uid of the `i`-th record, empty for a record without one.
+fn uid(uids: &[tonus_domain::RecordUid], i: usize) -> String {
+    opt(uids.get(i))
+}
+
 fn csv_err(source: csv::Error) -> InteropError {
     InteropError::Csv {
         context: "write",
@@ -67,7 +72,7 @@ pub fn write_styled<W: Write>(
     };
     match kind {
         Kind::Episodes => {
-            for e in &records.episodes {
+            for (i, e) in records.episodes.iter().enumerate() {
                 let recorded = LocalInstant {
                     at: e.recorded_at(),
                     zone: e.started_at().zone.clone(),
@@ -86,12 +91,13 @@ pub fn write_styled<W: Write>(
                         e.trigger_note().unwrap_or_default(),
                         e.notes().unwrap_or_default(),
                         &instant(&recorded),
+                        &uid(&records.uids.episodes, i),
                     ],
                 )?;
             }
         }
         Kind::Checkins => {
-            for c in &records.checkins {
+            for (i, c) in records.checkins.iter().enumerate() {
                 row(
                     &mut w,
                     &[
@@ -103,6 +109,7 @@ pub fn write_styled<W: Write>(
                         &opt(c.night_wakings()),
                         if c.log_complete() { "true" } else { "false" },
                         c.note().unwrap_or_default(),
+                        &uid(&records.uids.checkins, i),
                     ],
                 )?;
             }
@@ -113,7 +120,19 @@ pub fn write_styled<W: Write>(
                 if t.regimens.is_empty() {
                     row(
                         &mut w,
-                        &[name, category, notes.unwrap_or_default(), "", "", "", "", "", ""],
+                        &[
+                            name,
+                            category,
+                            notes.unwrap_or_default(),
+                            "",
+                            "",
+                            "",
+                            "",
+                            "",
+                            "",
+                            &opt(t.uid),
+                            &opt(t.uid),
+                        ],
                     )?;
                 }
                 for r in &t.regimens {
@@ -130,6 +149,8 @@ pub fn write_styled<W: Write>(
                             &g.schedule().code(),
                             &g.start().to_string(),
                             &opt(g.end()),
+                            &opt(t.uid),
+                            &opt(r.uid),
                         ],
                     )?;
                 }
@@ -139,7 +160,7 @@ pub fn write_styled<W: Write>(
             for t in &records.treatments {
                 for r in &t.regimens {
                     let start = r.regimen.start().to_string();
-                    for d in &r.doses {
+                    for (k, d) in r.doses.iter().enumerate() {
                         row(
                             &mut w,
                             &[
@@ -149,6 +170,7 @@ pub fn write_styled<W: Write>(
                                 d.at().zone.name(),
                                 d.status().code(),
                                 d.note().unwrap_or_default(),
+                                &uid(&r.dose_uids, k),
                             ],
                         )?;
                     }
@@ -156,7 +178,7 @@ pub fn write_styled<W: Write>(
             }
         }
         Kind::Exercise => {
-            for s in &records.exercise {
+            for (i, s) in records.exercise.iter().enumerate() {
                 row(
                     &mut w,
                     &[
@@ -166,12 +188,13 @@ pub fn write_styled<W: Write>(
                         &s.minutes().to_string(),
                         &s.exertion().to_string(),
                         s.note().unwrap_or_default(),
+                        &uid(&records.uids.exercise, i),
                     ],
                 )?;
             }
         }
         Kind::Events => {
-            for e in &records.events {
+            for (i, e) in records.events.iter().enumerate() {
                 let (mut region, mut total, mut new, mut enh, mut name) = ("", None, None, None, "");
                 match e.kind() {
                     EventKind::Mri {
@@ -198,12 +221,13 @@ pub fn write_styled<W: Write>(
                         &opt(enh),
                         name,
                         e.summary().unwrap_or_default(),
+                        &uid(&records.uids.events, i),
                     ],
                 )?;
             }
         }
         Kind::SideEffects => {
-            for s in &records.side_effects {
+            for (i, s) in records.side_effects.iter().enumerate() {
                 row(
                     &mut w,
                     &[
@@ -214,6 +238,7 @@ pub fn write_styled<W: Write>(
                         s.severity().code(),
                         s.suspected_treatment().unwrap_or_default(),
                         s.note().unwrap_or_default(),
+                        &uid(&records.uids.side_effects, i),
                     ],
                 )?;
             }

@@ -3,13 +3,13 @@
 //! its `subject` (or `patient`) names, so a two-patient bundle gives two patients' records;
 //! a resource naming no Patient of the file is about someone else and is skipped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use serde_json::Value;
 use tonus_domain::time::Zone;
-use tonus_domain::{ClinicalEvent, EventKind, PatientIdentity, Regimen};
-use tonus_store::archive::{PatientRecords, RegimenRecords, TreatmentRecords};
+use tonus_domain::{ClinicalEvent, EventKind, PatientIdentity, RecordUid, Regimen};
+use tonus_store::archive::{push_with_uid, PatientRecords, RegimenRecords, TreatmentRecords};
 
 use super::foreign::{fhir_date, Bound, Precision};
 use super::import::{self, code_in, incomplete, Res, R};
@@ -31,6 +31,9 @@ pub struct BundlePatient {
     pub zone: Option<Zone>,
     /// The records; `records.identity` is what the Patient says for filing.
     pub records: PatientRecords,
+    /// Every imported resource that carried a uid (a Tonus export), with its place: the
+    /// caller reports those the target patient has already as skipped (`already-imported`).
+    pub uids: Vec<(RecordUid, Place)>,
 }
 
 impl BundlePatient {
@@ -120,6 +123,7 @@ fn patient(res: &Res, url: Option<&str>) -> R<BundlePatient> {
             identity,
             ..PatientRecords::default()
         },
+        uids: Vec::new(),
     })
 }
 
@@ -166,6 +170,7 @@ pub fn import_bundle(input: &Value, now: Timestamp) -> Result<FhirImport, Intero
             handle: None,
             zone: None,
             records: PatientRecords::default(),
+            uids: Vec::new(),
         });
     }
     let mut groups: Vec<Vec<(&Res, Option<&str>)>> = vec![Vec::new(); patients.len()];
@@ -194,6 +199,10 @@ fn read_patient(
 ) -> R<()> {
     let zone = p.zone.clone().unwrap_or_else(Zone::utc);
     let out = &mut p.records;
+    let found = &mut p.uids;
+    // A uid seen on an earlier resource of the patient is not taken again (the record gets a
+    // new one): two records under one uid would share an id and a fullUrl in an export.
+    let mut seen: HashSet<RecordUid> = HashSet::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut regimen_at: HashMap<&str, (usize, usize)> = HashMap::new();
     let mut statement_names: HashMap<&str, String> = HashMap::new();
@@ -212,9 +221,22 @@ fn read_patient(
         for n in read.notes {
             report.note(&res.place, n);
         }
+        // A statement's uid is its regimen's, or its treatment's when it has no regimen.
+        let uid = res.uid().filter(|u| seen.insert(*u));
+        if let Some(u) = uid {
+            found.push((u, res.place.clone()));
+        }
+        let treatment_uid = match read.regimen {
+            None => uid,
+            // Beside a regimen, the treatment's uid is in a Tonus identifier of its own.
+            Some(_) => res.uid_in(&format!("{BASE}/treatment")),
+        };
         let key = read.treatment.name().to_lowercase();
+        // A record without a uid in the file gets a new one now, so exporting what was read
+        // gives ids that read back the same.
         let ti = *by_name.entry(key).or_insert_with(|| {
             out.treatments.push(TreatmentRecords {
+                uid: Some(treatment_uid.unwrap_or_else(RecordUid::new)),
                 treatment: read.treatment,
                 regimens: Vec::new(),
             });
@@ -228,8 +250,10 @@ fn read_patient(
         if let Some(regimen) = read.regimen {
             let regimens = &mut out.treatments[ti].regimens;
             regimens.push(RegimenRecords {
+                uid: Some(uid.unwrap_or_else(RecordUid::new)),
                 regimen,
                 doses: Vec::new(),
+                dose_uids: Vec::new(),
             });
             if let Some(u) = url {
                 regimen_at.insert(u, (ti, regimens.len() - 1));
@@ -252,6 +276,14 @@ fn read_patient(
                 .map(move |(ri, r)| (t.treatment.name().to_lowercase(), ti, ri, r.regimen.clone()))
         })
         .collect();
+    // A resource's uid, noted with its place; one without (another system's) gets a new one.
+    let mut uid_of = |res: &Res| match res.uid().filter(|u| seen.insert(*u)) {
+        Some(u) => {
+            found.push((u, res.place.clone()));
+            u
+        }
+        None => RecordUid::new(),
+    };
     for (res, _) in entries {
         let at = &res.place;
         let outcome: Result<(), SkipReason> = match kind(res) {
@@ -263,20 +295,34 @@ fn read_patient(
                     .get(target)
                     .ok_or_else(|| res.missing("supportingInformation naming a MedicationStatement of this bundle"))?;
                 let d = import::administration(res, &zone, now)?;
-                out.treatments[ti].regimens[ri].doses.push(d);
+                let r = &mut out.treatments[ti].regimens[ri];
+                push_with_uid(&mut r.doses, &mut r.dose_uids, d, uid_of(res));
                 Ok(())
             }
             "MedicationAdministration" => medication::their_dose(res, &zone, now, &regimens).map(|(ti, ri, d)| {
-                out.treatments[ti].regimens[ri].doses.push(d);
+                let r = &mut out.treatments[ti].regimens[ri];
+                push_with_uid(&mut r.doses, &mut r.dose_uids, d, uid_of(res));
             }),
-            "Observation" => observation(res, &zone, now, out)?,
+            "Observation" => observation(res, &zone, now, out)?.map(|kind| {
+                let uid = uid_of(res);
+                let u = &mut out.uids;
+                // `observation` pushed the record; its uid goes at the same position.
+                let (list_len, uids) = match kind {
+                    Pushed::Episode => (out.episodes.len(), &mut u.episodes),
+                    Pushed::Event => (out.events.len(), &mut u.events),
+                    Pushed::CheckIn => (out.checkins.len(), &mut u.checkins),
+                    Pushed::Exercise => (out.exercise.len(), &mut u.exercise),
+                };
+                uids.resize_with(list_len - 1, RecordUid::new);
+                uids.push(uid);
+            }),
             "AdverseEvent" => import::side_effect(res, &zone, now, &statement_names, &treatment_names)?
-                .map(|s| out.side_effects.push(s)),
+                .map(|s| push_with_uid(&mut out.side_effects, &mut out.uids.side_effects, s, uid_of(res))),
             "Condition" => condition(res, &zone, now).map(|(e, notes)| {
                 for n in notes {
                     report.note(at, n);
                 }
-                out.events.push(e);
+                push_with_uid(&mut out.events, &mut out.uids.events, e, uid_of(res));
             }),
             _ => Err(SkipReason::UnsupportedType),
         };
@@ -291,7 +337,15 @@ fn read_patient(
 /// Observation statuses that withdraw the result.
 const WITHDRAWN: &[&str] = &["entered-in-error", "cancelled"];
 
-fn observation(res: &Res, zone: &Zone, now: Timestamp, out: &mut PatientRecords) -> R<Result<(), SkipReason>> {
+/// Which list [`observation`] added its record to.
+enum Pushed {
+    Episode,
+    Event,
+    CheckIn,
+    Exercise,
+}
+
+fn observation(res: &Res, zone: &Zone, now: Timestamp, out: &mut PatientRecords) -> R<Result<Pushed, SkipReason>> {
     if let Some(s) = res.str("/status").filter(|s| WITHDRAWN.contains(s)) {
         return Ok(Err(SkipReason::Status {
             field: "status".into(),
@@ -299,22 +353,30 @@ fn observation(res: &Res, zone: &Zone, now: Timestamp, out: &mut PatientRecords)
         }));
     }
     let code = res.r.get("code");
-    if code_in(code, &cs("spasm-kind")).is_some() {
+    let pushed = if code_in(code, &cs("spasm-kind")).is_some() {
         out.episodes.push(import::episode(res, zone)?);
+        Pushed::Episode
     } else if let Some(k) = code_in(code, &cs("event-kind")) {
         out.events.push(import::event(res, k, zone, now)?);
+        Pushed::Event
     } else {
         match code_in(code, &cs("observation")) {
-            Some(obs::CHECKIN) => out.checkins.push(import::checkin(res, zone, now)?),
-            Some(obs::EXERCISE) => out.exercise.push(import::exercise(res, zone, now)?),
+            Some(obs::CHECKIN) => {
+                out.checkins.push(import::checkin(res, zone, now)?);
+                Pushed::CheckIn
+            }
+            Some(obs::EXERCISE) => {
+                out.exercise.push(import::exercise(res, zone, now)?);
+                Pushed::Exercise
+            }
             _ => {
                 return Ok(Err(SkipReason::NotRecorded {
                     what: format!("an Observation of {}", describe(code)),
                 }))
             }
         }
-    }
-    Ok(Ok(()))
+    };
+    Ok(Ok(pushed))
 }
 
 /// A code for people: the first coding's display (or code) and its system.

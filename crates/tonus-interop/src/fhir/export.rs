@@ -4,19 +4,23 @@ use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use serde_json::{json, Map, Value};
 use tonus_domain::time::Zone;
+use tonus_domain::RecordUid;
 use tonus_domain::{
     CheckIn, ClinicalEvent, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, LocalInstant, Regimen, Schedule,
-    SideEffect, Treatment,
+    Treatment,
 };
 use tonus_store::archive::PatientRecords;
 
+use super::adverse::{side_effect, StatementRef, Statements};
 use super::{
-    cs, effect_snomed, ext, obs, route_snomed, AE_NOTE_EXT, AE_SEVERITY, CONDITION_CATEGORY, CONDITION_CLINICAL, LOINC,
-    LOINC_PAIN, OBS_CATEGORY, SCT_CRAMP, SCT_MS, SCT_SPASM, SNOMED, UCUM,
+    cs, ext, obs, route_snomed, BASE, CONDITION_CATEGORY, CONDITION_CLINICAL, LOINC, LOINC_PAIN, OBS_CATEGORY,
+    SCT_CRAMP, SCT_MS, SCT_SPASM, SNOMED, UCUM, URI_SYSTEM,
 };
 
-/// A deterministic UUID-shaped id from the patient and the record's position, so the same
-/// data gives the same bundle (diffable, and stable for a receiving system).
+/// A deterministic UUID-shaped id from the patient and what it names: the Patient's and the
+/// Bundle's ids, and a record's when it has no uid (records built in memory, never stored).
+/// A stored record's id is its uid (issue #13): an id from its position changed whenever
+/// an earlier record was deleted.
 fn uuid(parts: &[&str]) -> String {
     let hash = |salt: u64| {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
@@ -45,11 +49,11 @@ pub(crate) fn date_time(li: &LocalInstant) -> String {
     crate::local_rfc3339(li)
 }
 
-fn coding(system: &str, code: &str, display: &str) -> Value {
+pub(super) fn coding(system: &str, code: &str, display: &str) -> Value {
     json!({"system": system, "code": code, "display": display})
 }
 
-fn concept(codings: Vec<Value>, text: &str) -> Value {
+pub(super) fn concept(codings: Vec<Value>, text: &str) -> Value {
     json!({"coding": codings, "text": text})
 }
 
@@ -57,11 +61,11 @@ fn tonus_concept(system: &str, code: &str, display: &str) -> Value {
     concept(vec![coding(&cs(system), code, display)], display)
 }
 
-fn ext_string(name: &str, value: &str) -> Value {
+pub(super) fn ext_string(name: &str, value: &str) -> Value {
     json!({"url": ext(name), "valueString": value})
 }
 
-fn zone_ext(zone: &Zone) -> Value {
+pub(super) fn zone_ext(zone: &Zone) -> Value {
     ext_string("time-zone", zone.name())
 }
 
@@ -77,29 +81,46 @@ fn tonus_int(code: &str, display: &str, value: impl Into<i64>) -> Value {
     int_component(&cs("observation"), code, display, value)
 }
 
-struct Builder<'a> {
+pub(super) struct Builder<'a> {
     handle: &'a str,
     patient_ref: String,
     entries: Vec<Value>,
 }
 
 impl Builder<'_> {
-    /// Adds a resource, giving it a stable id and fullUrl; returns its reference.
-    fn add(&mut self, kind: &str, index: usize, mut resource: Map<String, Value>) -> String {
-        let id = uuid(&[self.handle, kind, &index.to_string()]);
+    /// Adds a resource, giving it a stable id and fullUrl, from the record's uid when it
+    /// has one (and then an identifier holding it, which an import reads back); returns its
+    /// reference.
+    fn add(&mut self, kind: &str, index: usize, uid: Option<RecordUid>, mut resource: Map<String, Value>) -> String {
+        let id = uid.map_or_else(|| uuid(&[self.handle, kind, &index.to_string()]), |u| u.to_string());
         resource.insert("id".into(), id.clone().into());
+        if let Some(u) = uid {
+            let identifier = json!({"system": URI_SYSTEM, "value": u.urn()});
+            // AdverseEvent.identifier is a single Identifier in R4; elsewhere a list, where
+            // the record's own comes first (a statement also names its treatment).
+            let single = resource.get("resourceType").and_then(Value::as_str) == Some("AdverseEvent");
+            match resource.get_mut("identifier") {
+                Some(Value::Array(list)) => list.insert(0, identifier),
+                _ if single => {
+                    resource.insert("identifier".into(), identifier);
+                }
+                _ => {
+                    resource.insert("identifier".into(), json!([identifier]));
+                }
+            }
+        }
         let full = format!("urn:uuid:{id}");
         self.entries
             .push(json!({"fullUrl": full, "resource": Value::Object(resource)}));
         full
     }
 
-    fn subject(&self) -> Value {
+    pub(super) fn subject(&self) -> Value {
         json!({"reference": self.patient_ref})
     }
 }
 
-fn object(v: Value) -> Map<String, Value> {
+pub(super) fn object(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -375,7 +396,16 @@ fn dosage(r: &Regimen) -> Value {
 /// One MedicationStatement per regimen (or one with status `intended` for a treatment with
 /// no regimen yet). Exercise programmes and "other" treatments use the same resource with
 /// their Tonus category, so one importer handles every treatment.
-fn statement(b: &Builder, t: &Treatment, r: Option<&Regimen>, today: Date) -> Map<String, Value> {
+/// A MedicationStatement: of regimen `r` of treatment `t`, or of `t` alone (no regimen yet).
+/// Its own uid is the regimen's (or the treatment's); `treatment_uid` is given only beside
+/// a regimen, as a Tonus identifier, so an import keeps the treatment's identity too.
+fn statement(
+    b: &Builder,
+    t: &Treatment,
+    r: Option<&Regimen>,
+    treatment_uid: Option<RecordUid>,
+    today: Date,
+) -> Map<String, Value> {
     let status = match r {
         None => "intended",
         Some(r) if r.end().is_some_and(|e| e < today) => "completed",
@@ -399,6 +429,12 @@ fn statement(b: &Builder, t: &Treatment, r: Option<&Regimen>, today: Date) -> Ma
         m.insert("dosage".into(), json!([dosage(r)]));
     }
     put(&mut m, "note", notes(t.notes()));
+    if let Some(u) = treatment_uid {
+        m.insert(
+            "identifier".into(),
+            json!([{"system": format!("{BASE}/treatment"), "value": u.urn()}]),
+        );
+    }
     m
 }
 
@@ -434,83 +470,6 @@ fn administration(b: &Builder, t: &Treatment, r: &Regimen, statement_ref: &str, 
     m
 }
 
-/// A side effect as an `AdverseEvent` that actually happened (`actuality` actual), recorded
-/// by the patient. `suspect` is the reference and name of the MedicationStatement of the
-/// treatment the patient suspects. R4 has no `category` code for "a drug's side effect"
-/// (its codes are product problems and use errors), so none is given.
-fn side_effect(b: &Builder, s: &SideEffect, suspect: Option<(Option<&str>, &str)>) -> Map<String, Value> {
-    let mut codings = Vec::new();
-    if let Some((code, display)) = effect_snomed(s.effect()) {
-        codings.push(coding(SNOMED, code, display));
-    }
-    codings.push(coding(&cs("side-effect"), s.effect().code(), s.effect().label()));
-    let mut extension = vec![zone_ext(&s.at().zone)];
-    if let Some(d) = s.description() {
-        extension.push(ext_string("side-effect-description", d));
-    }
-    if let Some(n) = s.note() {
-        extension.push(json!({"url": AE_NOTE_EXT, "valueAnnotation": {"text": n}}));
-    }
-    let severity = s.severity();
-    let mut label = severity.label().to_string();
-    if let Some(first) = label.get_mut(..1) {
-        first.make_ascii_uppercase();
-    }
-    let mut m = object(json!({
-        "resourceType": "AdverseEvent",
-        "extension": extension,
-        "actuality": "actual",
-        "event": concept(codings, s.what()),
-        "subject": b.subject(),
-        "date": date_time(s.at()),
-        // The patient noted it; no clinician has assessed it.
-        "recorder": b.subject(),
-        "severity": concept(vec![coding(AE_SEVERITY, severity.code(), &label)], severity.label()),
-    }));
-    if let Some((reference, name)) = suspect {
-        let mut instance = json!({"display": name});
-        if let Some(r) = reference {
-            instance["reference"] = r.into();
-        }
-        // Only the patient's suspicion: no causality assessment is claimed.
-        m.insert("suspectEntity".into(), json!([{"instance": instance}]));
-    }
-    m
-}
-
-/// One exported MedicationStatement: its reference, and its regimen's first and last day
-/// (none for a treatment without a regimen).
-struct StatementRef {
-    reference: String,
-    period: Option<(Date, Option<Date>)>,
-}
-
-/// The MedicationStatement a side effect's suspected treatment points at: the regimen in
-/// effect on the day it was felt, else the latest that started before, else the first.
-#[derive(Default)]
-struct Statements {
-    /// Lower-case treatment name → (the name as stored, its statements in export order).
-    by_name: std::collections::HashMap<String, (String, Vec<StatementRef>)>,
-}
-
-impl Statements {
-    fn suspect<'a>(&'a self, name: &'a str, day: Date) -> (Option<&'a str>, &'a str) {
-        let Some((stored_name, statements)) = self.by_name.get(&name.to_lowercase()) else {
-            return (None, name);
-        };
-        let in_effect = statements.iter().find(|s| {
-            s.period
-                .is_some_and(|(start, end)| start <= day && end.is_none_or(|e| day <= e))
-        });
-        let before = statements
-            .iter()
-            .filter(|s| s.period.is_some_and(|(start, _)| start <= day))
-            .max_by_key(|s| s.period.map(|(start, _)| start));
-        let chosen = in_effect.or(before).or(statements.first());
-        (chosen.map(|s| s.reference.as_str()), stored_name.as_str())
-    }
-}
-
 /// The whole Bundle for one patient. `now` stamps the bundle and decides which regimens
 /// are still active.
 pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: Timestamp) -> Value {
@@ -524,15 +483,15 @@ pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: T
         records.identity.as_ref(),
         zone_ext(zone),
     ));
-    b.patient_ref = b.add("patient", 0, patient);
+    b.patient_ref = b.add("patient", 0, None, patient);
     let today = tonus_domain::time::today(zone, now);
     for (i, e) in records.episodes.iter().enumerate() {
         let r = episode(&b, e);
-        b.add("episode", i, r);
+        b.add("episode", i, records.uids.episodes.get(i).copied(), r);
     }
     for (i, c) in records.checkins.iter().enumerate() {
         let r = checkin(&b, c);
-        b.add("checkin", i, r);
+        b.add("checkin", i, records.uids.checkins.get(i).copied(), r);
     }
     let mut statements = Statements::default();
     for (i, t) in records.treatments.iter().enumerate() {
@@ -541,39 +500,39 @@ pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: T
             .entry(t.treatment.name().to_lowercase())
             .or_insert_with(|| (t.treatment.name().to_string(), Vec::new()));
         if t.regimens.is_empty() {
-            let r = statement(&b, &t.treatment, None, today);
+            let r = statement(&b, &t.treatment, None, None, today);
             refs.push(StatementRef {
-                reference: b.add("regimen", i * 1000, r),
+                reference: b.add("regimen", i * 1000, t.uid, r),
                 period: None,
             });
         }
         for (j, rr) in t.regimens.iter().enumerate() {
-            let r = statement(&b, &t.treatment, Some(&rr.regimen), today);
-            let reference = b.add("regimen", i * 1000 + j + 1, r);
+            let r = statement(&b, &t.treatment, Some(&rr.regimen), t.uid, today);
+            let reference = b.add("regimen", i * 1000 + j + 1, rr.uid, r);
             refs.push(StatementRef {
                 reference: reference.clone(),
                 period: Some((rr.regimen.start(), rr.regimen.end())),
             });
             for (k, d) in rr.doses.iter().enumerate() {
                 let r = administration(&b, &t.treatment, &rr.regimen, &reference, d);
-                b.add("dose", (i * 1000 + j) * 1_000_000 + k, r);
+                b.add("dose", (i * 1000 + j) * 1_000_000 + k, rr.dose_uids.get(k).copied(), r);
             }
         }
     }
     for (i, s) in records.exercise.iter().enumerate() {
         let r = exercise(&b, s);
-        b.add("exercise", i, r);
+        b.add("exercise", i, records.uids.exercise.get(i).copied(), r);
     }
     for (i, e) in records.events.iter().enumerate() {
         let r = event(&b, e);
-        b.add("event", i, r);
+        b.add("event", i, records.uids.events.get(i).copied(), r);
     }
     for (i, s) in records.side_effects.iter().enumerate() {
         let suspect = s
             .suspected_treatment()
             .map(|name| statements.suspect(name, s.at().local_date()));
         let r = side_effect(&b, s, suspect);
-        b.add("side-effect", i, r);
+        b.add("side-effect", i, records.uids.side_effects.get(i).copied(), r);
     }
     json!({
         "resourceType": "Bundle",

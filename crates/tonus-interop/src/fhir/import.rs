@@ -11,7 +11,7 @@ use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::time::Zone;
 use tonus_domain::{
     ClinicalEvent, DoseLog, DoseStatus, Effect, Episode, EventKind, ExerciseSession, ExerciseType, LocalInstant,
-    MriRegion, Pain, Region, Schedule, Severity, SideEffect, SpasmKind, Trigger, ValidationError,
+    MriRegion, Pain, RecordUid, Region, Schedule, Severity, SideEffect, SpasmKind, Trigger, ValidationError,
 };
 
 use super::report::{Place, SkipReason};
@@ -70,6 +70,29 @@ impl<'a> Res<'a> {
     pub(super) fn zone(&self, default: &Zone) -> R<Zone> {
         self.ext_str("time-zone")
             .map_or_else(|| Ok(default.clone()), |z| Zone::parse(z).map_err(|e| self.invalid(e)))
+    }
+
+    /// The record's uid, as Tonus exports it (issue #13): an identifier of system
+    /// `urn:ietf:rfc:3986` whose value is `urn:uuid:…`, else the resource id when that is a
+    /// UUID. `None` for another system's record without one.
+    pub(super) fn uid(&self) -> Option<RecordUid> {
+        self.uid_in(super::URI_SYSTEM)
+            .or_else(|| self.place.id.as_deref().and_then(|id| RecordUid::parse(id).ok()))
+    }
+
+    /// The first `urn:uuid:` value of an identifier of `system`.
+    pub(super) fn uid_in(&self, system: &str) -> Option<RecordUid> {
+        let identifiers = match self.r.get("identifier") {
+            Some(Value::Array(list)) => list.iter().collect(),
+            Some(one) => vec![one],
+            None => Vec::new(),
+        };
+        identifiers
+            .into_iter()
+            .filter(|i| i.get("system").and_then(Value::as_str) == Some(system))
+            .filter_map(|i| i.get("value").and_then(Value::as_str))
+            .filter(|v| v.starts_with("urn:uuid:"))
+            .find_map(|v| RecordUid::parse(v).ok())
     }
 
     pub(super) fn note(&self) -> Option<&'a str> {

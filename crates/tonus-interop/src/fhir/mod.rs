@@ -11,6 +11,7 @@
 //! `final`; a missed dose is a MedicationAdministration with status `not-done`. Side effects
 //! are AdverseEvents the patient recorded (`actuality` actual), with no causality claimed.
 
+mod adverse;
 mod bundle;
 mod export;
 mod foreign;
@@ -27,6 +28,9 @@ pub use report::{ImportReport, Note, Place, SkipReason, Skipped, TypeCount};
 /// Base of Tonus's own code systems and extensions. A placeholder under example.org
 /// (reserved for documentation) until the project owns a canonical URL; change it here only.
 pub const BASE: &str = "https://tonus.example.org/fhir";
+
+/// The identifier system of a URI value (RFC 3986): a record's uid as `urn:uuid:…`.
+pub const URI_SYSTEM: &str = "urn:ietf:rfc:3986";
 
 pub const SNOMED: &str = "http://snomed.info/sct";
 pub const LOINC: &str = "http://loinc.org";

@@ -25,6 +25,9 @@ pub enum SkipReason {
     OtherSubject { reference: String },
     /// Another system's record that breaks a Tonus rule (a pain of 12, a future date).
     Invalid { field: String, rule: String, value: String },
+    /// The patient has this record already (the same uid, issue #13): importing it again
+    /// would store it twice.
+    AlreadyImported { uid: String },
 }
 
 impl fmt::Display for SkipReason {
@@ -38,6 +41,8 @@ impl fmt::Display for SkipReason {
                 write!(f, "its subject {reference:?} is not a Patient of this file")
             }
             Self::Invalid { field, rule, value } => write!(f, "{field} must be {rule} (got {value})"),
+            // The uid is in the JSON; the sentence is the same for all, so they group.
+            Self::AlreadyImported { .. } => write!(f, "already imported: the patient has this record (the same uid)"),
         }
     }
 }
@@ -117,6 +122,14 @@ impl ImportReport {
             reason,
             message,
         });
+    }
+
+    /// Moves a resource counted as imported to the skipped ones: its record (uid `uid`) is
+    /// one the target patient has already, so the store will not write it again.
+    pub fn already_imported(&mut self, at: &Place, uid: &str) {
+        let count = self.counts.entry(at.resource_type.clone()).or_default();
+        count.imported = count.imported.saturating_sub(1);
+        self.skip(at, SkipReason::AlreadyImported { uid: uid.to_string() });
     }
 
     pub(super) fn note(&mut self, at: &Place, message: impl Into<String>) {

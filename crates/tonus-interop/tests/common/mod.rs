@@ -219,9 +219,18 @@ pub fn simulated(seed: u64, days: u32, now: Timestamp) -> (Zone, PatientRecords)
                 );
                 day = day.tomorrow().unwrap();
             }
-            regimens.push(RegimenRecords { regimen, doses });
+            regimens.push(RegimenRecords {
+                uid: None,
+                regimen,
+                doses,
+                dose_uids: Vec::new(),
+            });
         }
-        r.treatments.push(TreatmentRecords { treatment, regimens });
+        r.treatments.push(TreatmentRecords {
+            uid: None,
+            treatment,
+            regimens,
+        });
     }
     let events = [
         EventKind::Diagnosis,
@@ -283,7 +292,12 @@ pub fn simulated(seed: u64, days: u32, now: Timestamp) -> (Zone, PatientRecords)
 
 /// Compares two patients' records type by type, so a failure names what differs.
 pub fn assert_same(a: &PatientRecords, b: &PatientRecords) {
-    assert_eq!(a.treatments, b.treatments, "treatments differ");
+    // Contents only: whether uids survive depends on the format (see `assert_same_uids`).
+    assert_eq!(
+        a.clone().without_uids().treatments,
+        b.clone().without_uids().treatments,
+        "treatments differ"
+    );
     assert_eq!(a.episodes.len(), b.episodes.len(), "episode count differs");
     for (x, y) in a.episodes.iter().zip(&b.episodes) {
         assert_eq!(x, y);
@@ -292,4 +306,32 @@ pub fn assert_same(a: &PatientRecords, b: &PatientRecords) {
     assert_eq!(a.exercise, b.exercise, "exercise differs");
     assert_eq!(a.events, b.events, "events differ");
     assert_eq!(a.side_effects, b.side_effects, "side effects differ");
+}
+
+/// The uids of every record: flat lists, then each treatment's, its regimens' and doses'.
+pub fn uids_of(r: &PatientRecords) -> (tonus_store::archive::RecordUids, Vec<String>) {
+    let mut nested = Vec::new();
+    for t in &r.treatments {
+        nested.push(format!("treatment {:?}", t.uid));
+        for rr in &t.regimens {
+            nested.push(format!("regimen {:?} doses {:?}", rr.uid, rr.dose_uids));
+        }
+    }
+    (r.uids.clone(), nested)
+}
+
+/// Every record of `b` has the uid of the same record of `a`, and every record has one.
+pub fn assert_same_uids(a: &PatientRecords, b: &PatientRecords) {
+    let (flat, nested) = uids_of(a);
+    assert_eq!(flat.episodes.len(), a.episodes.len(), "every episode has a uid");
+    assert_eq!(
+        flat.side_effects.len(),
+        a.side_effects.len(),
+        "every side effect has a uid"
+    );
+    assert!(
+        a.treatments.iter().all(|t| t.uid.is_some()),
+        "every treatment has a uid"
+    );
+    assert_eq!(uids_of(b), (flat, nested), "uids differ");
 }

@@ -169,7 +169,7 @@ async fn csv(ctx: &Ctx, patient: &Patient, files: Vec<PathBuf>, skip_invalid: bo
                     Record::Dose(d) if !known.contains(&(d.treatment.trim().to_lowercase(), d.regimen_start)) => {
                         Err(tonus_interop::csv::unknown_regimen(&d))
                     }
-                    Record::SideEffect(s)
+                    Record::SideEffect(s, _)
                         if s.suspected_treatment()
                             .is_some_and(|n| !treatment_names.contains(&n.to_lowercase())) =>
                     {
@@ -245,12 +245,12 @@ async fn stop_at_error(writer: &mut Option<BulkWriter>, errors: &[RowError], ski
 
 async fn write(w: &mut BulkWriter, record: Record) -> Result<()> {
     match record {
-        Record::Episode(e) => w.episode(e).await?,
-        Record::CheckIn(c) => w.checkin(&c).await?,
-        Record::Exercise(s) => w.exercise(s).await?,
-        Record::Event(e) => w.event(&e).await?,
+        Record::Episode(e, uid) => w.episode(uid, e).await?,
+        Record::CheckIn(c, uid) => w.checkin(uid, &c).await?,
+        Record::Exercise(s, uid) => w.exercise(uid, s).await?,
+        Record::Event(e, uid) => w.event(uid, &e).await?,
         Record::Dose(d) => w.dose(d).await?,
-        Record::SideEffect(s) => w.side_effect(&s).await?,
+        Record::SideEffect(s, uid) => w.side_effect(uid, &s).await?,
         // Only in a treatments file, which is written whole (see `csv`).
         Record::Treatment(..) => {}
     }

@@ -40,9 +40,10 @@ impl Planned {
 
 pub async fn run(ctx: &Ctx, file: PathBuf, options: Options) -> Result<()> {
     let bundle = read(&file)?;
-    let imported = tonus_interop::fhir::import_bundle(&bundle, ctx.now)
+    let mut imported = tonus_interop::fhir::import_bundle(&bundle, ctx.now)
         .map_err(|e| user_error(format!("{}: {e}; nothing was written", file.display())))?;
     let plan = plan(ctx, &imported, &options).await?;
+    let already = already_imported(ctx, &mut imported, &plan).await?;
     if !options.dry_run {
         let items: Vec<(ImportTarget, &tonus_store::archive::PatientRecords)> = plan
             .iter()
@@ -51,7 +52,30 @@ pub async fn run(ctx: &Ctx, file: PathBuf, options: Options) -> Result<()> {
             .collect();
         ctx.store.import_records(&items).await?;
     }
-    say(ctx, &file, &imported, &plan, options.dry_run)
+    say(ctx, &file, &imported, &plan, already, options.dry_run)
+}
+
+/// Reports the resources whose record the target patient has already (the same uid: a Tonus
+/// export imported before) as skipped, `already-imported`; the store skips them too, so
+/// importing a file twice stores it once. Returns how many there were.
+async fn already_imported(ctx: &Ctx, imported: &mut FhirImport, plan: &[Planned]) -> Result<usize> {
+    let mut count = 0;
+    for (b, p) in imported.patients.iter().zip(plan) {
+        let ImportTarget::Existing(patient) = &p.target else {
+            continue;
+        };
+        if b.uids.is_empty() {
+            continue;
+        }
+        let known = ctx.store.record_uids(patient).await?;
+        for (uid, at) in &b.uids {
+            if known.contains(uid) {
+                imported.report.already_imported(at, &uid.to_string());
+                count += 1;
+            }
+        }
+    }
+    Ok(count)
 }
 
 fn read(file: &Path) -> Result<Value> {
@@ -291,9 +315,15 @@ fn new_handle(b: &BundlePatient, taken: &BTreeSet<String>) -> String {
         .unwrap_or(base)
 }
 
-fn say(ctx: &Ctx, file: &Path, imported: &FhirImport, plan: &[Planned], dry_run: bool) -> Result<()> {
+fn say(ctx: &Ctx, file: &Path, imported: &FhirImport, plan: &[Planned], already: usize, dry_run: bool) -> Result<()> {
     let report = &imported.report;
-    let records: usize = imported.patients.iter().map(|b| b.records.len()).sum();
+    // Records the patient had already are not written again (see `already_imported`).
+    let records: usize = imported
+        .patients
+        .iter()
+        .map(|b| b.records.len())
+        .sum::<usize>()
+        .saturating_sub(already);
     let verb = if dry_run { "Would import" } else { "Imported" };
     let mut text = String::new();
     if dry_run {
@@ -367,6 +397,7 @@ fn say(ctx: &Ctx, file: &Path, imported: &FhirImport, plan: &[Planned], dry_run:
         text.trim_end(),
         &json!({
             "dry_run": dry_run, "written": if dry_run { 0 } else { records }, "records": records,
+            "already_imported": already,
             "patients": patients, "counts": report.counts, "skipped": report.skipped, "notes": report.notes,
         }),
     )
