@@ -16,6 +16,7 @@ use tonus_domain::checkin::CheckInDraft;
 use tonus_domain::episode::EpisodeDraft;
 use tonus_domain::time::{today, Zone};
 use tonus_domain::{LocalInstant, Patient};
+use tonus_report::cache::approx_bytes;
 use tonus_report::data::DASHBOARD_NOTES;
 use tonus_report::{DashboardKey, Notes, ReportCache, Section};
 use tonus_stats::sim::{simulate, Family, SimConfig};
@@ -128,7 +129,10 @@ fn dashboards(c: &mut Criterion) {
                 notes,
             };
             let version = rt.block_on(store.data_version(patient)).unwrap();
-            cache.insert(key(version), Arc::new(rt.block_on(gather()).unwrap()));
+            let data = rt.block_on(gather()).unwrap();
+            // The entry's size, for the memory bound's documentation.
+            eprintln!("{id}: a cached entry is about {} KiB", approx_bytes(&data) / 1024);
+            cache.insert(key(version), Arc::new(data));
             g.bench_function(BenchmarkId::new("cache_hit", &id), |b| {
                 b.iter(|| {
                     let version = rt.block_on(store.data_version(patient)).unwrap();
