@@ -10,9 +10,12 @@ use std::fmt::Write as _;
 
 use jiff::civil::Date;
 
+use crate::axis::{place_row, stack_rows, text_width, time_ticks, value_ticks, LABEL_GAP};
+
 pub const WIDTH: f64 = 720.0;
 const LEFT: f64 = 44.0;
 const RIGHT: f64 = 12.0;
+/// Where the bar chart's rows start, below its title.
 const TOP: f64 = 28.0;
 const BOTTOM: f64 = 30.0;
 const FONT: &str = "DejaVu Sans Mono, Libertinus Serif, sans-serif";
@@ -25,12 +28,14 @@ pub struct Series {
     pub points: Vec<(Date, Option<f64>)>,
 }
 
-/// A shaded date range (a treatment period).
+/// A treatment period, drawn as a bar in its treatment's lane above the plot.
 #[derive(Debug, Clone)]
 pub struct Band {
     pub from: Date,
     pub to: Date,
     pub label: String,
+    /// Periods with the same lane (one treatment at different doses) share a row.
+    pub lane: String,
 }
 
 /// A dated event drawn as a vertical line (MRI, relapse, diagnosis).
@@ -70,16 +75,94 @@ fn nice_max(max: f64) -> f64 {
     10.0 * base
 }
 
-fn header(out: &mut String, height: f64, title: &str) {
+/// `desc` is the chart in words: screen readers read it on the web and the PDF carries it as
+/// the image's alternative text.
+fn header(out: &mut String, height: f64, title: &str, desc: &str) {
     let _ = write!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" font-family="{FONT}" font-size="11" role="img" aria-label="{t}"><title>{t}</title><rect width="{WIDTH}" height="{height}" fill="white"/><text x="{LEFT}" y="16" font-size="13" font-weight="bold">{t}</text>"#,
-        t = esc(title)
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.1}" width="{WIDTH}" height="{height:.1}" font-family="{FONT}" font-size="11" role="img" aria-label="{t}"><title>{t}</title><desc>{d}</desc><rect width="{WIDTH}" height="{height:.1}" fill="white"/><text x="{LEFT}" y="16" font-size="13" font-weight="bold">{t}</text>"#,
+        t = esc(title),
+        d = esc(desc),
     );
 }
 
-/// Daily lines over `from..=to` with treatment bands, event markers, and a strip along the
-/// bottom marking unknown (unconfirmed) days.
+/// Rows above the plot, top to bottom: the legend, one lane per treatment, then the labels
+/// of dated events, each on the first row where it touches no other.
+struct Layout {
+    legend: Vec<(f64, f64)>,
+    lanes: Vec<String>,
+    lanes_top: f64,
+    marks_top: f64,
+    mark_rows: Vec<Option<usize>>,
+    mark_left: Vec<f64>,
+    plot_top: f64,
+}
+
+const LEGEND_Y: f64 = 32.0;
+const ROW: f64 = 14.0;
+const LANE_H: f64 = 12.0;
+const MARK_ROW_H: f64 = 11.0;
+const MAX_MARK_ROWS: usize = 3;
+const PLOT_H: f64 = 180.0;
+const SMALL: f64 = 9.0;
+
+fn layout(series: &[Series], bands: &[&Band], markers: &[&Marker], x: &dyn Fn(Date) -> f64) -> Layout {
+    let mut legend = Vec::new();
+    let (mut lx, mut ly) = (LEFT, LEGEND_Y);
+    for s in series {
+        let w = 13.0 + text_width(&s.name, 10.0);
+        if lx > LEFT && lx + w > WIDTH - RIGHT {
+            (lx, ly) = (LEFT, ly + ROW);
+        }
+        legend.push((lx, ly));
+        lx += w + 14.0;
+    }
+    let mut lanes: Vec<String> = Vec::new();
+    for b in bands {
+        if !lanes.contains(&b.lane) {
+            lanes.push(b.lane.clone());
+        }
+    }
+    let lanes_top = ly + 6.0;
+    let marks_top = lanes_top + LANE_H * lanes.len() as f64 + 2.0;
+    // A label starts just right of its line, or ends just left of it near the right edge,
+    // so its own line never runs through it.
+    let mark_left: Vec<f64> = markers
+        .iter()
+        .map(|m| {
+            let (xx, w) = (x(m.on), text_width(&m.label, SMALL));
+            if xx + 2.0 + w > WIDTH - RIGHT {
+                (xx - 2.0 - w).max(0.0)
+            } else {
+                xx + 2.0
+            }
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..markers.len()).collect();
+    order.sort_by(|a, b| mark_left[*a].total_cmp(&mark_left[*b]));
+    let wanted: Vec<(f64, f64)> = order
+        .iter()
+        .map(|i| (mark_left[*i], text_width(&markers[*i].label, SMALL)))
+        .collect();
+    let mut mark_rows = vec![None; markers.len()];
+    for (i, row) in order.iter().zip(stack_rows(&wanted, MAX_MARK_ROWS)) {
+        mark_rows[*i] = row;
+    }
+    let rows_used = mark_rows.iter().flatten().map(|r| r + 1).max().unwrap_or(0);
+    Layout {
+        legend,
+        lanes,
+        lanes_top,
+        marks_top,
+        mark_rows,
+        mark_left,
+        plot_top: marks_top + MARK_ROW_H * rows_used as f64 + 4.0,
+    }
+}
+
+/// Daily lines over `from..=to` with treatment periods as lanes above the plot (so periods
+/// that overlap never hide each other), event markers, and a strip along the bottom marking
+/// unknown (unconfirmed) days.
 #[allow(clippy::too_many_arguments)] // each is one independent layer of the chart
 pub fn daily_chart(
     title: &str,
@@ -91,38 +174,66 @@ pub fn daily_chart(
     markers: &[Marker],
     unknown: &[Date],
 ) -> String {
-    let height = 240.0;
     let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = height - TOP - BOTTOM;
     let span = days_between(from, to).max(1.0);
     let x = |d: Date| LEFT + plot_w * days_between(from, d).clamp(0.0, span) / span;
+    let bands: Vec<&Band> = bands.iter().filter(|b| b.to >= from && b.from <= to).collect();
+    let mut markers: Vec<&Marker> = markers.iter().filter(|m| m.on >= from && m.on <= to).collect();
+    markers.sort_by_key(|m| m.on);
+    let lay = layout(series, &bands, &markers, &x);
+    let plot_top = lay.plot_top;
+    let plot_bottom = plot_top + PLOT_H;
+    let height = plot_bottom + BOTTOM;
     let data_max = series
         .iter()
         .flat_map(|s| s.points.iter().filter_map(|p| p.1))
         .fold(0.0f64, f64::max);
     let top = y_max.unwrap_or_else(|| nice_max(data_max));
-    let y = |v: f64| TOP + plot_h * (1.0 - (v / top).clamp(0.0, 1.0));
+    let y = |v: f64| plot_top + PLOT_H * (1.0 - (v / top).clamp(0.0, 1.0));
     let mut out = String::new();
-    header(&mut out, height, title);
+    header(
+        &mut out,
+        height,
+        title,
+        &describe_daily(title, from, to, series, &bands, &markers, unknown),
+    );
 
-    for (i, b) in bands.iter().enumerate() {
-        if b.to < from || b.from > to {
-            continue;
-        }
-        let (x0, x1) = (x(b.from.max(from)), x(b.to.min(to)));
+    for (s, (lx, ly)) in series.iter().zip(&lay.legend) {
         let _ = write!(
             out,
-            r##"<rect x="{x0:.1}" y="{TOP}" width="{w:.1}" height="{plot_h}" fill="{c}" opacity="0.7"><title>{l}</title></rect><text x="{tx:.1}" y="{ty:.1}" font-size="9" fill="#444">{l}</text>"##,
-            w = (x1 - x0).max(1.0),
-            c = BAND_COLORS[i % BAND_COLORS.len()],
-            l = esc(&b.label),
-            tx = x0 + 2.0,
-            ty = TOP + 10.0 + 10.0 * (i % 3) as f64,
+            r#"<rect x="{lx:.1}" y="{ry:.1}" width="10" height="4" fill="{c}"/><text x="{tx:.1}" y="{ly:.1}" font-size="10">{n}</text>"#,
+            ry = ly - 6.0,
+            c = s.color,
+            n = esc(&s.name),
+            tx = lx + 13.0,
         );
     }
-    // Axes and grid.
-    for k in 0..=4 {
-        let v = top * f64::from(k) / 4.0;
+    let mut lane_label_end = vec![f64::NEG_INFINITY; lay.lanes.len()];
+    for b in &bands {
+        let lane = lay.lanes.iter().position(|l| *l == b.lane).unwrap_or(0);
+        let color = BAND_COLORS[lane % BAND_COLORS.len()];
+        let (x0, x1) = (x(b.from.max(from)), x(b.to.min(to)));
+        let yy = lay.lanes_top + LANE_H * lane as f64;
+        let _ = write!(
+            out,
+            r#"<rect x="{x0:.1}" y="{yy:.1}" width="{w:.1}" height="{h}" fill="{color}"><title>{l}</title></rect>"#,
+            w = (x1 - x0).max(1.0),
+            h = LANE_H - 2.0,
+            l = esc(&b.label),
+        );
+        let width = text_width(&b.label, SMALL);
+        let left = (x0 + 2.0).min(WIDTH - RIGHT - width).max(0.0);
+        if left >= lane_label_end[lane] + LABEL_GAP {
+            lane_label_end[lane] = left + width;
+            let _ = write!(
+                out,
+                r##"<text x="{left:.1}" y="{ty:.1}" font-size="{SMALL}" fill="#333">{l}</text>"##,
+                ty = yy + LANE_H - 3.5,
+                l = esc(&b.label),
+            );
+        }
+    }
+    for (v, label) in value_ticks(top) {
         let yy = y(v);
         let _ = write!(
             out,
@@ -130,63 +241,55 @@ pub fn daily_chart(
             x2 = WIDTH - RIGHT,
             tx = LEFT - 4.0,
             ty = yy + 4.0,
-            label = if top >= 5.0 {
-                format!("{v:.0}")
-            } else {
-                format!("{v:.1}")
-            },
         );
     }
-    // Month ticks (or weekly ticks for short ranges).
-    let mut d = from;
-    let step_days = if span > 120.0 { 0 } else { 7 };
-    while d <= to {
-        let is_tick = if step_days == 0 {
-            d.day() == 1
-        } else {
-            days_between(from, d) as i64 % step_days == 0
-        };
-        if is_tick {
-            let xx = x(d);
-            let label = if step_days == 0 {
-                d.strftime("%b %Y").to_string()
-            } else {
-                d.strftime("%d %b").to_string()
-            };
+    let ticks = time_ticks(from, to, plot_w, SMALL);
+    let wanted: Vec<(f64, f64)> = ticks.iter().map(|(d, l)| (x(*d), text_width(l, SMALL))).collect();
+    for (((d, label), centre), (xx, _)) in ticks.iter().zip(place_row(&wanted, 2.0, WIDTH - 2.0)).zip(&wanted) {
+        let _ = write!(
+            out,
+            r##"<line x1="{xx:.1}" y1="{plot_bottom:.1}" x2="{xx:.1}" y2="{b2:.1}" stroke="#666"><title>{d}</title></line>"##,
+            b2 = plot_bottom + 4.0,
+        );
+        if let Some(cx) = centre {
             let _ = write!(
                 out,
-                r##"<line x1="{xx:.1}" y1="{b}" x2="{xx:.1}" y2="{b2}" stroke="#666"/><text x="{xx:.1}" y="{ty}" text-anchor="middle" fill="#333" font-size="9">{label}</text>"##,
-                b = TOP + plot_h,
-                b2 = TOP + plot_h + 4.0,
-                ty = TOP + plot_h + 15.0,
+                r##"<text x="{cx:.1}" y="{ty:.1}" text-anchor="middle" fill="#333" font-size="{SMALL}">{label}</text>"##,
+                ty = plot_bottom + 15.0,
             );
         }
-        match d.tomorrow() {
-            Ok(n) => d = n,
-            Err(_) => break,
-        }
     }
-    for m in markers.iter().filter(|m| m.on >= from && m.on <= to) {
+    let baseline = |row: &Option<usize>| row.map(|r| lay.marks_top + MARK_ROW_H * (r + 1) as f64 - 2.0);
+    for (m, row) in markers.iter().zip(&lay.mark_rows) {
         let xx = x(m.on);
         let _ = write!(
             out,
-            r#"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{b}" stroke="{c}" stroke-width="1.5" stroke-dasharray="4 2"><title>{l}</title></line><text x="{tx:.1}" y="{ty}" font-size="9" fill="{c}">{l}</text>"#,
-            b = TOP + plot_h,
+            r#"<line x1="{xx:.1}" y1="{y1:.1}" x2="{xx:.1}" y2="{plot_bottom:.1}" stroke="{c}" stroke-width="1.5" stroke-dasharray="4 2"><title>{l}</title></line>"#,
+            y1 = baseline(row).map_or(plot_top, |b| b - 8.0),
             c = m.color,
             l = esc(&m.label),
-            tx = xx + 2.0,
-            ty = TOP + plot_h - 4.0,
         );
+    }
+    // Labels after every line, on a white halo, so another event's line never hides one.
+    for ((m, row), left) in markers.iter().zip(&lay.mark_rows).zip(&lay.mark_left) {
+        if let Some(b) = baseline(row) {
+            let _ = write!(
+                out,
+                r#"<text x="{left:.1}" y="{b:.1}" font-size="{SMALL}" fill="{c}" stroke="white" stroke-width="3" paint-order="stroke">{l}</text>"#,
+                c = m.color,
+                l = esc(&m.label),
+            );
+        }
     }
     // Unknown days: a grey tick each, so a gap is visibly "not known", not "none".
     for u in unknown.iter().filter(|u| **u >= from && **u <= to) {
         let xx = x(*u);
         let _ = write!(
             out,
-            r##"<rect x="{x0:.1}" y="{yy}" width="{w:.1}" height="4" fill="#999"/>"##,
+            r##"<rect x="{x0:.1}" y="{yy:.1}" width="{w:.1}" height="4" fill="#999"/>"##,
             x0 = xx - 0.5 * (plot_w / span).max(1.0),
             w = (plot_w / span).max(1.0),
-            yy = TOP + plot_h + 1.0,
+            yy = plot_bottom + 1.0,
         );
     }
     for s in series {
@@ -226,19 +329,6 @@ pub fn daily_chart(
             n = esc(&s.name),
         );
     }
-    // Legend.
-    let mut lx = WIDTH - RIGHT - 10.0;
-    for s in series.iter().rev() {
-        let w = 12.0 + 6.5 * s.name.chars().count() as f64;
-        lx -= w + 10.0;
-        let _ = write!(
-            out,
-            r#"<rect x="{lx:.1}" y="8" width="10" height="4" fill="{c}"/><text x="{tx:.1}" y="14" font-size="10">{n}</text>"#,
-            c = s.color,
-            n = esc(&s.name),
-            tx = lx + 13.0,
-        );
-    }
     if !unknown.is_empty() {
         let _ = write!(
             out,
@@ -252,6 +342,76 @@ pub fn daily_chart(
     out
 }
 
+/// At most `max` characters, with an ellipsis when something was cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", kept.trim_end())
+}
+
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// The chart in words: what each line averages and peaks at, the treatment periods and the
+/// events, so a reader who cannot see the picture loses nothing the picture shows.
+fn describe_daily(
+    title: &str,
+    from: Date,
+    to: Date,
+    series: &[Series],
+    bands: &[&Band],
+    markers: &[&Marker],
+    unknown: &[Date],
+) -> String {
+    let mut text = format!("{title}, {from} to {to}.");
+    for s in series {
+        let known: Vec<(Date, f64)> = s
+            .points
+            .iter()
+            .filter(|(d, _)| *d >= from && *d <= to)
+            .filter_map(|(d, v)| v.map(|v| (*d, v)))
+            .collect();
+        match known.iter().copied().reduce(|a, b| if b.1 > a.1 { b } else { a }) {
+            Some((peak_day, peak)) => {
+                let mean = known.iter().map(|p| p.1).sum::<f64>() / known.len() as f64;
+                let _ = write!(
+                    text,
+                    " {}: mean {mean:.1} over {} known days, highest {} on {peak_day}.",
+                    s.name,
+                    known.len(),
+                    number(peak)
+                );
+            }
+            None => {
+                let _ = write!(text, " {}: no known days.", s.name);
+            }
+        }
+    }
+    if !bands.is_empty() {
+        let periods: Vec<String> = bands
+            .iter()
+            .map(|b| format!("{} from {} to {}", b.label, b.from, b.to))
+            .collect();
+        let _ = write!(text, " Treatment periods: {}.", periods.join("; "));
+    }
+    if !markers.is_empty() {
+        let events: Vec<String> = markers.iter().map(|m| format!("{} on {}", m.label, m.on)).collect();
+        let _ = write!(text, " Events: {}.", events.join("; "));
+    }
+    let unknown = unknown.iter().filter(|u| **u >= from && **u <= to).count();
+    if unknown > 0 {
+        let _ = write!(text, " {unknown} days not confirmed (unknown, not zero).");
+    }
+    text
+}
+
 /// Horizontal bars, one per label (region counts, hours of the day…).
 pub fn bar_chart(title: &str, bars: &[(String, f64)], color: &str) -> String {
     let row = 16.0;
@@ -260,7 +420,8 @@ pub fn bar_chart(title: &str, bars: &[(String, f64)], color: &str) -> String {
     let plot_w = WIDTH - label_w - RIGHT - 40.0;
     let max = bars.iter().map(|b| b.1).fold(0.0f64, f64::max).max(1e-9);
     let mut out = String::new();
-    header(&mut out, height, title);
+    let desc: Vec<String> = bars.iter().map(|(l, v)| format!("{l}: {}", number(*v))).collect();
+    header(&mut out, height, title, &format!("{title}. {}.", desc.join(", ")));
     for (i, (label, v)) in bars.iter().enumerate() {
         let yy = TOP + row * i as f64;
         let w = plot_w * v / max;
@@ -274,11 +435,7 @@ pub fn bar_chart(title: &str, bars: &[(String, f64)], color: &str) -> String {
             by = yy + 2.0,
             h = row - 4.0,
             vx = label_w + w + 4.0,
-            v = if v.fract() == 0.0 {
-                format!("{v:.0}")
-            } else {
-                format!("{v:.1}")
-            },
+            v = number(*v),
         );
     }
     out.push_str("</svg>");
@@ -286,70 +443,5 @@ pub fn bar_chart(title: &str, bars: &[(String, f64)], color: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> Date {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn unknown_days_are_gaps_not_zero() {
-        let s = Series {
-            name: "twitches".into(),
-            color: "#1f77b4",
-            points: vec![
-                (d("2026-01-01"), Some(3.0)),
-                (d("2026-01-02"), None),
-                (d("2026-01-03"), Some(1.0)),
-            ],
-        };
-        let svg = daily_chart(
-            "t",
-            d("2026-01-01"),
-            d("2026-01-03"),
-            &[s],
-            None,
-            &[],
-            &[],
-            &[d("2026-01-02")],
-        );
-        // Two separate sub-paths (two "M" moves) and no point drawn at zero for the gap.
-        let path = svg.split("<path d=\"").nth(1).unwrap().split('"').next().unwrap();
-        assert_eq!(path.matches('M').count(), 2, "{path}");
-        assert!(svg.contains("unknown day"));
-    }
-
-    #[test]
-    fn isolated_days_are_drawn_as_dots() {
-        let s = Series {
-            name: "pain".into(),
-            color: "#e67e22",
-            points: vec![
-                (d("2026-01-01"), Some(3.0)),
-                (d("2026-01-02"), Some(4.0)),
-                (d("2026-01-03"), None),
-                (d("2026-01-04"), Some(2.0)),
-                (d("2026-01-05"), None),
-            ],
-        };
-        let svg = daily_chart("t", d("2026-01-01"), d("2026-01-05"), &[s], None, &[], &[], &[]);
-        // Days 1–2 form a line; day 4 stands alone and needs a dot to be seen at all.
-        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
-    }
-
-    #[test]
-    fn text_is_escaped() {
-        let svg = bar_chart("<script>", &[("a&b".into(), 2.0)], "#000");
-        assert!(!svg.contains("<script>"));
-        assert!(svg.contains("&lt;script&gt;") && svg.contains("a&amp;b"));
-    }
-
-    #[test]
-    fn nice_axis() {
-        assert_eq!(nice_max(7.3), 10.0);
-        assert_eq!(nice_max(1.2), 2.0);
-        assert_eq!(nice_max(0.0), 1.0);
-        assert_eq!(nice_max(45.0), 50.0);
-    }
-}
+#[path = "charts_tests.rs"]
+mod tests;

@@ -12,7 +12,7 @@ use tonus_domain::{
     SideEffect,
 };
 
-use crate::charts::{bar_chart, daily_chart, Band, Marker, Series};
+use crate::charts::{bar_chart, daily_chart, shorten, Band, Marker, Series};
 use crate::harms::counts_text;
 
 mod lists;
@@ -43,6 +43,7 @@ pub struct TrialSummary {
     pub adherence: Vec<String>,
     /// Side effects per arm and period ([`crate::harms::TrialHarms::lines`]).
     pub harms: Vec<String>,
+    pub cent: crate::trials::cent::CentItems,
 }
 
 pub struct ReportInput<'a> {
@@ -145,6 +146,9 @@ pub struct ReportData {
     pub from: String,
     pub to: String,
     pub generated: String,
+    /// The same instant for the PDF's metadata, which PDF/A requires in UTC or with its offset.
+    #[serde(skip)]
+    pub generated_at: Timestamp,
     pub sections: Vec<&'static str>,
     pub notice: &'static str,
     pub summary: Summary,
@@ -384,6 +388,7 @@ pub fn build(input: &ReportInput) -> ReportData {
         .map(|r| Band {
             from: r.regimen.start(),
             to: r.regimen.end().unwrap_or(to),
+            lane: r.treatment.clone(),
             label: format!(
                 "{}{}",
                 r.treatment,
@@ -395,7 +400,7 @@ pub fn build(input: &ReportInput) -> ReportData {
         .iter()
         .map(|e| Marker {
             on: e.on(),
-            label: event_text(e).chars().take(40).collect(),
+            label: shorten(&event_text(e), 56),
             color: marker_color(e.kind()),
         })
         .collect();
@@ -540,6 +545,7 @@ pub fn build(input: &ReportInput) -> ReportData {
             .to_zoned(input.zone.tz())
             .strftime("%Y-%m-%d %H:%M %Z")
             .to_string(),
+        generated_at: input.generated,
         days: all_days
             .iter()
             .map(|d| DayCell {

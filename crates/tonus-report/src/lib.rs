@@ -1,5 +1,6 @@
 //! Tonus reports: SVG charts (shared with the web UI) and the clinician report as PDF.
 
+mod axis;
 pub mod cache;
 pub mod charts;
 pub mod data;

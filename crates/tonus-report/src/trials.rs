@@ -123,6 +123,7 @@ async fn design_for(
 
 mod adherence;
 pub mod arms;
+pub mod cent;
 mod disturbed;
 mod dry_run;
 pub use adherence::{Adherence, ComponentAdherence, OtherDoses};
@@ -471,6 +472,7 @@ pub async fn summaries(
             continue;
         }
         let (rep, _) = compute(store, patient, &t, now, false).await?;
+        let cent = cent::cent_items(&rep, &cal)?;
         out.push(TrialSummary {
             name: t.name.clone(),
             design: format!(
@@ -491,6 +493,7 @@ pub async fn summaries(
             lines: summary_lines(&rep),
             adherence: rep.adherence.iter().map(Adherence::text).collect(),
             harms: rep.harms.lines(),
+            cent,
         });
     }
     Ok(out)

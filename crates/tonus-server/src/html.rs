@@ -21,7 +21,8 @@ pub async fn not_found() -> AppError {
 }
 
 pub async fn middleware(req: Request, next: Next) -> Response {
-    let is_api = req.uri().path().starts_with("/api/");
+    // FHIR clients, like API clients, get machine-readable errors, never a page.
+    let is_api = req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/fhir/");
     let mut res = next.run(req).await;
     if !is_api {
         if let Some(ErrorMarker(body)) = res.extensions().get::<ErrorMarker>().cloned() {

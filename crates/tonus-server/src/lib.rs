@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod fhir;
 mod html;
 pub mod limits;
 pub mod openapi;

@@ -20,7 +20,7 @@ use crate::web::{
     account, admin, assets, checkin, clinician, dashboard, doses, episodes, events, exercise, exports, identity,
     sessions, sharing, side_effects, signin, tokens, treatments, trials,
 };
-use crate::{auth, html, limits, ops};
+use crate::{auth, fhir, html, limits, ops};
 
 struct Table {
     router: Router<AppState>,
@@ -203,6 +203,16 @@ fn table() -> Table {
     .get("/api/consents", api_consent::list_consents)
     .post("/api/consents/{id}/revoke", api_consent::revoke_consent)
     .get("/api/audit", api_consent::own_audit)
+    // FHIR R4, read-only: a patient's own record, or a consented patient's (audited).
+    .get("/fhir/r4/metadata", fhir::metadata)
+    .get("/fhir/r4/Patient", fhir::patient_search)
+    .get("/fhir/r4/Patient/{fhir_id}", fhir::patient_read)
+    .get("/fhir/r4/Patient/{fhir_id}/$everything", fhir::everything)
+    .get("/fhir/r4/Observation", fhir::observations)
+    .get("/fhir/r4/Condition", fhir::conditions)
+    .get("/fhir/r4/MedicationStatement", fhir::medication_statements)
+    .get("/fhir/r4/MedicationAdministration", fhir::medication_administrations)
+    .get("/fhir/r4/AdverseEvent", fhir::adverse_events)
     .get("/api/clinician/patients", api_clinician::clinician_patients)
     .get(
         "/api/clinician/patients/{patient_id}/episodes",

@@ -231,7 +231,12 @@ fn route_role(path: &str) -> &'static str {
         "clinician"
     } else if path.starts_with("/admin/") {
         "admin"
-    } else if path.starts_with("/sessions/") || path.starts_with("/feeds/") || path.starts_with("/assets/") {
+    } else if path.starts_with("/sessions/")
+        || path.starts_with("/feeds/")
+        || path.starts_with("/assets/")
+        // Patients (own record) and clinicians (consented patients) both read FHIR.
+        || path.starts_with("/fhir/")
+    {
         "any"
     } else {
         "patient"

@@ -345,6 +345,28 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
         false,
     ),
     ("GET", "/api/audit", [Login, Ok, Forbidden, Forbidden], false),
+    // FHIR R4: the capability statement is public; a patient reads their own record, a
+    // clinician consented patients (`Own` on `{fhir_id}`: the caller's own or consented
+    // patient is read, any other is not found), an administrator no patient's.
+    ("GET", "/fhir/r4/metadata", [Ok, Ok, Ok, Ok], false),
+    ("GET", "/fhir/r4/Patient", [Login, Ok, Ok, Forbidden], false),
+    ("GET", "/fhir/r4/Patient/{fhir_id}", [Login, Own, Own, Forbidden], false),
+    (
+        "GET",
+        "/fhir/r4/Patient/{fhir_id}/$everything",
+        [Login, Own, Own, Forbidden],
+        false,
+    ),
+    ("GET", "/fhir/r4/Observation", [Login, Ok, Ok, Forbidden], false),
+    ("GET", "/fhir/r4/Condition", [Login, Ok, Ok, Forbidden], false),
+    ("GET", "/fhir/r4/MedicationStatement", [Login, Ok, Ok, Forbidden], false),
+    (
+        "GET",
+        "/fhir/r4/MedicationAdministration",
+        [Login, Ok, Ok, Forbidden],
+        false,
+    ),
+    ("GET", "/fhir/r4/AdverseEvent", [Login, Ok, Ok, Forbidden], false),
     (
         "GET",
         "/api/clinician/patients",
@@ -671,6 +693,23 @@ async fn every_route_has_an_entry_and_every_entry_holds() {
                         };
                         cases.push((label, path.replace("{patient_id}", &pid.to_string()), want));
                     }
+                } else if path.contains("{fhir_id}") {
+                    // The own (a patient) or consented (a clinician: Paul) Patient id, then
+                    // one never shared and one whose sharing was revoked.
+                    let own = if ROLES[ri] == "clinician" { "paul" } else { "anne" };
+                    for (label, name, readable) in [
+                        ("own or consented", own, true),
+                        ("unconsented", "ursula", false),
+                        ("revoked", "rita", false),
+                    ] {
+                        let id = tonus_server::service::fhir::patient_fhir_id(&s.patient(name).await);
+                        let want = match exp {
+                            Own if readable => Ok,
+                            Own => NotFound,
+                            other => other,
+                        };
+                        cases.push((label, path.replace("{fhir_id}", &id), want));
+                    }
                 } else if path.contains("{id}") {
                     let own_owner = w.users[ri].clone().unwrap_or_else(|| "anne".to_string());
                     let own_owner = if exp == Own || path.starts_with("/sessions/") {
@@ -733,6 +772,15 @@ async fn every_route_has_an_entry_and_every_entry_holds() {
 /// sharing, invitations, calendar feeds, sessions or the account.
 const TOKEN_MATRIX: &[(&str, &str, [bool; 2])] = &[
     ("GET", "/api/me", [true, true]),
+    ("GET", "/fhir/r4/metadata", [true, true]),
+    ("GET", "/fhir/r4/Patient", [true, true]),
+    ("GET", "/fhir/r4/Patient/{fhir_id}", [true, true]),
+    ("GET", "/fhir/r4/Patient/{fhir_id}/$everything", [true, true]),
+    ("GET", "/fhir/r4/Observation", [true, true]),
+    ("GET", "/fhir/r4/Condition", [true, true]),
+    ("GET", "/fhir/r4/MedicationStatement", [true, true]),
+    ("GET", "/fhir/r4/MedicationAdministration", [true, true]),
+    ("GET", "/fhir/r4/AdverseEvent", [true, true]),
     ("GET", "/api/identity", [true, true]),
     ("GET", "/api/episodes", [true, true]),
     ("GET", "/api/episodes/{id}", [true, true]),

@@ -102,6 +102,14 @@ fn a_year_report_opens_with_every_section_and_renders_to_png() {
         "Self-reported data",
         "not medical advice",
         "Baclofen",
+        // The trial page per CENT 2015: allocation with dates, specification, per-period
+        // results, other treatments, limitations; planned 120 days into the trial.
+        "seed 2 (ChaCha8",
+        "Period 1 (block 1):",
+        "Planned after the trial started: not pre-specified",
+        "Mean per period",
+        "Other treatments during the trial",
+        "Limitations:",
     ] {
         assert!(text.contains(section), "PDF text lacks {section:?}");
     }
@@ -266,4 +274,108 @@ fn side_effects_section_and_notes_only_when_asked_for() {
         "a note is printed as typed, never as markup: {with_notes}"
     );
     assert!(with_notes.contains("side effect") && with_notes.contains("episode"));
+}
+
+/// Words of each page as poppler places them: (page, xMin, yMin, xMax, yMax, text).
+fn words(pdf: &str) -> Vec<(usize, f64, f64, f64, f64, String)> {
+    let html = tool("pdftotext", &["-bbox", pdf, "-"]);
+    let mut out = Vec::new();
+    for (page, body) in html.split("<page ").skip(1).enumerate() {
+        for w in body.split("<word ").skip(1) {
+            let num = |name: &str| -> f64 {
+                w.split(&format!("{name}=\""))
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            };
+            let text = w.split('>').nth(1).unwrap().split('<').next().unwrap().to_string();
+            out.push((page, num("xMin"), num("yMin"), num("xMax"), num("yMax"), text));
+        }
+    }
+    out
+}
+
+#[test]
+fn chart_labels_never_overlap_and_the_pdf_is_pdfa() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    run_ok(&db, &["demo", "--days", "730", "--seed", "7"]);
+    // Two MRIs two days apart, with long summaries: their labels must stack, not collide.
+    let day = |offset: i64| (jiff::Zoned::now().date() - jiff::Span::new().days(offset)).to_string();
+    for (region, date) in [("brain", day(100)), ("cervical-cord", day(98))] {
+        let args = [
+            "event",
+            "mri",
+            "--region",
+            region,
+            "--total",
+            "12",
+            "--new",
+            "1",
+            "--enhancing",
+            "0",
+            "--date",
+            &date,
+        ];
+        run_ok(&db, &args);
+    }
+    let pdf = dir.path().join("report.pdf").display().to_string();
+    run_ok(&db, &["report", "--from", "-729", "--out", &pdf]);
+
+    let words = words(&pdf);
+    assert!(
+        words.iter().filter(|w| w.5 == "MRI").count() >= 6,
+        "both MRI labels on all three event charts"
+    );
+    for month in ["Jan", "Mar", "Nov"] {
+        assert!(words.iter().any(|w| w.5 == month), "month label {month} missing");
+    }
+    // A label cut at the chart edge ("Dec 202") leaves a year that is not four digits.
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    for m in words.iter().filter(|w| months.contains(&w.5.as_str())) {
+        let next = words
+            .iter()
+            .find(|w| w.0 == m.0 && (w.2 - m.2).abs() < 0.5 && w.1 > m.3 && w.1 - m.3 < 6.0);
+        if let Some(year) = next.filter(|w| w.5.starts_with('2')) {
+            assert!(
+                year.5.len() == 4 && year.5.parse::<i32>().is_ok(),
+                "cut label {} {}",
+                m.5,
+                year.5
+            );
+        }
+    }
+    // Poppler's boxes include ascent and descent, so neighbouring lines of a paragraph may
+    // touch by a hair; labels set on top of each other overlap by far more.
+    for (i, a) in words.iter().enumerate() {
+        for b in &words[i + 1..] {
+            let dx = a.3.min(b.3) - a.1.max(b.1);
+            let dy = a.4.min(b.4) - a.2.max(b.2);
+            assert!(a.0 != b.0 || dx <= 0.5 || dy <= 2.0, "{a:?} overlaps {b:?}");
+        }
+    }
+
+    // PDF/A-2a: declared in the XMP metadata, every font embedded with a Unicode map.
+    let meta = tool("pdfinfo", &["-meta", &pdf]);
+    assert!(
+        meta.contains("<pdfaid:part>2</pdfaid:part>") && meta.contains("<pdfaid:conformance>A</pdfaid:conformance>"),
+        "no PDF/A-2a identification in {meta}"
+    );
+    let fonts = tool("pdffonts", &[&pdf]);
+    for line in fonts.lines().skip(2) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let n = cols.len();
+        assert!(
+            n >= 5 && cols[n - 5..n - 2] == ["yes", "yes", "yes"],
+            "font not embedded with Unicode: {line}"
+        );
+    }
+    let info = tool("pdfinfo", &[&pdf]);
+    assert!(info.contains("Tagged:          yes"), "{info}");
 }

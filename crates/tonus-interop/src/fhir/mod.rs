@@ -18,6 +18,7 @@ mod import;
 mod medication;
 mod patient;
 mod report;
+pub mod rest;
 
 pub use bundle::{import_bundle, BundlePatient, FhirImport};
 pub use export::export_bundle;

@@ -15,6 +15,7 @@ pub mod episodes;
 pub mod events;
 pub mod exercise;
 pub mod exports;
+pub mod fhir;
 pub mod identity;
 pub mod second_factor;
 pub mod sessions;

@@ -39,6 +39,16 @@ const READ_ROUTES: &[&str] = &[
     // Exports are reads of the whole diary (a nightly backup script); audited with the token.
     "/export/archive.json",
     "/report.pdf",
+    // FHIR R4 is read-only and serves the token owner's own record.
+    "/fhir/r4/metadata",
+    "/fhir/r4/Patient",
+    "/fhir/r4/Patient/{fhir_id}",
+    "/fhir/r4/Patient/{fhir_id}/$everything",
+    "/fhir/r4/Observation",
+    "/fhir/r4/Condition",
+    "/fhir/r4/MedicationStatement",
+    "/fhir/r4/MedicationAdministration",
+    "/fhir/r4/AdverseEvent",
 ];
 const WRITE_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/api/episodes"),

@@ -237,6 +237,6 @@ pub(super) fn print_report(r: &TrialReport, cal: &Calendar) -> Result<()> {
         println!("    {l}");
     }
     print_harms(&r.harms);
-    println!("10. Limitations: self-reported, unblinded; carry-over beyond the washout and other treatments can bias results.");
+    println!("10. {}", tonus_report::trials::cent::LIMITATIONS);
     Ok(())
 }

@@ -1,0 +1,91 @@
+//! FHIR reads: whose record a caller may read (a patient their own; a clinician the patients
+//! with live consent), and that record's resources exactly as the export writes them. Every
+//! read is audited: a clinician's as a clinician view, a patient's as an export.
+
+use jiff::Timestamp;
+use serde_json::Value;
+use tonus_domain::Patient;
+use tonus_store::archive::PatientRecords;
+use tonus_store::Role;
+
+use super::{clinician, Actor};
+use crate::error::{AppError, AppResult};
+
+/// The FHIR id of `patient`'s Patient resource: the export's own, so a resource read here
+/// and the same resource exported are one resource to the receiving system.
+pub fn patient_fhir_id(patient: &Patient) -> String {
+    let bundle = tonus_interop::fhir::export_bundle(
+        &patient.handle,
+        &patient.zone,
+        &PatientRecords::default(),
+        Timestamp::UNIX_EPOCH,
+    );
+    bundle["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The patients `actor` may read through FHIR.
+pub async fn readable(actor: &Actor<'_>) -> AppResult<Vec<Patient>> {
+    let user = &actor.auth.user;
+    match user.role {
+        Role::Patient => {
+            let pid = user.patient_id.ok_or(AppError::Forbidden)?;
+            Ok(actor.state.store.patient_by_id(pid).await?.into_iter().collect())
+        }
+        Role::Clinician => {
+            let mut out = Vec::new();
+            for c in clinician::patients(actor).await? {
+                match actor.consented_patient(c.patient_id).await {
+                    Ok(p) => out.push(p),
+                    Err(AppError::NotFound) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        }
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// The readable patient whose Patient resource has `fhir_id`; any other id, another
+/// patient's included, is simply not found.
+pub async fn patient(actor: &Actor<'_>, fhir_id: &str) -> AppResult<Patient> {
+    readable(actor)
+        .await?
+        .into_iter()
+        .find(|p| patient_fhir_id(p) == fhir_id)
+        .ok_or(AppError::NotFound)
+}
+
+/// `patient`'s resources (references rewritten for REST), after writing `what` to the
+/// audit log.
+pub async fn resources(actor: &Actor<'_>, patient: &Patient, what: &str) -> AppResult<Vec<Value>> {
+    let (action, detail) = if actor.auth.user.role == Role::Clinician {
+        ("clinician.view", format!("fhir {what}"))
+    } else {
+        ("export", format!("fhir {what}"))
+    };
+    actor.audit(Some(patient.id), action, &detail).await?;
+    let records = actor.state.store.patient_records(patient).await?;
+    let bundle = tonus_interop::fhir::export_bundle(&patient.handle, &patient.zone, &records, Timestamp::now());
+    Ok(tonus_interop::fhir::rest::resources(&bundle))
+}
+
+/// `patient`'s Patient resource alone (identity, no records), after writing `what` to the
+/// audit log.
+pub async fn patient_resource(actor: &Actor<'_>, patient: &Patient, what: &str) -> AppResult<Value> {
+    let action = if actor.auth.user.role == Role::Clinician {
+        "clinician.view"
+    } else {
+        "export"
+    };
+    actor.audit(Some(patient.id), action, &format!("fhir {what}")).await?;
+    let records = PatientRecords {
+        identity: actor.state.store.patient_identity(patient).await?,
+        ..PatientRecords::default()
+    };
+    let bundle = tonus_interop::fhir::export_bundle(&patient.handle, &patient.zone, &records, Timestamp::now());
+    Ok(bundle["entry"][0]["resource"].clone())
+}
