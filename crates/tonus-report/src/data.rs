@@ -67,7 +67,7 @@ pub struct ReportInput<'a> {
     pub gentle_limit: u8,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub days: usize,
     pub confirmed_days: usize,
@@ -87,7 +87,7 @@ pub struct Summary {
     pub side_effects: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TreatmentRow {
     pub name: String,
     pub category: String,
@@ -99,7 +99,7 @@ pub struct TreatmentRow {
     pub adherence: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct EventRow {
     pub date: String,
     pub text: String,
@@ -108,7 +108,7 @@ pub struct EventRow {
 /// Whether a report carries the patient's free-text notes (episode, check-in and side-effect
 /// notes). The PDF leaves them out unless asked: they are the patient's own words, shown only
 /// when the patient or the clinician chose to include them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Notes {
     Hidden,
     /// The newest `n`; the rest are counted.
@@ -120,14 +120,14 @@ pub const DASHBOARD_NOTES: usize = 50;
 /// At most this many notes in the PDF: enough for a 90-day report, and a bound on its length.
 pub const PDF_NOTES: usize = 200;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NightStats {
     pub episodes: usize,
     pub night_episodes: usize,
     pub mean_night_wakings: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ExerciseStats {
     pub sessions: usize,
     pub minutes: u32,
@@ -136,7 +136,7 @@ pub struct ExerciseStats {
     pub gentle_limit: u8,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ReportData {
     pub patient: String,
     /// Name, birth date, sex and identifiers in one line (empty when the patient gave none):

@@ -42,6 +42,8 @@ pub struct Config {
     /// The address users reach the server at (`https://tonus.example.org`), when it differs
     /// from the listen address (behind a reverse proxy); used to tell where to sign in.
     pub public_url: Option<String>,
+    /// Memory for gathered dashboards kept between views (approximate bytes; 0: none kept).
+    pub dashboard_cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -63,6 +65,7 @@ impl Default for Config {
             metrics_listen: None,
             shutdown_grace: Duration::from_secs(10),
             public_url: None,
+            dashboard_cache_bytes: 8 << 20,
         }
     }
 }

@@ -78,6 +78,12 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    /// `hit` or `miss`.
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -91,6 +97,9 @@ pub struct Metrics {
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
     pool: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
+    dashboard_cache: Family<CacheLabels, Counter>,
+    dashboard_cache_bytes: Gauge,
+    dashboard_cache_entries: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -112,6 +121,9 @@ impl Metrics {
         let latency = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let pool = Family::<PoolLabels, Gauge>::default();
         let pool_max = Gauge::default();
+        let dashboard_cache = Family::<CacheLabels, Counter>::default();
+        let dashboard_cache_bytes = Gauge::default();
+        let dashboard_cache_entries = Gauge::default();
         registry.register(
             "http_requests",
             "HTTP requests answered, by method, route template and status",
@@ -132,13 +144,45 @@ impl Metrics {
             "Most connections the database pool opens",
             pool_max.clone(),
         );
+        registry.register(
+            "dashboard_cache_lookups",
+            "Dashboard views served from the cache of gathered dashboards (hit) or gathered anew (miss)",
+            dashboard_cache.clone(),
+        );
+        registry.register(
+            "dashboard_cache_bytes",
+            "Approximate bytes of the gathered dashboards kept (bounded by limits.dashboard_cache_mib)",
+            dashboard_cache_bytes.clone(),
+        );
+        registry.register(
+            "dashboard_cache_entries",
+            "Gathered dashboards kept",
+            dashboard_cache_entries.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             pool,
             pool_max,
+            dashboard_cache,
+            dashboard_cache_bytes,
+            dashboard_cache_entries,
         }
+    }
+
+    /// Counts one dashboard cache lookup.
+    pub fn dashboard_cache(&self, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.dashboard_cache.get_or_create(&CacheLabels { result }).inc();
+    }
+
+    /// Records what the dashboard cache holds (after an insert).
+    pub fn dashboard_cache_size(&self, stats: &tonus_report::cache::CacheStats) {
+        self.dashboard_cache_bytes
+            .set(i64::try_from(stats.bytes).unwrap_or(i64::MAX));
+        self.dashboard_cache_entries
+            .set(i64::try_from(stats.entries).unwrap_or(i64::MAX));
     }
 
     fn observe(&self, method: &'static str, route: String, status: u16, elapsed: Duration) {

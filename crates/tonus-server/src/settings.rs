@@ -71,6 +71,7 @@ pub const KEYS: &[(&str, Kind, &str)] = &[
         Kind::Integer,
         "TONUS_INVITATION_TTL_HOURS",
     ),
+    ("limits.dashboard_cache_mib", Kind::Integer, "TONUS_DASHBOARD_CACHE_MIB"),
 ];
 
 /// The file's shape. Unknown keys are errors, so a typo is reported instead of ignored.
@@ -109,6 +110,7 @@ pub struct LimitSettings {
     pub login_failures_per_address: Option<i64>,
     pub signups_per_hour: Option<i64>,
     pub invitation_ttl_hours: Option<i64>,
+    pub dashboard_cache_mib: Option<i64>,
 }
 
 /// Why the settings were refused.
@@ -471,6 +473,13 @@ impl Checker<'_> {
             1,
             24 * 366,
         )?;
+        let cache_mib = self.range(
+            "limits.dashboard_cache_mib",
+            l.dashboard_cache_mib,
+            i64::try_from(d.dashboard_cache_bytes >> 20).unwrap_or(i64::MAX),
+            0,
+            64 * 1024,
+        )?;
         // The ranges above keep every value positive and small, so these conversions hold.
         let secs_of = |n: i64| Duration::from_secs(n.unsigned_abs());
         Ok(Resolved {
@@ -491,6 +500,7 @@ impl Checker<'_> {
                 metrics_listen,
                 shutdown_grace: secs_of(grace),
                 public_url,
+                dashboard_cache_bytes: usize::try_from(cache_mib).unwrap_or(0) << 20,
             },
             database_url,
             log_format,

@@ -140,6 +140,21 @@ fn bad_values_name_the_key_the_value_the_source_and_the_rule() {
     assert!(err(&[file("[limits]\nmax_body_bytes = 10\n")]).contains("must be at least 4096"));
     assert!(err(&[file("shutdown_grace_seconds = 0\n")]).contains("must be at least 1"));
     assert!(err(&[file("[limits]\napi_requests_per_minute = 0\n")]).contains("must be at least 1"));
+    assert_eq!(
+        err(&[env(&[("TONUS_DASHBOARD_CACHE_MIB", "-1")])]),
+        "config key limits.dashboard_cache_mib = -1 (from environment): must be at least 0"
+    );
+    assert!(err(&[file("[limits]\ndashboard_cache_mib = 70000\n")])
+        .starts_with("config key limits.dashboard_cache_mib = 70000 (from tonus.toml): must be at most"));
+}
+
+#[test]
+fn the_dashboard_cache_is_sized_in_mib_and_zero_turns_it_off() {
+    let r = resolve(&[env(&[("TONUS_DASHBOARD_CACHE_MIB", "16")])]).unwrap();
+    assert_eq!(r.config.dashboard_cache_bytes, 16 << 20);
+    let r = resolve(&[file("[limits]\ndashboard_cache_mib = 0\n")]).unwrap();
+    assert_eq!(r.config.dashboard_cache_bytes, 0);
+    assert_eq!(resolve(&[]).unwrap().config.dashboard_cache_bytes, 8 << 20);
 }
 
 #[test]
@@ -213,6 +228,7 @@ fn the_example_file_documents_every_key_with_its_default() {
     assert_eq!(r.config.api_requests_per_minute, d.api_requests_per_minute);
     assert_eq!(r.config.max_body_bytes, d.max_body_bytes);
     assert_eq!(r.config.request_timeout, d.request_timeout);
+    assert_eq!(r.config.dashboard_cache_bytes, d.dashboard_cache_bytes);
     assert_eq!(r.config.shutdown_grace, d.shutdown_grace);
     assert_eq!(r.log_format, LogFormat::Text);
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use tonus_report::ReportCache;
 use tonus_store::{AuditEvent, Store};
 
 use crate::config::Config;
@@ -16,6 +17,9 @@ pub struct AppState {
     pub token_limiter: Arc<TokenLimiter>,
     /// Present only when metrics are served (`metrics_listen`); otherwise nothing is counted.
     pub metrics: Option<Arc<Metrics>>,
+    /// Gathered dashboards kept between views, keyed by the patient's data version
+    /// (`service::exports::gather`); sized by `config.dashboard_cache_bytes`.
+    pub dashboards: Arc<ReportCache>,
 }
 
 impl AppState {
@@ -27,6 +31,7 @@ impl AppState {
         Self {
             store,
             token_limiter: Arc::new(TokenLimiter::new(config.api_requests_per_minute)),
+            dashboards: Arc::new(ReportCache::new(config.dashboard_cache_bytes)),
             config: Arc::new(config),
             metrics,
         }

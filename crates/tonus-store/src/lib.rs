@@ -23,6 +23,7 @@ mod rows;
 mod security;
 mod side_effects;
 mod trials;
+mod version;
 
 pub use accounts::{validate_username, ApiToken, NewSession, Role, Session, User};
 pub use allowance::Allowance;

@@ -1,7 +1,7 @@
 //! The report's sections: their codes, titles and order.
 
 /// Report sections, in the order they appear. The one-page summary always comes first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Section {
     Summary,
     Treatments,

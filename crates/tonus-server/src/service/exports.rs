@@ -2,13 +2,15 @@
 //! (PDF), the whole archive (JSON) and the secret, revocable iCalendar reminder feed. Every
 //! export is written to the audit log.
 
+use std::sync::Arc;
+
 use jiff::civil::Date;
 use jiff::Timestamp;
 use tonus_domain::input::parse_date;
 use tonus_domain::time::today;
 use tonus_domain::{Patient, ValidationError};
 use tonus_report::data::{DASHBOARD_NOTES, PDF_NOTES};
-use tonus_report::{Notes, ReportData, Section};
+use tonus_report::{DashboardKey, Notes, ReportData, Section};
 use tonus_store::CalendarFeed;
 
 use super::{now_ms, Own};
@@ -41,6 +43,12 @@ pub fn report_range(p: &Patient, from: Option<&str>, to: Option<&str>, now: Time
 
 /// The records of `patient` over a typed range, for the given report sections. The dashboard
 /// carries the newest notes: the patient's own, or a consented clinician's view of them.
+///
+/// Served from `state.dashboards` when the patient's data version, range, today and sections
+/// match a gathered view: the version is read first, and any write commits a new one, so an
+/// entry is never served after a write the reader could have seen. A write landing between
+/// the version read and the gather only files newer data under the older version, which no
+/// reader asks for once that write is visible.
 pub(crate) async fn gather(
     state: &AppState,
     patient: &Patient,
@@ -50,18 +58,40 @@ pub(crate) async fn gather(
 ) -> AppResult<ReportData> {
     let now = Timestamp::now();
     let (from, to) = report_range(patient, from, to, now)?;
-    Ok(tonus_report::gather(
-        &state.store,
-        patient,
-        from,
-        to,
-        now,
-        sections,
-        4,
-        &[],
-        Notes::Newest(DASHBOARD_NOTES),
-    )
-    .await?)
+    let notes = Notes::Newest(DASHBOARD_NOTES);
+    let cache = &state.dashboards;
+    let key = if cache.enabled() {
+        Some(DashboardKey {
+            patient: patient.id,
+            version: state.store.data_version(patient).await?,
+            from,
+            to,
+            today: today(&patient.zone, now),
+            zone: patient.zone.name().to_string(),
+            sections: sections.to_vec(),
+            notes,
+        })
+    } else {
+        None
+    };
+    if let Some(key) = &key {
+        let hit = cache.get(key);
+        if let Some(m) = &state.metrics {
+            m.dashboard_cache(hit.is_some());
+        }
+        if let Some(data) = hit {
+            // The page takes its copy apart (charts, lists); the cached one stays whole.
+            return Ok((*data).clone());
+        }
+    }
+    let data = tonus_report::gather(&state.store, patient, from, to, now, sections, 4, &[], notes).await?;
+    if let Some(key) = key {
+        cache.insert(key, Arc::new(data.clone()));
+        if let Some(m) = &state.metrics {
+            m.dashboard_cache_size(&cache.stats());
+        }
+    }
+    Ok(data)
 }
 
 /// The patient's own dashboard data (charts included when `sections` asks for them).
