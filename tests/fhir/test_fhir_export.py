@@ -219,3 +219,36 @@ def test_the_bundle_reads_back_into_the_same_records(demo, bundle, binary, tmp_p
     a = json.loads(demo("export", "archive", "-q").stdout)["patients"][0]
     b = json.loads(other("export", "archive", "-q").stdout)["patients"][0]
     assert a == b
+
+
+def test_the_transaction_bundle_posts_each_resource_once_and_reads_back(demo, bundle, binary, tmp_path):
+    """`--bundle transaction`: valid for fhir.resources and the HL7 schema, every entry a
+    conditional create on the identifier the collection carries, and the file still imports
+    into the same records."""
+    out = tmp_path / "transaction.json"
+    demo("export", "fhir", "--bundle", "transaction", "--out", str(out), "-q")
+    tx = json.loads(out.read_text())
+    Bundle.model_validate(tx)
+    path = os.environ.get("FHIR_R4_SCHEMA")
+    if path:
+        import jsonschema
+        jsonschema.Draft6Validator(json.load(open(path, encoding="utf-8"))).validate(tx)
+    assert tx["type"] == "transaction"
+    assert len(tx["entry"]) == len(bundle["entry"])
+    conditions = set()
+    for e, c in zip(tx["entry"], bundle["entry"]):
+        r = c["resource"]
+        assert e["fullUrl"] == c["fullUrl"] and "id" not in e["resource"]
+        assert e["request"]["method"] == "POST" and e["request"]["url"] == r["resourceType"]
+        ids = r["identifier"] if isinstance(r["identifier"], list) else [r["identifier"]]
+        first = next(i for i in ids if "system" in i and "value" in i)
+        assert e["request"]["ifNoneExist"] == f"identifier={first['system']}|{first['value']}"
+        conditions.add(e["request"]["ifNoneExist"])
+    assert len(conditions) == len(tx["entry"]), "two entries would match the same resource"
+    from conftest import Tonus
+    other = Tonus(binary, tmp_path / "other.db")
+    other("patient", "add", "demo", "--tz", "Europe/Paris")
+    other("import", "fhir", str(out), "-q")
+    a = json.loads(demo("export", "archive", "-q").stdout)["patients"][0]
+    b = json.loads(other("export", "archive", "-q").stdout)["patients"][0]
+    assert a == b

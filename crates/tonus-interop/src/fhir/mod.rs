@@ -20,10 +20,12 @@ mod medication;
 mod patient;
 mod report;
 pub mod rest;
+mod transaction;
 
 pub use bundle::{import_bundle, BundlePatient, FhirImport};
 pub use export::export_bundle;
 pub use report::{ImportReport, Note, Place, SkipReason, Skipped, TypeCount};
+pub use transaction::to_transaction;
 
 /// Base of Tonus's own code systems and extensions. A placeholder under example.org
 /// (reserved for documentation) until the project owns a canonical URL; change it here only.

@@ -110,11 +110,16 @@ pub enum ExportCommand {
     /// CSV files, one per record type (docs/csv.md): all types into --out-dir, or one
     /// type (--what) to --out or standard output.
     Csv(ExportCsvArgs),
-    /// A FHIR R4 `collection` Bundle (JSON) of the patient's records, for a clinic's system.
+    /// A FHIR R4 Bundle (JSON) of the patient's records, for a clinic's system: a
+    /// `collection` to file, or a `transaction` to post to a FHIR server.
     Fhir {
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+        /// `transaction`: each resource created only if the server has none with its
+        /// identifier (conditional create), so posting it twice creates nothing twice.
+        #[arg(long, value_enum, default_value = "collection")]
+        bundle: BundleType,
     },
     /// An iCalendar (.ics) file of reminders: scheduled doses, the daily check-in and trial
     /// period changes.
@@ -125,6 +130,12 @@ pub enum ExportCommand {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BundleType {
+    Collection,
+    Transaction,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

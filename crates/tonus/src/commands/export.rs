@@ -13,7 +13,7 @@ use tonus_interop::archive::Archive;
 use tonus_interop::csv::{Kind, Style};
 use tonus_store::archive::PatientSnapshot;
 
-use crate::cli::{CsvWhat, ExportCommand, ExportCsvArgs, ExportIcalArgs};
+use crate::cli::{BundleType, CsvWhat, ExportCommand, ExportCsvArgs, ExportIcalArgs};
 use crate::context::{user_error, Ctx};
 
 /// A progress bar on standard error, drawn only on a terminal (never into a log or a pipe)
@@ -66,7 +66,7 @@ pub async fn run(ctx: &Ctx, cmd: ExportCommand) -> Result<()> {
     let patient = ctx.patient().await?;
     match cmd {
         ExportCommand::Csv(a) => csv(ctx, &patient, a).await,
-        ExportCommand::Fhir { out } => fhir(ctx, &patient, out.as_deref()).await,
+        ExportCommand::Fhir { out, bundle } => fhir(ctx, &patient, out.as_deref(), bundle).await,
         ExportCommand::Ical(a) => ical(ctx, &patient, a).await,
         ExportCommand::Archive { out } => archive(ctx, &patient, out.as_deref()).await,
     }
@@ -120,9 +120,12 @@ async fn csv(ctx: &Ctx, patient: &Patient, a: ExportCsvArgs) -> Result<()> {
     Ok(())
 }
 
-async fn fhir(ctx: &Ctx, patient: &Patient, out: Option<&Path>) -> Result<()> {
+async fn fhir(ctx: &Ctx, patient: &Patient, out: Option<&Path>, kind: BundleType) -> Result<()> {
     let records = ctx.store.patient_records(patient).await?;
-    let bundle = tonus_interop::fhir::export_bundle(&patient.handle, &patient.zone, &records, ctx.now);
+    let mut bundle = tonus_interop::fhir::export_bundle(&patient.handle, &patient.zone, &records, ctx.now);
+    if kind == BundleType::Transaction {
+        bundle = tonus_interop::fhir::to_transaction(bundle);
+    }
     let text = serde_json::to_string_pretty(&bundle).context("serialising the FHIR bundle")?;
     let mut w = sink(out)?;
     w.write_all(text.as_bytes())
@@ -131,7 +134,12 @@ async fn fhir(ctx: &Ctx, patient: &Patient, out: Option<&Path>) -> Result<()> {
         .context("writing the FHIR bundle")?;
     if !ctx.quiet && out.is_some() {
         let n = bundle["entry"].as_array().map_or(0, Vec::len);
-        eprintln!("Wrote a FHIR R4 collection Bundle with {n} resources.");
+        let kind = if kind == BundleType::Transaction {
+            "transaction"
+        } else {
+            "collection"
+        };
+        eprintln!("Wrote a FHIR R4 {kind} Bundle with {n} resources.");
     }
     Ok(())
 }
