@@ -158,6 +158,8 @@ def test_episodes(bundle):
         kind = next(c["code"] for c in codings(r["code"]) if c["system"].endswith("spasm-kind"))
         sct = next(c["code"] for c in codings(r["code"]) if c["system"] == SNOMED)
         assert sct == ("55300003" if kind == "cramp" else "45352006")
+        # Patient-reported, so filed under `survey` like the check-in (IPS, issue #13 pt 4).
+        assert [c["code"] for cat in r["category"] for c in codings(cat)] == ["survey"]
         period = r["effectivePeriod"]
         assert "start" in period and ("+" in period["start"][10:] or "-" in period["start"][10:] or period["start"].endswith("Z"))
         if "end" in period:

@@ -177,6 +177,9 @@ fn episode(b: &Builder, e: &Episode) -> Map<String, Value> {
         "extension": extension,
         // Patient-reported and still editable in Tonus: never "final".
         "status": "preliminary",
+        // An episode is the patient's own report, like the check-in's scores: `survey`, the
+        // category IPS and EHRs file patient-reported observations under.
+        "category": [concept(vec![coding(OBS_CATEGORY, "survey", "Survey")], "Survey")],
         "code": concept(
             vec![
                 coding(SNOMED, sct, sct_display),
