@@ -35,7 +35,7 @@ fn answer(status: StatusCode, body: &Value) -> Response {
 }
 
 /// Why a FHIR request was not answered, turned into an OperationOutcome response.
-enum Failure {
+pub enum Failure {
     Refused(Refusal),
     App(AppError),
 }
@@ -150,19 +150,16 @@ pub async fn patient_search(
     addr: ClientAddr,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    let run = async {
-        let auth = signed_in(auth)?;
-        let query = query_pairs(raw.as_deref())?;
-        let search = rest::parse_search(None, &query)?;
-        let actor = Actor::new(&state, &auth, &addr);
-        let mut found = Vec::new();
-        for p in fhir::readable(&actor).await? {
-            found.push(fhir::patient_resource(&actor, &p, "Patient search").await?);
-        }
-        Ok(page(&state, &headers, "/Patient", &query, found, &search))
-    };
-    run.await.unwrap_or_else(|f: Failure| f.into_response())
+) -> Result<Response, Failure> {
+    let auth = signed_in(auth)?;
+    let query = query_pairs(raw.as_deref())?;
+    let search = rest::parse_search(None, &query)?;
+    let actor = Actor::new(&state, &auth, &addr);
+    let mut found = Vec::new();
+    for p in fhir::readable(&actor).await? {
+        found.push(fhir::patient_resource(&actor, &p, "Patient search").await?);
+    }
+    Ok(page(&state, &headers, "/Patient", &query, found, &search))
 }
 
 pub async fn patient_read(
@@ -170,15 +167,12 @@ pub async fn patient_read(
     auth: MaybeAuth,
     addr: ClientAddr,
     Path(id): Path<String>,
-) -> Response {
-    let run = async {
-        let auth = signed_in(auth)?;
-        let actor = Actor::new(&state, &auth, &addr);
-        let patient = fhir::patient(&actor, &id).await?;
-        let resource = fhir::patient_resource(&actor, &patient, "Patient read").await?;
-        Ok(answer(StatusCode::OK, &resource))
-    };
-    run.await.unwrap_or_else(|f: Failure| f.into_response())
+) -> Result<Response, Failure> {
+    let auth = signed_in(auth)?;
+    let actor = Actor::new(&state, &auth, &addr);
+    let patient = fhir::patient(&actor, &id).await?;
+    let resource = fhir::patient_resource(&actor, &patient, "Patient read").await?;
+    Ok(answer(StatusCode::OK, &resource))
 }
 
 pub async fn everything(
@@ -188,24 +182,21 @@ pub async fn everything(
     headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Response {
-    let run = async {
-        let auth = signed_in(auth)?;
-        let query = query_pairs(raw.as_deref())?;
-        let search = rest::parse_search(None, &query)?;
-        let actor = Actor::new(&state, &auth, &addr);
-        let patient = fhir::patient(&actor, &id).await?;
-        let all = fhir::resources(&actor, &patient, "Patient $everything").await?;
-        Ok(page(
-            &state,
-            &headers,
-            &format!("/Patient/{id}/$everything"),
-            &query,
-            all,
-            &search,
-        ))
-    };
-    run.await.unwrap_or_else(|f: Failure| f.into_response())
+) -> Result<Response, Failure> {
+    let auth = signed_in(auth)?;
+    let query = query_pairs(raw.as_deref())?;
+    let search = rest::parse_search(None, &query)?;
+    let actor = Actor::new(&state, &auth, &addr);
+    let patient = fhir::patient(&actor, &id).await?;
+    let all = fhir::resources(&actor, &patient, "Patient $everything").await?;
+    Ok(page(
+        &state,
+        &headers,
+        &format!("/Patient/{id}/$everything"),
+        &query,
+        all,
+        &search,
+    ))
 }
 
 /// A search on `resource_type` for one patient: the `patient` parameter, or for a patient
@@ -218,43 +209,40 @@ async fn search(
     headers: HeaderMap,
     raw: Option<String>,
     resource_type: &'static str,
-) -> Response {
-    let run = async {
-        let auth = signed_in(auth)?;
-        let query = query_pairs(raw.as_deref())?;
-        let search = rest::parse_search(Some(resource_type), &query)?;
-        let actor = Actor::new(&state, &auth, &addr);
-        let readable = fhir::readable(&actor).await?;
-        let patient = match &search.patient {
-            Some(id) => readable.into_iter().find(|p| fhir::patient_fhir_id(p) == *id),
-            None if auth.user.role == tonus_store::Role::Patient => readable.into_iter().next(),
-            None => {
-                return Err(Refusal::new(
-                    400,
-                    "required",
-                    "search parameter patient: required for a clinician (the id of a patient who shared with you; see GET Patient)",
-                )
-                .into())
-            }
-        };
-        let matched = match patient {
-            Some(p) => fhir::resources(&actor, &p, &format!("{resource_type} search"))
-                .await?
-                .into_iter()
-                .filter(|r| r["resourceType"] == resource_type && rest::matches(r, &search))
-                .collect(),
-            None => Vec::new(),
-        };
-        Ok(page(
-            &state,
-            &headers,
-            &format!("/{resource_type}"),
-            &query,
-            matched,
-            &search,
-        ))
+) -> Result<Response, Failure> {
+    let auth = signed_in(auth)?;
+    let query = query_pairs(raw.as_deref())?;
+    let search = rest::parse_search(Some(resource_type), &query)?;
+    let actor = Actor::new(&state, &auth, &addr);
+    let readable = fhir::readable(&actor).await?;
+    let patient = match &search.patient {
+        Some(id) => readable.into_iter().find(|p| fhir::patient_fhir_id(p) == *id),
+        None if auth.user.role == tonus_store::Role::Patient => readable.into_iter().next(),
+        None => {
+            return Err(Refusal::new(
+                400,
+                "required",
+                "search parameter patient: required for a clinician (the id of a patient who shared with you; see GET Patient)",
+            )
+            .into())
+        }
     };
-    run.await.unwrap_or_else(|f: Failure| f.into_response())
+    let matched = match patient {
+        Some(p) => fhir::resources(&actor, &p, &format!("{resource_type} search"))
+            .await?
+            .into_iter()
+            .filter(|r| r["resourceType"] == resource_type && rest::matches(r, &search))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(page(
+        &state,
+        &headers,
+        &format!("/{resource_type}"),
+        &query,
+        matched,
+        &search,
+    ))
 }
 
 macro_rules! search_handler {
@@ -265,7 +253,7 @@ macro_rules! search_handler {
             addr: ClientAddr,
             headers: HeaderMap,
             RawQuery(raw): RawQuery,
-        ) -> Response {
+        ) -> Result<Response, Failure> {
             search(state, auth, addr, headers, raw, $type).await
         }
     };

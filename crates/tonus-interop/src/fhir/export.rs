@@ -4,11 +4,11 @@ use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use serde_json::{json, Map, Value};
 use tonus_domain::time::Zone;
-use tonus_domain::RecordUid;
 use tonus_domain::{
     CheckIn, ClinicalEvent, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, LocalInstant, Regimen, Schedule,
     Treatment,
 };
+use tonus_domain::{PatientIdentity, RecordUid};
 use tonus_store::archive::PatientRecords;
 
 use super::adverse::{side_effect, StatementRef, Statements};
@@ -475,6 +475,18 @@ fn administration(b: &Builder, t: &Treatment, r: &Regimen, statement_ref: &str, 
 
 /// The whole Bundle for one patient. `now` stamps the bundle and decides which regimens
 /// are still active.
+/// The id of `handle`'s Patient resource, the same in every export and on the REST endpoint.
+pub fn patient_resource_id(handle: &str) -> String {
+    uuid(&[handle, "patient", "0"])
+}
+
+/// The Patient resource alone, as the export writes it (for the REST endpoint).
+pub fn patient_resource(handle: &str, zone: &Zone, identity: Option<&PatientIdentity>) -> Value {
+    let mut p = object(super::patient::resource(handle, identity, zone_ext(zone)));
+    p.insert("id".into(), patient_resource_id(handle).into());
+    Value::Object(p)
+}
+
 pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: Timestamp) -> Value {
     let mut b = Builder {
         handle,
@@ -487,6 +499,7 @@ pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: T
         zone_ext(zone),
     ));
     b.patient_ref = b.add("patient", 0, None, patient);
+    debug_assert_eq!(b.patient_ref, format!("urn:uuid:{}", patient_resource_id(handle)));
     let today = tonus_domain::time::today(zone, now);
     for (i, e) in records.episodes.iter().enumerate() {
         let r = episode(&b, e);

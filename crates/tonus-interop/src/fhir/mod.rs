@@ -23,7 +23,7 @@ pub mod rest;
 mod transaction;
 
 pub use bundle::{import_bundle, BundlePatient, FhirImport};
-pub use export::export_bundle;
+pub use export::{export_bundle, patient_resource, patient_resource_id};
 pub use report::{ImportReport, Note, Place, SkipReason, Skipped, TypeCount};
 pub use transaction::to_transaction;
 

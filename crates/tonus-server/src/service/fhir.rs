@@ -5,7 +5,6 @@
 use jiff::Timestamp;
 use serde_json::Value;
 use tonus_domain::Patient;
-use tonus_store::archive::PatientRecords;
 use tonus_store::Role;
 
 use super::{clinician, Actor};
@@ -14,16 +13,7 @@ use crate::error::{AppError, AppResult};
 /// The FHIR id of `patient`'s Patient resource: the export's own, so a resource read here
 /// and the same resource exported are one resource to the receiving system.
 pub fn patient_fhir_id(patient: &Patient) -> String {
-    let bundle = tonus_interop::fhir::export_bundle(
-        &patient.handle,
-        &patient.zone,
-        &PatientRecords::default(),
-        Timestamp::UNIX_EPOCH,
-    );
-    bundle["entry"][0]["resource"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    tonus_interop::fhir::patient_resource_id(&patient.handle)
 }
 
 /// The patients `actor` may read through FHIR.
@@ -62,12 +52,7 @@ pub async fn patient(actor: &Actor<'_>, fhir_id: &str) -> AppResult<Patient> {
 /// `patient`'s resources (references rewritten for REST), after writing `what` to the
 /// audit log.
 pub async fn resources(actor: &Actor<'_>, patient: &Patient, what: &str) -> AppResult<Vec<Value>> {
-    let (action, detail) = if actor.auth.user.role == Role::Clinician {
-        ("clinician.view", format!("fhir {what}"))
-    } else {
-        ("export", format!("fhir {what}"))
-    };
-    actor.audit(Some(patient.id), action, &detail).await?;
+    audit_read(actor, patient, what).await?;
     let records = actor.state.store.patient_records(patient).await?;
     let bundle = tonus_interop::fhir::export_bundle(&patient.handle, &patient.zone, &records, Timestamp::now());
     Ok(tonus_interop::fhir::rest::resources(&bundle))
@@ -76,16 +61,21 @@ pub async fn resources(actor: &Actor<'_>, patient: &Patient, what: &str) -> AppR
 /// `patient`'s Patient resource alone (identity, no records), after writing `what` to the
 /// audit log.
 pub async fn patient_resource(actor: &Actor<'_>, patient: &Patient, what: &str) -> AppResult<Value> {
+    audit_read(actor, patient, what).await?;
+    let identity = actor.state.store.patient_identity(patient).await?;
+    Ok(tonus_interop::fhir::patient_resource(
+        &patient.handle,
+        &patient.zone,
+        identity.as_ref(),
+    ))
+}
+
+/// A clinician's read is a clinician view; a patient's own is an export, like the archive.
+async fn audit_read(actor: &Actor<'_>, patient: &Patient, what: &str) -> AppResult<()> {
     let action = if actor.auth.user.role == Role::Clinician {
         "clinician.view"
     } else {
         "export"
     };
-    actor.audit(Some(patient.id), action, &format!("fhir {what}")).await?;
-    let records = PatientRecords {
-        identity: actor.state.store.patient_identity(patient).await?,
-        ..PatientRecords::default()
-    };
-    let bundle = tonus_interop::fhir::export_bundle(&patient.handle, &patient.zone, &records, Timestamp::now());
-    Ok(bundle["entry"][0]["resource"].clone())
+    actor.audit(Some(patient.id), action, &format!("fhir {what}")).await
 }
