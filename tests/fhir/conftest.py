@@ -47,6 +47,9 @@ def demo(binary, tmp_path_factory) -> Tonus:
     a relapse and another event."""
     t = Tonus(binary, tmp_path_factory.mktemp("db") / "tonus.db")
     t("demo", "--days", "60", "--seed", "4", "--tz", "Europe/Paris", "-q")
+    # A name and a birth date: what IPS needs of a Patient (so the IPS profiles are claimed).
+    t("patient", "identity", "demo", "--name", "Anne Martin", "--birth-date", "1970-03-02",
+      "--sex", "female", "--identifier", "https://fhir.nhs.uk/Id/nhs-number=9434765919")
     t("treatment", "add", "Interferon beta-1a", "--category", "drug")
     t("treatment", "start", "Interferon beta-1a", "--dose", "44", "--unit", "ug",
       "--route", "subcutaneous", "--schedule", "every-2-days", "--from", "-20")

@@ -12,7 +12,9 @@ from fhir.resources.R4B.bundle import Bundle
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
-TONUS = "https://tonus.example.org/fhir"
+# Tonus's own code systems live under the installation's canonical base (docs/fhir.md);
+# with nothing configured, the address `tonus serve` listens on by default.
+TONUS = "http://127.0.0.1:8080/fhir"
 
 # Every standard code Tonus may emit, with the display it must carry.
 KNOWN_SNOMED = {
@@ -36,6 +38,23 @@ KNOWN_SNOMED = {
     "87715008": "Xerostomia",
     "25064002": "Headache",
 }
+# Medications (substances) and lateralised body structures, with the published source of
+# each in docs/fhir.md ("Where each code was checked").
+KNOWN_SNOMED.update({
+    "387342009": "Baclofen", "373440006": "Tizanidine", "386845007": "Gabapentin",
+    "415160008": "Pregabalin", "372819007": "Dantrolene", "387264003": "Diazepam",
+    "387383007": "Clonazepam", "108890005": "Botulinum toxin type A",
+    "22335008": "Structure of left foot", "7769000": "Structure of right foot",
+    "722115008": "Structure of calf of left lower leg", "722116009": "Structure of calf of right lower leg",
+    "61396006": "Structure of left thigh", "11207009": "Structure of right thigh",
+    "287679003": "Left hip region structure", "287579007": "Right hip region structure",
+    "85151006": "Structure of left hand", "78791008": "Structure of right hand",
+    "66480008": "Structure of left forearm", "64262003": "Structure of right forearm",
+    "368208006": "Left upper arm structure", "368209003": "Right upper arm structure",
+    "91775009": "Structure of left shoulder region", "91774008": "Structure of right shoulder region",
+    "77568009": "Structure of back of trunk", "113345001": "Abdominal structure",
+    "45048000": "Neck structure", "661005": "Jaw region structure",
+})
 KNOWN_LOINC = {"72514-3"}
 ROUTES = {"oral": "26643006", "subcutaneous": "34206005", "intramuscular": "78421000",
           "intravenous": "47625008", "intrathecal": "72607000", "oromucosal": "372473007",

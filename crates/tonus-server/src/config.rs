@@ -42,6 +42,9 @@ pub struct Config {
     /// The address users reach the server at (`https://tonus.example.org`), when it differs
     /// from the listen address (behind a reverse proxy); used to tell where to sign in.
     pub public_url: Option<String>,
+    /// The base of Tonus's own FHIR code systems and extensions (`fhir_canonical_url`, else
+    /// `public_url` + `/fhir`); `None` keeps the default of `tonus_interop::fhir`.
+    pub fhir_canonical_url: Option<String>,
     /// Memory for gathered dashboards kept between views (approximate bytes; 0: none kept).
     pub dashboard_cache_bytes: usize,
 }
@@ -65,6 +68,7 @@ impl Default for Config {
             metrics_listen: None,
             shutdown_grace: Duration::from_secs(10),
             public_url: None,
+            fhir_canonical_url: None,
             dashboard_cache_bytes: 8 << 20,
         }
     }

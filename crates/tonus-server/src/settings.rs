@@ -32,6 +32,7 @@ pub const KEYS: &[(&str, Kind, &str)] = &[
     ("listen", Kind::Text, "TONUS_LISTEN"),
     ("database_url", Kind::Text, "TONUS_DATABASE_URL"),
     ("public_url", Kind::Text, "TONUS_PUBLIC_URL"),
+    ("fhir_canonical_url", Kind::Text, "TONUS_FHIR_CANONICAL_URL"),
     ("open_registration", Kind::Bool, "TONUS_OPEN_REGISTRATION"),
     ("trusted_proxies", Kind::List, "TONUS_TRUSTED_PROXIES"),
     ("log_format", Kind::Text, "TONUS_LOG_FORMAT"),
@@ -81,6 +82,7 @@ pub struct Settings {
     pub listen: Option<String>,
     pub database_url: Option<String>,
     pub public_url: Option<String>,
+    pub fhir_canonical_url: Option<String>,
     pub open_registration: Option<bool>,
     pub trusted_proxies: Option<Vec<String>>,
     pub log_format: Option<String>,
@@ -367,6 +369,15 @@ impl Checker<'_> {
             Some(v) => Some(self.public_url(v)?),
             None => None,
         };
+        // The base of Tonus's own FHIR codes: explicit, else under the public address.
+        let fhir_canonical_url = match (&s.fhir_canonical_url, &public_url) {
+            (Some(v), _) if !v.trim().is_empty() => Some(
+                tonus_interop::fhir::validate_base(v)
+                    .map_err(|_| self.err("fhir_canonical_url", format!("{v:?}"), "must be an http:// or https:// URL with a host and no query or fragment, such as https://tonus.clinic.example/fhir"))?,
+            ),
+            (_, Some(p)) => Some(format!("{p}/fhir")),
+            _ => None,
+        };
         let database_url = match &s.database_url {
             Some(v) if v.trim().is_empty() => {
                 return Err(self.err(
@@ -500,6 +511,7 @@ impl Checker<'_> {
                 metrics_listen,
                 shutdown_grace: secs_of(grace),
                 public_url,
+                fhir_canonical_url,
                 dashboard_cache_bytes: usize::try_from(cache_mib).unwrap_or(0) << 20,
             },
             database_url,

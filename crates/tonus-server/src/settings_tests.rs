@@ -158,6 +158,28 @@ fn the_dashboard_cache_is_sized_in_mib_and_zero_turns_it_off() {
 }
 
 #[test]
+fn the_fhir_canonical_base_is_explicit_else_under_the_public_url() {
+    let resolve_ok = |layers: &[Layer]| resolve(layers).unwrap().config.fhir_canonical_url;
+    assert_eq!(resolve_ok(&[]), None, "nothing set: the library default");
+    assert_eq!(
+        resolve_ok(&[env(&[("TONUS_PUBLIC_URL", "https://tonus.clinic.example/")])]).as_deref(),
+        Some("https://tonus.clinic.example/fhir")
+    );
+    assert_eq!(
+        resolve_ok(&[
+            file("public_url = \"https://tonus.clinic.example\"\n"),
+            env(&[("TONUS_FHIR_CANONICAL_URL", "https://codes.clinic.example/tonus/")]),
+        ])
+        .as_deref(),
+        Some("https://codes.clinic.example/tonus")
+    );
+    assert_eq!(
+        err(&[file("fhir_canonical_url = \"codes.clinic/fhir\"\n")]),
+        "config key fhir_canonical_url = \"codes.clinic/fhir\" (from tonus.toml): must be an http:// or https:// URL with a host and no query or fragment, such as https://tonus.clinic.example/fhir"
+    );
+}
+
+#[test]
 fn unknown_keys_and_wrong_types_in_the_file_are_refused() {
     let e = Layer::from_toml("tonus.toml", "[session]\nidle_minute = 5\n")
         .unwrap_err()

@@ -3,19 +3,20 @@
 //! its `subject` (or `patient`) names, so a two-patient bundle gives two patients' records;
 //! a resource naming no Patient of the file is about someone else and is skipped.
 
-use std::collections::{HashMap, HashSet};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 
 use jiff::Timestamp;
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 use tonus_domain::time::Zone;
-use tonus_domain::{ClinicalEvent, EventKind, PatientIdentity, RecordUid, Regimen};
-use tonus_store::archive::{push_with_uid, PatientRecords, RegimenRecords, TreatmentRecords};
+use tonus_domain::{PatientIdentity, RecordUid};
+use tonus_store::archive::PatientRecords;
 
-use super::foreign::{fhir_date, Bound, Precision};
-use super::import::{self, code_in, incomplete, Res, R};
-use super::medication;
+use super::canonical::{foreign_bases, map_bases};
+use super::id_system;
+use super::import::{incomplete, Res, R};
+use super::reader::PatientReader;
 use super::report::{ImportReport, Place, SkipReason};
-use super::{cs, obs, BASE, SCT_MS, SNOMED};
+use super::stream::{read_entries, OnEntry};
 use crate::InteropError;
 
 /// One Patient of the input and the records that are about them.
@@ -60,39 +61,8 @@ impl FhirImport {
     }
 }
 
-fn kind<'a>(r: &Res<'a>) -> &'a str {
-    r.r.get("resourceType").and_then(Value::as_str).unwrap_or("?")
-}
-
-/// The input's resources with their fullUrls. A bare resource (as FHIR servers return
-/// for a read, and as HL7 publishes its examples) counts as a bundle of one.
-fn entries(input: &Value) -> R<Vec<(Res<'_>, Option<&str>)>> {
-    let place = |entry: usize, r: &Value| Place {
-        entry,
-        resource_type: r.get("resourceType").and_then(Value::as_str).unwrap_or("?").to_string(),
-        id: r.get("id").and_then(Value::as_str).map(str::to_string),
-    };
-    match input.get("resourceType").and_then(Value::as_str) {
-        Some("Bundle") => Ok(input
-            .get("entry")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| {
-                let r = e.get("resource")?;
-                Some((Res::new(place(i, r), r), e.get("fullUrl").and_then(Value::as_str)))
-            })
-            .collect()),
-        Some(_) => Ok(vec![(Res::new(place(0, input), input), None)]),
-        None => Err(InteropError::Fhir(
-            "the file is neither a FHIR Bundle nor a FHIR resource (it has no resourceType)".into(),
-        )),
-    }
-}
-
 fn patient(res: &Res, url: Option<&str>) -> R<BundlePatient> {
-    let handle_system = format!("{BASE}/patient-handle");
+    let handle_system = id_system("patient-handle");
     let handle = res
         .r
         .get("identifier")
@@ -150,16 +120,83 @@ fn owner(res: &Res, patients: &[BundlePatient]) -> Result<usize, SkipReason> {
         .ok_or_else(|| SkipReason::OtherSubject { reference: r.into() })
 }
 
-/// Reads an input; `now` bounds "not in the future" as for any other input. An error means
-/// a resource Tonus wrote is damaged (nothing of the file should then be trusted); another
-/// system's resources are imported or skipped, each with a line in the report.
+fn place(entry: usize, r: &Value) -> Place {
+    Place {
+        entry,
+        resource_type: r.get("resourceType").and_then(Value::as_str).unwrap_or("?").to_string(),
+        id: r.get("id").and_then(Value::as_str).map(str::to_string),
+    }
+}
+
+const NEITHER: &str = "the file is neither a FHIR Bundle nor a FHIR resource (it has no resourceType)";
+
+/// Reads an input held in memory; `now` bounds "not in the future" as for any other input.
+/// An error means a resource Tonus wrote is damaged (nothing of the file should then be
+/// trusted); another system's resources are imported or skipped, each with a line in the
+/// report. A bare resource (as FHIR servers return for a read, and as HL7 publishes its
+/// examples) counts as a bundle of one.
 pub fn import_bundle(input: &Value, now: Timestamp) -> Result<FhirImport, InteropError> {
-    let entries = entries(input)?;
+    let obj = match input.get("resourceType").and_then(Value::as_str) {
+        Some("Bundle") => input.as_object(),
+        Some(_) => return import_bundle(&json!({"resourceType": "Bundle", "entry": [{"resource": input}]}), now),
+        None => None,
+    }
+    .ok_or_else(|| InteropError::Fhir(NEITHER.into()))?;
+    let entries = obj
+        .get("entry")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    import_passes(now, &mut |on_entry| {
+        for (i, e) in entries.iter().enumerate() {
+            on_entry(i, e.clone())?;
+        }
+        Ok(obj
+            .iter()
+            .filter(|(k, _)| *k != "entry")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    })
+}
+
+/// Reads a file entry by entry, twice (Patients and statements first, then the rest), so a
+/// Bundle of any size takes the memory of its records, not of its JSON.
+pub fn import_bundle_reader<F: Read + Seek>(file: &mut F, now: Timestamp) -> Result<FhirImport, InteropError> {
+    import_passes(now, &mut |on_entry| {
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| InteropError::Fhir(format!("cannot read the file again: {e}")))?;
+        read_entries(BufReader::new(&mut *file), on_entry)
+    })
+}
+
+/// The two passes over the entries that `pass` hands over (it returns the Bundle's other
+/// elements): first the Patients, who decide where everything goes, and the statements
+/// that doses and side effects point at; then every other resource, one at a time.
+fn import_passes(now: Timestamp, pass: &mut dyn FnMut(&mut OnEntry<'_>) -> R<Map<String, Value>>) -> R<FhirImport> {
+    let mut kept: Vec<(usize, Value, Option<String>)> = Vec::new();
+    let top = pass(&mut |i, mut entry| {
+        let kind = entry.pointer("/resource/resourceType").and_then(Value::as_str);
+        if matches!(kind, Some("Patient" | "MedicationStatement")) {
+            let url = entry.get("fullUrl").and_then(Value::as_str).map(str::to_string);
+            kept.push((i, entry["resource"].take(), url));
+        }
+        Ok(())
+    })?;
+    match top.get("resourceType").and_then(Value::as_str) {
+        Some("Bundle") => {}
+        // A bare resource, small: read as a bundle of one.
+        Some(_) => return import_bundle(&Value::Object(top), now),
+        None => return Err(InteropError::Fhir(NEITHER.into())),
+    }
+    // Another installation's (or an older) base is read as ours, so its codes, extensions
+    // and patient handle are recognised.
+    let foreign = foreign_bases(top.get("meta").and_then(|m| m.get("source")).and_then(Value::as_str));
     let mut report = ImportReport::default();
     let mut patients = Vec::new();
-    for (res, url) in &entries {
-        if kind(res) == "Patient" {
-            patients.push(patient(res, *url)?);
+    for (i, r, url) in &mut kept {
+        map_bases(r, &foreign);
+        if r.get("resourceType").and_then(Value::as_str) == Some("Patient") {
+            let res = Res::new(place(*i, r), r);
+            patients.push(patient(&res, url.as_deref())?);
             report.imported(&res.place);
         }
     }
@@ -173,279 +210,41 @@ pub fn import_bundle(input: &Value, now: Timestamp) -> Result<FhirImport, Intero
             uids: Vec::new(),
         });
     }
-    let mut groups: Vec<Vec<(&Res, Option<&str>)>> = vec![Vec::new(); patients.len()];
-    for (res, url) in &entries {
-        if kind(res) == "Patient" {
+    let mut readers: Vec<PatientReader> = patients.iter().map(PatientReader::new).collect();
+    for (i, r, url) in &kept {
+        if r.get("resourceType").and_then(Value::as_str) != Some("MedicationStatement") {
             continue;
         }
-        match owner(res, &patients) {
-            Ok(i) => groups[i].push((res, *url)),
+        let res = Res::new(place(*i, r), r);
+        match owner(&res, &patients) {
+            Ok(p) => readers[p].statement(&mut patients[p], &res, url.as_deref(), &mut report)?,
             Err(reason) => report.skip(&res.place, reason),
         }
     }
-    for (p, group) in patients.iter_mut().zip(&groups) {
-        read_patient(p, group, now, &mut report)?;
+    drop(kept);
+    for (reader, p) in readers.iter_mut().zip(&patients) {
+        reader.statements_done(p);
     }
-    Ok(FhirImport { patients, report })
-}
-
-/// One patient's resources: treatments and regimens first (doses and side effects point
-/// at their statements), then everything else.
-fn read_patient(
-    p: &mut BundlePatient,
-    entries: &[(&Res, Option<&str>)],
-    now: Timestamp,
-    report: &mut ImportReport,
-) -> R<()> {
-    let zone = p.zone.clone().unwrap_or_else(Zone::utc);
-    let out = &mut p.records;
-    let found = &mut p.uids;
-    // A uid seen on an earlier resource of the patient is not taken again (the record gets a
-    // new one): two records under one uid would share an id and a fullUrl in an export.
-    let mut seen: HashSet<RecordUid> = HashSet::new();
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut regimen_at: HashMap<&str, (usize, usize)> = HashMap::new();
-    let mut statement_names: HashMap<&str, String> = HashMap::new();
-    for (res, url) in entries {
-        if kind(res) != "MedicationStatement" {
-            continue;
+    pass(&mut |i, mut entry| {
+        let Some(r) = entry.get_mut("resource").map(Value::take) else {
+            return Ok(());
+        };
+        if matches!(
+            r.get("resourceType").and_then(Value::as_str),
+            Some("Patient" | "MedicationStatement")
+        ) {
+            return Ok(());
         }
-        let read = match medication::statement(res)? {
-            Ok(read) => read,
+        let mut r = r;
+        map_bases(&mut r, &foreign);
+        let res = Res::new(place(i, &r), &r);
+        match owner(&res, &patients) {
+            Ok(p) => readers[p].other(&mut patients[p], &res, now, &mut report),
             Err(reason) => {
                 report.skip(&res.place, reason);
-                continue;
-            }
-        };
-        report.imported(&res.place);
-        for n in read.notes {
-            report.note(&res.place, n);
-        }
-        // A statement's uid is its regimen's, or its treatment's when it has no regimen.
-        let uid = res.uid().filter(|u| seen.insert(*u));
-        if let Some(u) = uid {
-            found.push((u, res.place.clone()));
-        }
-        let treatment_uid = match read.regimen {
-            None => uid,
-            // Beside a regimen, the treatment's uid is in a Tonus identifier of its own.
-            Some(_) => res.uid_in(&format!("{BASE}/treatment")),
-        };
-        let key = read.treatment.name().to_lowercase();
-        // A record without a uid in the file gets a new one now, so exporting what was read
-        // gives ids that read back the same.
-        let ti = *by_name.entry(key).or_insert_with(|| {
-            out.treatments.push(TreatmentRecords {
-                uid: Some(treatment_uid.unwrap_or_else(RecordUid::new)),
-                treatment: read.treatment,
-                regimens: Vec::new(),
-            });
-            out.treatments.len() - 1
-        });
-        if let Some(u) = url {
-            // The treatment's name as imported (the first statement's spelling), which is
-            // what a side effect pointing at any of its statements must say.
-            statement_names.insert(u, out.treatments[ti].treatment.name().to_string());
-        }
-        if let Some(regimen) = read.regimen {
-            let regimens = &mut out.treatments[ti].regimens;
-            regimens.push(RegimenRecords {
-                uid: Some(uid.unwrap_or_else(RecordUid::new)),
-                regimen,
-                doses: Vec::new(),
-                dose_uids: Vec::new(),
-            });
-            if let Some(u) = url {
-                regimen_at.insert(u, (ti, regimens.len() - 1));
-            }
-        }
-    }
-    let treatment_names: HashMap<String, String> = out
-        .treatments
-        .iter()
-        .map(|t| (t.treatment.name().to_lowercase(), t.treatment.name().to_string()))
-        .collect();
-    let regimens: Vec<(String, usize, usize, Regimen)> = out
-        .treatments
-        .iter()
-        .enumerate()
-        .flat_map(|(ti, t)| {
-            t.regimens
-                .iter()
-                .enumerate()
-                .map(move |(ri, r)| (t.treatment.name().to_lowercase(), ti, ri, r.regimen.clone()))
-        })
-        .collect();
-    // A resource's uid, noted with its place; one without (another system's) gets a new one.
-    let mut uid_of = |res: &Res| match res.uid().filter(|u| seen.insert(*u)) {
-        Some(u) => {
-            found.push((u, res.place.clone()));
-            u
-        }
-        None => RecordUid::new(),
-    };
-    for (res, _) in entries {
-        let at = &res.place;
-        let outcome: Result<(), SkipReason> = match kind(res) {
-            "MedicationStatement" => continue,
-            // Tonus marks every dose it writes with its dose-status extension.
-            "MedicationAdministration" if res.extension("dose-status").is_some() => {
-                let target = res.req("/supportingInformation/0/reference")?;
-                let (ti, ri) = *regimen_at
-                    .get(target)
-                    .ok_or_else(|| res.missing("supportingInformation naming a MedicationStatement of this bundle"))?;
-                let d = import::administration(res, &zone, now)?;
-                let r = &mut out.treatments[ti].regimens[ri];
-                push_with_uid(&mut r.doses, &mut r.dose_uids, d, uid_of(res));
                 Ok(())
             }
-            "MedicationAdministration" => medication::their_dose(res, &zone, now, &regimens).map(|(ti, ri, d)| {
-                let r = &mut out.treatments[ti].regimens[ri];
-                push_with_uid(&mut r.doses, &mut r.dose_uids, d, uid_of(res));
-            }),
-            "Observation" => observation(res, &zone, now, out)?.map(|kind| {
-                let uid = uid_of(res);
-                let u = &mut out.uids;
-                // `observation` pushed the record; its uid goes at the same position.
-                let (list_len, uids) = match kind {
-                    Pushed::Episode => (out.episodes.len(), &mut u.episodes),
-                    Pushed::Event => (out.events.len(), &mut u.events),
-                    Pushed::CheckIn => (out.checkins.len(), &mut u.checkins),
-                    Pushed::Exercise => (out.exercise.len(), &mut u.exercise),
-                };
-                uids.resize_with(list_len - 1, RecordUid::new);
-                uids.push(uid);
-            }),
-            "AdverseEvent" => import::side_effect(res, &zone, now, &statement_names, &treatment_names)?
-                .map(|s| push_with_uid(&mut out.side_effects, &mut out.uids.side_effects, s, uid_of(res))),
-            "Condition" => condition(res, &zone, now).map(|(e, notes)| {
-                for n in notes {
-                    report.note(at, n);
-                }
-                push_with_uid(&mut out.events, &mut out.uids.events, e, uid_of(res));
-            }),
-            _ => Err(SkipReason::UnsupportedType),
-        };
-        match outcome {
-            Ok(()) => report.imported(at),
-            Err(reason) => report.skip(at, reason),
         }
-    }
-    Ok(())
-}
-
-/// Observation statuses that withdraw the result.
-const WITHDRAWN: &[&str] = &["entered-in-error", "cancelled"];
-
-/// Which list [`observation`] added its record to.
-enum Pushed {
-    Episode,
-    Event,
-    CheckIn,
-    Exercise,
-}
-
-fn observation(res: &Res, zone: &Zone, now: Timestamp, out: &mut PatientRecords) -> R<Result<Pushed, SkipReason>> {
-    if let Some(s) = res.str("/status").filter(|s| WITHDRAWN.contains(s)) {
-        return Ok(Err(SkipReason::Status {
-            field: "status".into(),
-            value: s.into(),
-        }));
-    }
-    let code = res.r.get("code");
-    let pushed = if code_in(code, &cs("spasm-kind")).is_some() {
-        out.episodes.push(import::episode(res, zone)?);
-        Pushed::Episode
-    } else if let Some(k) = code_in(code, &cs("event-kind")) {
-        out.events.push(import::event(res, k, zone, now)?);
-        Pushed::Event
-    } else {
-        match code_in(code, &cs("observation")) {
-            Some(obs::CHECKIN) => {
-                out.checkins.push(import::checkin(res, zone, now)?);
-                Pushed::CheckIn
-            }
-            Some(obs::EXERCISE) => {
-                out.exercise.push(import::exercise(res, zone, now)?);
-                Pushed::Exercise
-            }
-            _ => {
-                return Ok(Err(SkipReason::NotRecorded {
-                    what: format!("an Observation of {}", describe(code)),
-                }))
-            }
-        }
-    };
-    Ok(Ok(pushed))
-}
-
-/// A code for people: the first coding's display (or code) and its system.
-fn describe(concept: Option<&Value>) -> String {
-    let Some(c) = concept else {
-        return "no code".into();
-    };
-    let first = c.pointer("/coding/0");
-    let label = c
-        .get("text")
-        .or_else(|| first.and_then(|f| f.get("display")))
-        .and_then(Value::as_str);
-    let code = first.and_then(|f| f.get("code")).and_then(Value::as_str);
-    let system = first.and_then(|f| f.get("system")).and_then(Value::as_str);
-    match (label, code, system) {
-        (Some(l), Some(c), Some(s)) => format!("{l:?} ({s} {c})"),
-        (Some(l), _, _) => format!("{l:?}"),
-        (None, Some(c), Some(s)) => format!("{s} {c}"),
-        _ => "an uncoded concept".into(),
-    }
-}
-
-/// Verification statuses that do not make a diagnosis a fact.
-const NOT_CONFIRMED: &[&str] = &[
-    "refuted",
-    "entered-in-error",
-    "unconfirmed",
-    "provisional",
-    "differential",
-];
-
-/// The MS diagnosis as a diagnosis event; any other Condition is not a Tonus record. The
-/// date is `recordedDate` (what Tonus writes: when it was diagnosed), else the onset; a
-/// partial date is the first day of its year or month, said in the event's note and the
-/// report.
-fn condition(res: &Res, zone: &Zone, now: Timestamp) -> Result<(ClinicalEvent, Vec<String>), SkipReason> {
-    let code = res.r.get("code");
-    if code_in(code, SNOMED) != Some(SCT_MS) {
-        return Err(SkipReason::NotRecorded {
-            what: format!(
-                "a Condition of {} (Tonus records the multiple sclerosis diagnosis, SNOMED CT {SCT_MS})",
-                describe(code)
-            ),
-        });
-    }
-    if let Some(v) = res
-        .str("/verificationStatus/coding/0/code")
-        .filter(|v| NOT_CONFIRMED.contains(v))
-    {
-        return Err(SkipReason::Status {
-            field: "verificationStatus".into(),
-            value: v.into(),
-        });
-    }
-    let (pointer, text) = ["/recordedDate", "/onsetDateTime", "/onsetPeriod/start"]
-        .iter()
-        .find_map(|p| res.str(p).map(|t| (p.trim_start_matches('/'), t)))
-        .ok_or_else(|| incomplete("no date (recordedDate, onsetDateTime or onsetPeriod.start)"))?;
-    let d = fhir_date(text, Bound::Start).ok_or_else(|| SkipReason::Invalid {
-        field: pointer.replace('/', "."),
-        rule: "a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)".into(),
-        value: format!("{text:?}"),
     })?;
-    // The record itself keeps the precision, so whoever reads it later is not misled.
-    let note = match (res.note(), d.precision) {
-        (n, Precision::Day) => n.map(str::to_string),
-        (None, _) => Some(format!("date given as {text}")),
-        (Some(n), _) => Some(format!("{n} (date given as {text})")),
-    };
-    let event = ClinicalEvent::new(EventKind::Diagnosis, d.date, None, note.as_deref(), zone, now)?;
-    Ok((event, d.partial_note(pointer, text).into_iter().collect()))
+    Ok(FhirImport { patients, report })
 }

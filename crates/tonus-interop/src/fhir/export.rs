@@ -4,44 +4,23 @@ use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use serde_json::{json, Map, Value};
 use tonus_domain::time::Zone;
+use tonus_domain::RecordUid;
 use tonus_domain::{
     CheckIn, ClinicalEvent, DoseLog, DoseStatus, Episode, EventKind, ExerciseSession, LocalInstant, Regimen, Schedule,
     Treatment,
 };
-use tonus_domain::{PatientIdentity, RecordUid};
 use tonus_store::archive::PatientRecords;
 
 use super::adverse::{side_effect, StatementRef, Statements};
+use super::ids::uuid;
+use super::ips::{
+    claim, medication_concept, meets_ips, region_concept, IPS_CONDITION, IPS_MEDICATION_STATEMENT, IPS_PATIENT,
+};
+use super::patient::patient_resource_id;
 use super::{
-    cs, ext, obs, route_snomed, BASE, CONDITION_CATEGORY, CONDITION_CLINICAL, LOINC, LOINC_PAIN, OBS_CATEGORY,
+    cs, ext, id_system, obs, route_snomed, CONDITION_CATEGORY, CONDITION_CLINICAL, LOINC, LOINC_PAIN, OBS_CATEGORY,
     SCT_CRAMP, SCT_MS, SCT_SPASM, SNOMED, UCUM, URI_SYSTEM,
 };
-
-/// A deterministic UUID-shaped id from the patient and what it names: the Patient's and the
-/// Bundle's ids, and a record's when it has no uid (records built in memory, never stored).
-/// A stored record's id is its uid (issue #13): an id from its position changed whenever
-/// an earlier record was deleted.
-fn uuid(parts: &[&str]) -> String {
-    let hash = |salt: u64| {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
-        for p in parts {
-            for b in p.bytes().chain(std::iter::once(0x1f)) {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        }
-        h
-    };
-    let (a, b) = (hash(1), hash(2));
-    format!(
-        "{:08x}-{:04x}-5{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0x0fff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    )
-}
 
 /// An instant as FHIR `dateTime`: local time with the UTC offset it had then (see
 /// [`crate::local_rfc3339`] for the offsets that cannot be written).
@@ -84,7 +63,12 @@ fn tonus_int(code: &str, display: &str, value: impl Into<i64>) -> Value {
 pub(super) struct Builder<'a> {
     handle: &'a str,
     patient_ref: String,
-    entries: Vec<Value>,
+    /// Where each entry goes as soon as it is made: a file being written, so ten years of
+    /// records never stand in memory as JSON at once.
+    emit: &'a mut dyn FnMut(Value),
+    /// The Patient meets IPS (a name and a birth date), so resources that meet their IPS
+    /// profile may say so.
+    ips: bool,
 }
 
 impl Builder<'_> {
@@ -110,8 +94,7 @@ impl Builder<'_> {
             }
         }
         let full = format!("urn:uuid:{id}");
-        self.entries
-            .push(json!({"fullUrl": full, "resource": Value::Object(resource)}));
+        (self.emit)(json!({"fullUrl": full, "resource": Value::Object(resource)}));
         full
     }
 
@@ -159,7 +142,7 @@ fn episode(b: &Builder, e: &Episode) -> Map<String, Value> {
     for r in e.regions() {
         components.push(json!({
             "code": tonus_concept("observation", obs::REGION, "body region"),
-            "valueCodeableConcept": tonus_concept("body-region", r.code(), r.label()),
+            "valueCodeableConcept": region_concept(*r),
         }));
     }
     for t in e.triggers() {
@@ -195,10 +178,7 @@ fn episode(b: &Builder, e: &Episode) -> Map<String, Value> {
         "issued": e.recorded_at().to_string(),
     }));
     if let [only] = e.regions() {
-        m.insert(
-            "bodySite".into(),
-            tonus_concept("body-region", only.code(), only.label()),
-        );
+        m.insert("bodySite".into(), region_concept(*only));
     }
     if !components.is_empty() {
         m.insert("component".into(), components.into());
@@ -298,6 +278,9 @@ fn event(b: &Builder, e: &ClinicalEvent) -> Map<String, Value> {
             "recordedDate": e.on().to_string(),
         }));
         put(&mut m, "note", notes(e.summary()));
+        if b.ips {
+            claim(&mut m, IPS_CONDITION);
+        }
         return m;
     }
     let (code, display, category) = match e.kind() {
@@ -418,7 +401,7 @@ fn statement(
         "resourceType": "MedicationStatement",
         "status": status,
         "category": tonus_concept("treatment-category", t.category().code(), t.category().label()),
-        "medicationCodeableConcept": {"text": t.name()},
+        "medicationCodeableConcept": medication_concept(t),
         "subject": b.subject(),
         // The patient told us; no prescription record stands behind it.
         "informationSource": b.subject(),
@@ -430,12 +413,16 @@ fn statement(
         }
         m.insert("effectivePeriod".into(), period);
         m.insert("dosage".into(), json!([dosage(r)]));
+        // IPS needs `effective[x]`, which a treatment without a regimen does not have.
+        if b.ips {
+            claim(&mut m, IPS_MEDICATION_STATEMENT);
+        }
     }
     put(&mut m, "note", notes(t.notes()));
     if let Some(u) = treatment_uid {
         m.insert(
             "identifier".into(),
-            json!([{"system": format!("{BASE}/treatment"), "value": u.urn()}]),
+            json!([{"system": id_system("treatment"), "value": u.urn()}]),
         );
     }
     m
@@ -450,7 +437,7 @@ fn administration(b: &Builder, t: &Treatment, r: &Regimen, statement_ref: &str, 
         "resourceType": "MedicationAdministration",
         "extension": [zone_ext(&d.at().zone), {"url": ext("dose-status"), "valueCode": d.status().code()}],
         "status": status,
-        "medicationCodeableConcept": {"text": t.name()},
+        "medicationCodeableConcept": medication_concept(t),
         "subject": b.subject(),
         "effectiveDateTime": date_time(d.at()),
         "supportingInformation": [{"reference": statement_ref}],
@@ -473,31 +460,53 @@ fn administration(b: &Builder, t: &Treatment, r: &Regimen, statement_ref: &str, 
     m
 }
 
-/// The whole Bundle for one patient. `now` stamps the bundle and decides which regimens
-/// are still active.
-/// The id of `handle`'s Patient resource, the same in every export and on the REST endpoint.
-pub fn patient_resource_id(handle: &str) -> String {
-    uuid(&[handle, "patient", "0"])
-}
-
-/// The Patient resource alone, as the export writes it (for the REST endpoint).
-pub fn patient_resource(handle: &str, zone: &Zone, identity: Option<&PatientIdentity>) -> Value {
-    let mut p = object(super::patient::resource(handle, identity, zone_ext(zone)));
-    p.insert("id".into(), patient_resource_id(handle).into());
-    Value::Object(p)
-}
-
+/// The whole Bundle for one patient, in memory (the REST endpoint and the web download);
+/// files are written entry by entry with [`super::write_bundle`].
 pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: Timestamp) -> Value {
+    let mut entries = Vec::new();
+    export_entries(handle, zone, records, now, &mut |e| entries.push(e));
+    let mut bundle = bundle_header(handle, now);
+    bundle.insert("entry".into(), entries.into());
+    Value::Object(bundle)
+}
+
+/// The Bundle's own elements, without its entries.
+pub fn bundle_header(handle: &str, now: Timestamp) -> Map<String, Value> {
+    object(json!({
+        "resourceType": "Bundle",
+        "id": uuid(&[handle, "bundle", &now.to_string()]),
+        // `source` names the installation whose code systems the bundle uses, so another
+        // installation's import can map them onto its own.
+        "meta": {"lastUpdated": now.to_string(), "source": super::base()},
+        "type": "collection",
+        "timestamp": now.to_string(),
+    }))
+}
+
+/// Every entry of one patient's Bundle, in order, each passed to `emit` as it is made.
+/// `now` decides which regimens are still active.
+pub fn export_entries(
+    handle: &str,
+    zone: &Zone,
+    records: &PatientRecords,
+    now: Timestamp,
+    emit: &mut dyn FnMut(Value),
+) {
+    let ips = meets_ips(records.identity.as_ref());
     let mut b = Builder {
         handle,
         patient_ref: String::new(),
-        entries: Vec::new(),
+        emit,
+        ips,
     };
-    let patient = object(super::patient::resource(
+    let mut patient = object(super::patient::resource(
         handle,
         records.identity.as_ref(),
         zone_ext(zone),
     ));
+    if ips {
+        claim(&mut patient, IPS_PATIENT);
+    }
     b.patient_ref = b.add("patient", 0, None, patient);
     debug_assert_eq!(b.patient_ref, format!("urn:uuid:{}", patient_resource_id(handle)));
     let today = tonus_domain::time::today(zone, now);
@@ -550,12 +559,4 @@ pub fn export_bundle(handle: &str, zone: &Zone, records: &PatientRecords, now: T
         let r = side_effect(&b, s, suspect);
         b.add("side-effect", i, records.uids.side_effects.get(i).copied(), r);
     }
-    json!({
-        "resourceType": "Bundle",
-        "id": uuid(&[handle, "bundle", &now.to_string()]),
-        "meta": {"lastUpdated": now.to_string()},
-        "type": "collection",
-        "timestamp": now.to_string(),
-        "entry": b.entries,
-    })
 }

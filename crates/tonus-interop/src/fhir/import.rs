@@ -327,7 +327,7 @@ pub(super) fn side_effect(
     res: &Res,
     zone: &Zone,
     now: Timestamp,
-    statements: &HashMap<&str, String>,
+    statements: &HashMap<String, String>,
     names: &HashMap<String, String>,
 ) -> R<Result<SideEffect, SkipReason>> {
     match res.str("/actuality") {

@@ -13,23 +13,31 @@
 
 mod adverse;
 mod bundle;
+mod canonical;
 mod export;
 mod foreign;
+mod ids;
 mod import;
+mod ips;
 mod medication;
 mod patient;
+mod reader;
 mod report;
 pub mod rest;
+mod stream;
+mod terminology;
 mod transaction;
+mod write;
 
-pub use bundle::{import_bundle, BundlePatient, FhirImport};
-pub use export::{export_bundle, patient_resource, patient_resource_id};
+pub use bundle::{import_bundle, import_bundle_reader, BundlePatient, FhirImport};
+pub use export::{bundle_header, export_bundle, export_entries};
+pub use patient::{patient_resource, patient_resource_id};
 pub use report::{ImportReport, Note, Place, SkipReason, Skipped, TypeCount};
-pub use transaction::to_transaction;
+pub use terminology::{medication_snomed, region_snomed};
+pub use transaction::{to_transaction, transaction_entry};
+pub use write::{write_bundle, BundleKind};
 
-/// Base of Tonus's own code systems and extensions. A placeholder under example.org
-/// (reserved for documentation) until the project owns a canonical URL; change it here only.
-pub const BASE: &str = "https://tonus.example.org/fhir";
+pub use canonical::{base, set_base, validate as validate_base, CanonicalError, DEFAULT_BASE, LEGACY_BASE};
 
 /// The identifier system of a URI value (RFC 3986): a record's uid as `urn:uuid:…`.
 pub const URI_SYSTEM: &str = "urn:ietf:rfc:3986";
@@ -56,14 +64,19 @@ pub const SCT_CRAMP: &str = "55300003";
 /// LOINC pain severity, 0–10 verbal numeric rating, reported.
 pub const LOINC_PAIN: &str = "72514-3";
 
+/// A Tonus identifier system, e.g. `id_system("patient-handle")`.
+pub fn id_system(name: &str) -> String {
+    format!("{}/{name}", base())
+}
+
 /// A Tonus code system, e.g. `cs("spasm-kind")`.
 pub fn cs(name: &str) -> String {
-    format!("{BASE}/CodeSystem/{name}")
+    format!("{}/CodeSystem/{name}", base())
 }
 
 /// A Tonus extension URL, e.g. `ext("time-zone")`.
 pub fn ext(name: &str) -> String {
-    format!("{BASE}/StructureDefinition/{name}")
+    format!("{}/StructureDefinition/{name}", base())
 }
 
 /// Codes of the `observation` code system: what a Tonus observation or component is.

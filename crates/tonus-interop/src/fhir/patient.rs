@@ -5,7 +5,11 @@
 use serde_json::{json, Value};
 use tonus_domain::{AdministrativeSex, PatientIdentifier, PatientIdentity, ValidationError};
 
-use super::BASE;
+use super::export::{object, zone_ext};
+use super::id_system;
+use super::ids::uuid;
+use super::ips::{claim, meets_ips, IPS_PATIENT};
+use tonus_domain::time::Zone;
 
 /// The Patient: the handle as an identifier of this installation, and what the patient gave
 /// for filing (name, birth date, administrative gender, their own identifiers first).
@@ -18,7 +22,7 @@ pub(super) fn resource(handle: &str, identity: Option<&PatientIdentity>, zone_ex
                 .collect()
         })
         .unwrap_or_default();
-    identifiers.push(json!({"system": format!("{BASE}/patient-handle"), "value": handle}));
+    identifiers.push(json!({"system": id_system("patient-handle"), "value": handle}));
     let mut p = json!({
         "resourceType": "Patient",
         "extension": [zone_ext],
@@ -94,4 +98,19 @@ pub(super) fn identity(p: &Value, handle_system: &str) -> Result<Option<PatientI
         jiff::Timestamp::MAX,
     )?;
     Ok((!identity.is_empty()).then_some(identity))
+}
+
+/// The id of `handle`'s Patient resource, the same in every export and on the REST endpoint.
+pub fn patient_resource_id(handle: &str) -> String {
+    uuid(&[handle, "patient", "0"])
+}
+
+/// The Patient resource alone, as the export writes it (for the REST endpoint).
+pub fn patient_resource(handle: &str, zone: &Zone, identity: Option<&PatientIdentity>) -> Value {
+    let mut p = object(resource(handle, identity, zone_ext(zone)));
+    if meets_ips(identity) {
+        claim(&mut p, IPS_PATIENT);
+    }
+    p.insert("id".into(), patient_resource_id(handle).into());
+    Value::Object(p)
 }

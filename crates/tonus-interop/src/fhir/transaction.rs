@@ -13,22 +13,25 @@ use serde_json::{json, Value};
 pub fn to_transaction(mut bundle: Value) -> Value {
     bundle["type"] = json!("transaction");
     if let Some(entries) = bundle.get_mut("entry").and_then(Value::as_array_mut) {
-        for entry in entries {
-            let kind = entry["resource"]["resourceType"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let mut request = json!({"method": "POST", "url": kind});
-            if let Some(condition) = condition(&entry["resource"]) {
-                request["ifNoneExist"] = json!(condition);
-            }
-            if let Some(r) = entry.get_mut("resource").and_then(Value::as_object_mut) {
-                r.remove("id");
-            }
-            entry["request"] = request;
-        }
+        entries.iter_mut().for_each(transaction_entry);
     }
     bundle
+}
+
+/// One entry of a `collection` made a conditional create (see [`to_transaction`]).
+pub fn transaction_entry(entry: &mut Value) {
+    let kind = entry["resource"]["resourceType"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut request = json!({"method": "POST", "url": kind});
+    if let Some(condition) = condition(&entry["resource"]) {
+        request["ifNoneExist"] = json!(condition);
+    }
+    if let Some(r) = entry.get_mut("resource").and_then(Value::as_object_mut) {
+        r.remove("id");
+    }
+    entry["request"] = request;
 }
 
 /// `identifier=system|value` for the resource's first identifier that has both, escaped as

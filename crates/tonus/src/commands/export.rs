@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tonus_domain::Patient;
 use tonus_interop::archive::Archive;
 use tonus_interop::csv::{Kind, Style};
+use tonus_interop::fhir::{write_bundle, BundleKind};
 use tonus_store::archive::PatientSnapshot;
 
 use crate::cli::{BundleType, CsvWhat, ExportCommand, ExportCsvArgs, ExportIcalArgs};
@@ -122,22 +123,40 @@ async fn csv(ctx: &Ctx, patient: &Patient, a: ExportCsvArgs) -> Result<()> {
 
 async fn fhir(ctx: &Ctx, patient: &Patient, out: Option<&Path>, kind: BundleType) -> Result<()> {
     let records = ctx.store.patient_records(patient).await?;
-    let mut bundle = tonus_interop::fhir::export_bundle(&patient.handle, &patient.zone, &records, ctx.now);
-    if kind == BundleType::Transaction {
-        bundle = tonus_interop::fhir::to_transaction(bundle);
+    let kind = match kind {
+        BundleType::Transaction => BundleKind::Transaction,
+        BundleType::Collection => BundleKind::Collection,
+    };
+    // Written entry by entry (ten years in bounded memory), to a temporary name first so an
+    // interrupted export never leaves a truncated file where a good one is expected.
+    let partial = out.map(|p| {
+        let mut name = p.as_os_str().to_owned();
+        name.push(".partial");
+        std::path::PathBuf::from(name)
+    });
+    let write = || -> Result<usize> {
+        let mut w = sink(partial.as_deref())?;
+        let n = write_bundle(&mut w, &patient.handle, &patient.zone, &records, ctx.now, kind)
+            .and_then(|n| w.flush().map(|()| n))
+            .context("writing the FHIR bundle")?;
+        Ok(n)
+    };
+    let n = match write() {
+        Ok(n) => n,
+        Err(e) => {
+            if let Some(p) = &partial {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
+        }
+    };
+    if let (Some(p), Some(out)) = (&partial, out) {
+        std::fs::rename(p, out).with_context(|| format!("renaming {} to {}", p.display(), out.display()))?;
     }
-    let text = serde_json::to_string_pretty(&bundle).context("serialising the FHIR bundle")?;
-    let mut w = sink(out)?;
-    w.write_all(text.as_bytes())
-        .and_then(|()| w.write_all(b"\n"))
-        .and_then(|()| w.flush())
-        .context("writing the FHIR bundle")?;
     if !ctx.quiet && out.is_some() {
-        let n = bundle["entry"].as_array().map_or(0, Vec::len);
-        let kind = if kind == BundleType::Transaction {
-            "transaction"
-        } else {
-            "collection"
+        let kind = match kind {
+            BundleKind::Transaction => "transaction",
+            BundleKind::Collection => "collection",
         };
         eprintln!("Wrote a FHIR R4 {kind} Bundle with {n} resources.");
     }

@@ -57,6 +57,12 @@ pub(super) struct LimitedReader<R> {
     over: Rc<Cell<bool>>,
 }
 
+impl<R> LimitedReader<R> {
+    pub(super) fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
 impl<R: Read> Read for LimitedReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.over.get() {

@@ -1,14 +1,18 @@
 //! `tonus import fhir`: the Patients in the file decide where their records go (matched by
 //! identifier, else by Tonus handle, else created; or chosen with --map / --patient), every
 //! resource is reported imported or skipped with its reason, and --dry-run writes nothing.
-//! All patients' records are written in one transaction: all or nothing.
+//! All patients' records are written in one transaction: all or nothing. The bundle is
+//! read one entry at a time (twice: Patients first), so memory holds the records, never the
+//! whole JSON.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use serde_json::{json, Value};
+use indicatif::ProgressBar;
+use serde_json::json;
 use tonus_domain::time::Zone;
 use tonus_domain::{Patient, PatientIdentity};
 use tonus_interop::fhir::{BundlePatient, FhirImport};
@@ -39,9 +43,14 @@ impl Planned {
 }
 
 pub async fn run(ctx: &Ctx, file: PathBuf, options: Options) -> Result<()> {
-    let bundle = read(&file)?;
-    let mut imported = tonus_interop::fhir::import_bundle(&bundle, ctx.now)
-        .map_err(|e| user_error(format!("{}: {e}; nothing was written", file.display())))?;
+    let (input, len) = open(&file)?;
+    // The importer reads the file twice (Patients first, then the rest), so the bar spans both.
+    let pb = super::export::progress(ctx, Some(2 * len).filter(|l| *l > 0), "importing FHIR");
+    let mut input = Counted { inner: input, pb: pb.clone() };
+    let imported = tonus_interop::fhir::import_bundle_reader(&mut input, ctx.now);
+    pb.finish_and_clear();
+    let mut imported =
+        imported.map_err(|e| user_error(format!("{}: {e}; nothing was written", file.display())))?;
     let plan = plan(ctx, &imported, &options).await?;
     let already = already_imported(ctx, &mut imported, &plan).await?;
     if !options.dry_run {
@@ -78,16 +87,44 @@ async fn already_imported(ctx: &Ctx, imported: &mut FhirImport, plan: &[Planned]
     Ok(count)
 }
 
-fn read(file: &Path) -> Result<Value> {
-    let (mut reader, _, over) = open_limited(file)?;
-    let mut text = String::new();
-    reader
-        .read_to_string(&mut text)
-        .with_context(|| format!("reading {}", file.display()))?;
+/// The file ready to be read from the start as often as the importer needs. A regular file
+/// is read in place; a pipe is copied to an anonymous temporary file first, and both stop at
+/// the import limit before anything is parsed or written. Returns it and its length.
+fn open(file: &Path) -> Result<(File, u64)> {
+    let (mut reader, len, over) = open_limited(file)?;
+    let regular = std::fs::metadata(file).map(|m| m.is_file()).unwrap_or(false);
+    if regular {
+        return Ok((reader.into_inner(), len));
+    }
+    let mut spool = tempfile::tempfile().context("creating a temporary file to read the pipe into")?;
+    let copied = io::copy(&mut reader, &mut spool).with_context(|| format!("reading {}", file.display()))?;
     if over.get() {
         return Err(too_large(file));
     }
-    serde_json::from_str(&text).map_err(|e| user_error(format!("{}: not JSON: {e}", file.display())))
+    spool
+        .seek(SeekFrom::Start(0))
+        .context("rewinding the temporary copy of the pipe")?;
+    Ok((spool, copied))
+}
+
+/// Counts every byte read, over both passes, into the progress bar.
+struct Counted<R> {
+    inner: R,
+    pb: ProgressBar,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pb.inc(n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Counted<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
 }
 
 /// How a Patient of the file is named on the command line and in messages.

@@ -34,6 +34,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => return serve::run(a, &cli.global).await,
         other => other,
     };
+    canonical_from_env()?;
     let ctx = Ctx::open(&cli.global).await?;
     let result = match command {
         Command::Log(c) => log::run(&ctx, c).await,
@@ -72,4 +73,23 @@ fn report<T: serde::Serialize>(ctx: &Ctx, text: &str, json: &T) -> Result<()> {
         println!("{text}");
         Ok(())
     }
+}
+
+/// The base of Tonus's own FHIR codes for exports and imports from the command line: as
+/// `serve` reads it, from TONUS_FHIR_CANONICAL_URL, else TONUS_PUBLIC_URL + `/fhir`, so
+/// the files and the server's FHIR endpoint agree when both are set in the environment.
+fn canonical_from_env() -> Result<()> {
+    let explicit = std::env::var("TONUS_FHIR_CANONICAL_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let url = match explicit {
+        Some(v) => v,
+        None => match std::env::var("TONUS_PUBLIC_URL").ok().filter(|v| !v.trim().is_empty()) {
+            Some(p) => format!("{}/fhir", p.trim().trim_end_matches('/')),
+            None => return Ok(()),
+        },
+    };
+    tonus_interop::fhir::set_base(&url)
+        .map_err(|e| crate::context::user_error(format!("TONUS_FHIR_CANONICAL_URL or TONUS_PUBLIC_URL: {e}")))?;
+    Ok(())
 }

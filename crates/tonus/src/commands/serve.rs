@@ -54,6 +54,9 @@ fn layers(args: &ServeArgs, global: &Global) -> Result<Vec<Layer>> {
 pub async fn run(args: ServeArgs, global: &Global) -> Result<()> {
     let resolved = settings::resolve(&layers(&args, global)?).map_err(|e| user_error(e.to_string()))?;
     let config = resolved.config;
+    if let Some(url) = &config.fhir_canonical_url {
+        tonus_interop::fhir::set_base(url).map_err(|e| user_error(e.to_string()))?;
+    }
     tonus_server::init_logging(resolved.log_format);
     // Before anything slow: a SIGTERM from here on shuts down cleanly.
     let shutdown = tonus_server::shutdown_signal();
