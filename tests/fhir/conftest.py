@@ -1,6 +1,7 @@
 """Finds the real `tonus` binary (TONUS_BIN, else a `cargo build` of it) and builds a demo
 database with every record type, so the exports checked here are the ones users get."""
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -68,3 +69,11 @@ def demo(binary, tmp_path_factory) -> Tonus:
     t("event", "relapse", "--date", "-40", "--until", "-31")
     t("event", "other", "heat wave", "--date", "-5", "--until", "-2")
     return t
+
+
+@pytest.fixture(scope="session")
+def bundle(demo, tmp_path_factory) -> dict:
+    """The demo patient's export, shared by the export and IPS checks."""
+    out = tmp_path_factory.mktemp("fhir") / "bundle.json"
+    demo("export", "fhir", "--out", str(out), "-q")
+    return json.loads(out.read_text())

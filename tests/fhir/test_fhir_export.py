@@ -61,13 +61,6 @@ ROUTES = {"oral": "26643006", "subcutaneous": "34206005", "intramuscular": "7842
           "transdermal": "45890007", "topical": "6064005"}
 
 
-@pytest.fixture(scope="module")
-def bundle(demo, tmp_path_factory) -> dict:
-    out = tmp_path_factory.mktemp("fhir") / "bundle.json"
-    demo("export", "fhir", "--out", str(out), "-q")
-    return json.loads(out.read_text())
-
-
 def resources(bundle, kind=None):
     return [e["resource"] for e in bundle["entry"]
             if kind is None or e["resource"]["resourceType"] == kind]

@@ -1,4 +1,4 @@
-//! `tonus import` refuses files above its documented limit (64 MiB) with a clear message and
+//! `tonus import` refuses files above its documented limit (1 GiB) with a clear message and
 //! exit status 2, and writes nothing, whether the size is known up front (a regular file) or
 //! only found while reading (a pipe).
 
@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 
-const LIMIT: u64 = 64 * 1024 * 1024;
+const LIMIT: u64 = 1024 * 1024 * 1024;
 
 fn ok(db: &Db, args: &[&str]) -> String {
     let out = tonus(db, args);
@@ -50,7 +50,7 @@ fn files_above_the_limit_are_refused_and_nothing_is_written() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains(&format!(
-            "{}: the file is larger than the import limit of {LIMIT} bytes (64 MiB); nothing was written",
+            "{}: the file is larger than the import limit of {LIMIT} bytes (1 GiB); nothing was written",
             big.display()
         )),
         "{err}"
@@ -95,10 +95,10 @@ fn a_pipe_above_the_limit_is_refused_while_reading() {
         // One endless quoted field: cheap to parse, so the test measures the limit, not the
         // validation of a million rows.
         let _ = stdin.write_all(b"started_at,kind,regions,pain\n\"");
-        let block = vec![b'a'; 1 << 20];
+        let block = vec![b'a'; 4 << 20];
         let mut sent = 0u64;
         // The importer stops reading at the limit and exits, so a write may fail: expected.
-        while sent <= LIMIT + (1 << 20) {
+        while sent <= LIMIT + (4 << 20) {
             if stdin.write_all(&block).is_err() {
                 break;
             }
@@ -111,4 +111,45 @@ fn a_pipe_above_the_limit_is_refused_while_reading() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("the import limit of {LIMIT} bytes")), "{err}");
     nothing_stored(&db);
+}
+
+/// A FHIR bundle from a pipe is copied aside and read like a file: imported whole.
+#[test]
+fn a_fhir_bundle_from_a_pipe_is_imported() {
+    let db = sqlite_db();
+    ok(&db, &["patient", "add", "me", "--tz", "Europe/Paris"]);
+    ok(
+        &db,
+        &[
+            "log",
+            "spasm",
+            "--kind",
+            "twitch",
+            "--at",
+            "2026-01-10 08:00",
+            "--region",
+            "left-calf",
+            "--pain",
+            "3",
+        ],
+    );
+    let bundle = ok(&db, &["export", "fhir"]);
+    let other = sqlite_db();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tonus"))
+        .args(["import", "fhir", "/dev/stdin", "--json"])
+        .env("TONUS_DATABASE_URL", &other.url)
+        .env("TZ", "Europe/Paris")
+        .env_remove("TONUS_PATIENT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bundle.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["written"], 1, "{report}");
+    let listed = ok(&other, &["--patient", "me", "list", "--json", "--from", "2026-01-01"]);
+    assert!(listed.contains("left-calf"), "{listed}");
 }

@@ -74,7 +74,7 @@ pub enum Command {
     /// Export records: CSV, FHIR R4, iCalendar reminders, or the patient's JSON archive.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Import records from CSV files or a FHIR R4 bundle (each file at most 64 MiB; a larger
+    /// Import records from CSV files or a FHIR R4 bundle (each file at most 1 GiB; a larger
     /// one is refused and nothing is written).
     #[command(subcommand)]
     Import(ImportCommand),

@@ -20,9 +20,12 @@ use tonus_store::BulkWriter;
 use crate::cli::ImportCommand;
 use crate::context::{user_error, Ctx};
 
-/// Largest file `tonus import` reads: 64 MiB. Ten years of detailed logging is a few MiB, so
-/// a bigger file is almost surely the wrong one, and a FHIR bundle is held in memory whole.
-pub const MAX_IMPORT_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest file `tonus import` reads: 1 GiB. Both formats are streamed, so memory does not
+/// follow the file's size; the limit only stops the wrong file (a disk image, a video) early.
+/// Ten years of the demo patient's records are 82 MB of FHIR, so a heavy logger's decade
+/// exported by Tonus fits with room to spare (issue #13: the limit accepts what export writes).
+pub const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
+const MAX_IMPORT_SHOWN: &str = "1 GiB";
 
 /// Opens an import file, refusing one larger than [`MAX_IMPORT_BYTES`] before reading it.
 /// Pipes and devices have no size up front, so the reader also stops at the limit and says
@@ -44,7 +47,7 @@ pub(super) fn open_limited(path: &Path) -> Result<(LimitedReader<File>, u64, Rc<
 
 pub(super) fn too_large(path: &Path) -> anyhow::Error {
     user_error(format!(
-        "{}: the file is larger than the import limit of {MAX_IMPORT_BYTES} bytes (64 MiB); nothing was written. Split it into smaller files.",
+        "{}: the file is larger than the import limit of {MAX_IMPORT_BYTES} bytes ({MAX_IMPORT_SHOWN}); nothing was written. Split it into smaller files.",
         path.display()
     ))
 }

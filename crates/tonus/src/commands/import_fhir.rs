@@ -46,11 +46,13 @@ pub async fn run(ctx: &Ctx, file: PathBuf, options: Options) -> Result<()> {
     let (input, len) = open(&file)?;
     // The importer reads the file twice (Patients first, then the rest), so the bar spans both.
     let pb = super::export::progress(ctx, Some(2 * len).filter(|l| *l > 0), "importing FHIR");
-    let mut input = Counted { inner: input, pb: pb.clone() };
+    let mut input = Counted {
+        inner: input,
+        pb: pb.clone(),
+    };
     let imported = tonus_interop::fhir::import_bundle_reader(&mut input, ctx.now);
     pb.finish_and_clear();
-    let mut imported =
-        imported.map_err(|e| user_error(format!("{}: {e}; nothing was written", file.display())))?;
+    let mut imported = imported.map_err(|e| user_error(format!("{}: {e}; nothing was written", file.display())))?;
     let plan = plan(ctx, &imported, &options).await?;
     let already = already_imported(ctx, &mut imported, &plan).await?;
     if !options.dry_run {
