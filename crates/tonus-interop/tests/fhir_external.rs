@@ -315,3 +315,43 @@ fn neither_bundle_nor_resource_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// Another system's record gets the same uid on every import (so a second import is
+/// recognised): from its business identifier, else from its content, wherever the file puts
+/// its keys and whatever `meta` a server stamped on it; a different record gets another.
+#[test]
+fn another_systems_records_get_the_same_uid_every_time() {
+    let uid_of = |c: &Value| {
+        let got = import(&bundle(&[
+            ("urn:uuid:p", json!({"resourceType": "Patient"})),
+            ("urn:uuid:c", c.clone()),
+        ]));
+        let uids = &got.patients[0].uids;
+        assert_eq!(uids.len(), 1, "{uids:?}");
+        uids[0].0
+    };
+    let c = ms_condition("urn:uuid:p");
+    let first = uid_of(&c);
+    assert_eq!(uid_of(&c), first);
+    // The same resource as text with its keys in another order, and a new meta.
+    let mut reordered: serde_json::Map<String, Value> = serde_json::Map::new();
+    for (k, v) in c.as_object().unwrap().iter().rev() {
+        reordered.insert(k.clone(), v.clone());
+    }
+    reordered.insert(
+        "meta".into(),
+        json!({"lastUpdated": "2026-01-01T00:00:00Z", "versionId": "7"}),
+    );
+    assert_eq!(uid_of(&Value::Object(reordered)), first);
+    // Other content: another record.
+    let mut later = c.clone();
+    later["onsetDateTime"] = json!("2014-06-01");
+    assert_ne!(uid_of(&later), first);
+    // A business identifier names the record through updates.
+    let mut with_id = c.clone();
+    with_id["identifier"] = json!([{"system": "http://hospital.example/problems", "value": "p-9"}]);
+    let mut updated = with_id.clone();
+    updated["note"] = json!([{"text": "confirmed by MRI"}]);
+    assert_eq!(uid_of(&with_id), uid_of(&updated));
+    assert_ne!(uid_of(&with_id), first);
+}

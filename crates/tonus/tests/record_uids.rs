@@ -160,3 +160,69 @@ fn a_csv_export_imported_twice_is_stored_once() {
     ok(&db, &args);
     assert_eq!(records(&db, "demo"), before);
 }
+
+fn hl7_fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/../tonus-interop/tests/fixtures/external/hl7-r4/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Another system's bundle (HL7's examples: records without a Tonus uid): an MS Condition
+/// with no identifier system, a MedicationStatement with a business identifier and a dose.
+fn foreign_bundle(statement_note: &str) -> Value {
+    let mut patient = hl7_fixture("patient-example-f201-roel.json");
+    patient["id"] = "pat1".into();
+    let mut condition = hl7_fixture("condition-example-f201-fever.json");
+    condition["code"] = serde_json::json!({"coding": [{"system": "http://snomed.info/sct", "code": "24700007"}]});
+    condition["subject"] = serde_json::json!({"reference": "Patient/pat1"});
+    let statement = serde_json::json!({"resourceType": "MedicationStatement", "status": "active",
+        "identifier": [{"system": "http://hospital.example/prescriptions", "value": "rx-1"}],
+        "medicationCodeableConcept": {"text": "Alemtuzumab 10mg/ml (Lemtrada)"},
+        "subject": {"reference": "Patient/pat1"}, "effectivePeriod": {"start": "2015-01-01"},
+        "note": [{"text": statement_note}],
+        "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": 12, "system": "http://unitsofmeasure.org", "code": "mg"}}]}]});
+    let mut dose = hl7_fixture("medicationadministrationexample3.json");
+    dose["status"] = "completed".into();
+    let entry: Vec<Value> = [patient, condition, statement, dose]
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| serde_json::json!({"fullUrl": format!("http://hospital.example/fhir/{i}"), "resource": r}))
+        .collect();
+    serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": entry})
+}
+
+/// Records from another system carry no Tonus uid; each gets one from its business
+/// identifier, else from its content, so importing the same file again stores nothing twice.
+#[test]
+fn another_systems_bundle_imported_twice_is_stored_once() {
+    let db = sqlite_db();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("foreign.json");
+    std::fs::write(&file, foreign_bundle("first note").to_string()).unwrap();
+    let file = file.to_str().unwrap();
+    let first = ok_json(&db, &["import", "fhir", file]);
+    // The diagnosis, the treatment and its regimen, and the dose.
+    assert_eq!(first["written"], 4, "{first}");
+    assert_eq!(first["already_imported"], 0, "{first}");
+    let handle = first["patients"][0]["handle"].as_str().unwrap().to_string();
+    let stored = records(&db, &handle);
+    assert_eq!(stored["events"].as_array().unwrap().len(), 1, "{stored}");
+
+    let again = ok_json(&db, &["import", "fhir", file]);
+    assert_eq!(again["already_imported"], 3, "{again}");
+    assert_eq!(records(&db, &handle), stored, "nothing was stored twice");
+
+    // The statement updated at the source (same identifier, another note) is still the same
+    // record: skipped, not doubled.
+    std::fs::write(
+        dir.path().join("foreign.json"),
+        foreign_bundle("updated note").to_string(),
+    )
+    .unwrap();
+    let updated = ok_json(&db, &["import", "fhir", file]);
+    assert_eq!(updated["already_imported"], 3, "{updated}");
+    assert_eq!(records(&db, &handle), stored);
+}

@@ -32,8 +32,9 @@ pub struct BundlePatient {
     pub zone: Option<Zone>,
     /// The records; `records.identity` is what the Patient says for filing.
     pub records: PatientRecords,
-    /// Every imported resource that carried a uid (a Tonus export), with its place: the
-    /// caller reports those the target patient has already as skipped (`already-imported`).
+    /// Every imported resource with its record's uid (from the file, or derived from the
+    /// resource's identity) and its place: the caller reports those the target patient has
+    /// already as skipped (`already-imported`).
     pub uids: Vec<(RecordUid, Place)>,
 }
 

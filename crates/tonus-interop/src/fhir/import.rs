@@ -27,6 +27,16 @@ pub(super) struct Res<'a> {
 
 pub(super) type R<T> = Result<T, InteropError>;
 
+/// A resource's identifiers: a list in most resources, one in some (AdverseEvent in R4).
+fn identifiers(r: &Value) -> impl Iterator<Item = &Value> {
+    let list: &[Value] = match r.get("identifier") {
+        Some(Value::Array(list)) => list,
+        Some(one) => std::slice::from_ref(one),
+        None => &[],
+    };
+    list.iter()
+}
+
 impl<'a> Res<'a> {
     pub(super) fn new(place: Place, r: &'a Value) -> Self {
         Self {
@@ -72,23 +82,46 @@ impl<'a> Res<'a> {
             .map_or_else(|| Ok(default.clone()), |z| Zone::parse(z).map_err(|e| self.invalid(e)))
     }
 
-    /// The record's uid, as Tonus exports it (issue #13): an identifier of system
+    /// The record's uid (issue #13): as Tonus exports it, an identifier of system
     /// `urn:ietf:rfc:3986` whose value is `urn:uuid:…`, else the resource id when that is a
-    /// UUID. `None` for another system's record without one.
+    /// UUID, else one derived from the resource (see [`Self::derived_uid`]). Importing the
+    /// same resource again then finds the record it made, and skips it.
     pub(super) fn uid(&self) -> Option<RecordUid> {
         self.uid_in(super::URI_SYSTEM)
             .or_else(|| self.place.id.as_deref().and_then(|id| RecordUid::parse(id).ok()))
+            .or_else(|| self.derived_uid())
+    }
+
+    /// Another system's record has no uid of ours, but it has an identity of its own: its
+    /// first business identifier with a system names it across versions (an updated
+    /// resource is still the same record, so it is skipped, never doubled); without one,
+    /// its content (less `meta`, which a server rewrites on every read) does, so the same
+    /// file read twice is stored once while a different resource is always new.
+    fn derived_uid(&self) -> Option<RecordUid> {
+        let kind = self.place.resource_type.as_str();
+        let business = identifiers(self.r).find_map(|i| {
+            let system = i.get("system").and_then(Value::as_str)?;
+            let value = i.get("value").and_then(Value::as_str)?;
+            Some((system, value))
+        });
+        let id = match business {
+            Some((system, value)) => super::ids::uuid(&["identifier", kind, system, value]),
+            None => {
+                let mut content = self.r.clone();
+                if let Some(m) = content.as_object_mut() {
+                    m.remove("meta");
+                }
+                // Keys are sorted (serde_json's map), so the text is the same however the
+                // file ordered them.
+                super::ids::uuid(&["content", kind, &content.to_string()])
+            }
+        };
+        RecordUid::parse(&id).ok()
     }
 
     /// The first `urn:uuid:` value of an identifier of `system`.
     pub(super) fn uid_in(&self, system: &str) -> Option<RecordUid> {
-        let identifiers = match self.r.get("identifier") {
-            Some(Value::Array(list)) => list.iter().collect(),
-            Some(one) => vec![one],
-            None => Vec::new(),
-        };
-        identifiers
-            .into_iter()
+        identifiers(self.r)
             .filter(|i| i.get("system").and_then(Value::as_str) == Some(system))
             .filter_map(|i| i.get("value").and_then(Value::as_str))
             .filter(|v| v.starts_with("urn:uuid:"))

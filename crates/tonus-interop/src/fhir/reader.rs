@@ -132,7 +132,8 @@ impl PatientReader {
             .collect();
     }
 
-    /// A resource's uid, noted with its place; one without (another system's) gets a new one.
+    /// A resource's uid, noted with its place; a second resource of the file with the same
+    /// one gets a new one.
     fn uid_of(&mut self, found: &mut Vec<(RecordUid, Place)>, res: &Res) -> RecordUid {
         match res.uid().filter(|u| self.seen.insert(*u)) {
             Some(u) => {
