@@ -14,6 +14,7 @@
 mod adverse;
 mod bundle;
 mod canonical;
+mod document;
 mod export;
 mod foreign;
 mod ids;

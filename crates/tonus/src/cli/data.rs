@@ -111,13 +111,15 @@ pub enum ExportCommand {
     /// type (--what) to --out or standard output.
     Csv(ExportCsvArgs),
     /// A FHIR R4 Bundle (JSON) of the patient's records, for a clinic's system: a
-    /// `collection` to file, or a `transaction` to post to a FHIR server.
+    /// `collection` to file, a `transaction` to post to a FHIR server, or a `document`, the
+    /// International Patient Summary of the diagnosis, treatments and MRI results.
     Fhir {
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<std::path::PathBuf>,
         /// `transaction`: each resource created only if the server has none with its
         /// identifier (conditional create), so posting it twice creates nothing twice.
+        /// `document`: an IPS document (a Composition and the resources it lists).
         #[arg(long, value_enum, default_value = "collection")]
         bundle: BundleType,
     },
@@ -136,6 +138,8 @@ pub enum ExportCommand {
 pub enum BundleType {
     Collection,
     Transaction,
+    /// The International Patient Summary: diagnosis, treatments and MRI results.
+    Document,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -126,6 +126,7 @@ async fn fhir(ctx: &Ctx, patient: &Patient, out: Option<&Path>, kind: BundleType
     let kind = match kind {
         BundleType::Transaction => BundleKind::Transaction,
         BundleType::Collection => BundleKind::Collection,
+        BundleType::Document => BundleKind::Document,
     };
     // Written entry by entry (ten years in bounded memory), to a temporary name first so an
     // interrupted export never leaves a truncated file where a good one is expected.
@@ -157,6 +158,7 @@ async fn fhir(ctx: &Ctx, patient: &Patient, out: Option<&Path>, kind: BundleType
         let kind = match kind {
             BundleKind::Transaction => "transaction",
             BundleKind::Collection => "collection",
+            BundleKind::Document => "document (International Patient Summary)",
         };
         eprintln!("Wrote a FHIR R4 {kind} Bundle with {n} resources.");
     }
