@@ -46,6 +46,11 @@ def demo(binary, tmp_path_factory) -> Tonus:
     infusion, missed doses, an MRI with lesion counts, a relapse and another event."""
     t = Tonus(binary, tmp_path_factory.mktemp("db") / "tonus.db")
     t("demo", "--days", "60", "--seed", "4", "--tz", "Europe/Paris", "-q")
+    # scripts/test runs tests/fhir and tests/ical in one pytest session, where this
+    # session fixture stands in for tests/fhir's `demo` of the same name: it makes the same
+    # patient, identity (what IPS needs) included.
+    t("patient", "identity", "demo", "--name", "Anne Martin", "--birth-date", "1970-03-02",
+      "--sex", "female", "--identifier", "https://fhir.nhs.uk/Id/nhs-number=9434765919")
     t("treatment", "add", "Interferon beta-1a", "--category", "drug")
     t("treatment", "start", "Interferon beta-1a", "--dose", "44", "--unit", "ug",
       "--route", "subcutaneous", "--schedule", "every-2-days", "--from", "-20")
