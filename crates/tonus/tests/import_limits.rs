@@ -135,20 +135,8 @@ fn a_fhir_bundle_from_a_pipe_is_imported() {
     );
     let bundle = ok(&db, &["export", "fhir"]);
     let other = sqlite_db();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tonus"))
-        .args(["import", "fhir", "/dev/stdin", "--json"])
-        .env("TONUS_DATABASE_URL", &other.url)
-        .env("TZ", "Europe/Paris")
-        .env_remove("TONUS_PATIENT")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bundle.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run_ok(&other.url, &["import", "fhir", "/dev/stdin", "--json"], &bundle);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["written"], 1, "{report}");
     let listed = ok(&other, &["--patient", "me", "list", "--json", "--from", "2026-01-01"]);
     assert!(listed.contains("left-calf"), "{listed}");

@@ -227,7 +227,7 @@ fn import_passes(now: Timestamp, pass: &mut dyn FnMut(&mut OnEntry<'_>) -> R<Map
         reader.statements_done(p);
     }
     pass(&mut |i, mut entry| {
-        let Some(r) = entry.get_mut("resource").map(Value::take) else {
+        let Some(mut r) = entry.get_mut("resource").map(Value::take) else {
             return Ok(());
         };
         if matches!(
@@ -236,7 +236,6 @@ fn import_passes(now: Timestamp, pass: &mut dyn FnMut(&mut OnEntry<'_>) -> R<Map
         ) {
             return Ok(());
         }
-        let mut r = r;
         map_bases(&mut r, &foreign);
         let res = Res::new(place(i, &r), &r);
         match owner(&res, &patients) {

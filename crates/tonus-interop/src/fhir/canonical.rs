@@ -80,7 +80,7 @@ pub(super) fn foreign_bases(source: Option<&str>) -> Vec<String> {
 /// Replaces a foreign base by ours in every `system` and `url` of `v` (nothing else: a note
 /// that quotes a URL stays as written).
 pub(super) fn map_bases(v: &mut Value, foreign: &[String]) {
-    if !foreign.is_empty() && mentions(v, foreign) {
+    if !foreign.is_empty() {
         rewrite(v, foreign, base());
     }
 }
@@ -94,17 +94,6 @@ fn foreign_prefix<'a>(s: &str, foreign: &'a [String]) -> Option<&'a str> {
         .iter()
         .find(|f| s.strip_prefix(f.as_str()).is_some_and(|rest| rest.starts_with('/')))
         .map(String::as_str)
-}
-
-fn mentions(v: &Value, foreign: &[String]) -> bool {
-    match v {
-        Value::Object(m) => m.iter().any(|(k, v)| match v {
-            Value::String(s) if is_system_key(k) => foreign_prefix(s, foreign).is_some(),
-            _ => mentions(v, foreign),
-        }),
-        Value::Array(a) => a.iter().any(|v| mentions(v, foreign)),
-        _ => false,
-    }
 }
 
 fn rewrite(v: &mut Value, foreign: &[String], ours: &str) {

@@ -28,7 +28,7 @@ pub enum BundleKind {
 /// Returns how many entries were written. The bytes are the same JSON as
 /// `serde_json::to_writer(export_bundle(..))` would give with `entry` last, with line breaks
 /// between entries so a person can page through the file.
-pub fn write_bundle<W: Write>(
+pub fn write_bundle<W: Write + ?Sized>(
     w: &mut W,
     handle: &str,
     zone: &Zone,
@@ -60,13 +60,13 @@ pub fn write_bundle<W: Write>(
 
 /// A Bundle being written: its elements are out, entries follow one per line; the first
 /// write error stops the writing and is returned by `close`.
-struct Entries<'w, W: Write> {
+struct Entries<'w, W: Write + ?Sized> {
     w: &'w mut W,
     written: usize,
     failed: Option<io::Error>,
 }
 
-impl<'w, W: Write> Entries<'w, W> {
+impl<'w, W: Write + ?Sized> Entries<'w, W> {
     fn open(w: &'w mut W, header: Map<String, Value>) -> io::Result<Self> {
         let head = serde_json::to_string(&Value::Object(header))?;
         // `{…}` without its closing brace, then the entries as the last element.

@@ -70,15 +70,39 @@ pub async fn backup(ctx: &Ctx, a: BackupArgs, only: Option<&str>) -> Result<()> 
 /// half-way never leaves a truncated file under the name asked for.
 pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     refuse_existing(path)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tonus-partial-")
-        .tempfile_in(parent_dir(path))
-        .with_context(|| format!("creating a temporary file beside {}", path.display()))?;
+    let mut tmp = partial_beside(path)?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("writing {}", path.display()))?;
     tmp.persist_noclobber(path).map_err(|e| published_err(path, e.error))?;
     sync_dir(path)
+}
+
+/// Writes `out` whole or not at all, replacing a file of that name (an export, a report):
+/// through a temporary file beside it, flushed and renamed onto `out` only once `write`
+/// succeeded, so an interrupted run never leaves a truncated file under the name asked for.
+pub(super) fn write_whole<T>(out: &Path, write: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<T> {
+    let mut w = std::io::BufWriter::new(partial_beside(out)?);
+    let value = write(&mut w)?;
+    let tmp = w
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|tmp| tmp.as_file().sync_all().map(|()| tmp))
+        .with_context(|| format!("writing {}", out.display()))?;
+    tmp.persist(out)
+        .map_err(|e| e.error)
+        .with_context(|| format!("moving the finished file to {}", out.display()))?;
+    sync_dir(out)?;
+    Ok(value)
+}
+
+/// A temporary file beside `path`, removed unless persisted; named `.tonus-partial-*` so
+/// whatever a killed process leaves is never taken for a finished file.
+fn partial_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".tonus-partial-")
+        .tempfile_in(parent_dir(path))
+        .with_context(|| format!("creating a temporary file beside {}", path.display()))
 }
 
 /// `VACUUM INTO` a file in a temporary folder beside `out`, flushed to disk, then linked to

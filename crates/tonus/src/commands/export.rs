@@ -128,32 +128,19 @@ async fn fhir(ctx: &Ctx, patient: &Patient, out: Option<&Path>, kind: BundleType
         BundleType::Collection => BundleKind::Collection,
         BundleType::Document => BundleKind::Document,
     };
-    // Written entry by entry (ten years in bounded memory), to a temporary name first so an
-    // interrupted export never leaves a truncated file where a good one is expected.
-    let partial = out.map(|p| {
-        let mut name = p.as_os_str().to_owned();
-        name.push(".partial");
-        std::path::PathBuf::from(name)
-    });
-    let write = || -> Result<usize> {
-        let mut w = sink(partial.as_deref())?;
-        let n = write_bundle(&mut w, &patient.handle, &patient.zone, &records, ctx.now, kind)
-            .and_then(|n| w.flush().map(|()| n))
-            .context("writing the FHIR bundle")?;
-        Ok(n)
+    // Written entry by entry (ten years in bounded memory).
+    let write = |w: &mut dyn Write| {
+        write_bundle(w, &patient.handle, &patient.zone, &records, ctx.now, kind).context("writing the FHIR bundle")
     };
-    let n = match write() {
-        Ok(n) => n,
-        Err(e) => {
-            if let Some(p) = &partial {
-                let _ = std::fs::remove_file(p);
-            }
-            return Err(e);
+    let n = match out {
+        Some(p) => super::backup::write_whole(p, write)?,
+        None => {
+            let mut w = sink(None)?;
+            let n = write(&mut w)?;
+            w.flush().context("writing the FHIR bundle")?;
+            n
         }
     };
-    if let (Some(p), Some(out)) = (&partial, out) {
-        std::fs::rename(p, out).with_context(|| format!("renaming {} to {}", p.display(), out.display()))?;
-    }
     if !ctx.quiet && out.is_some() {
         let kind = match kind {
             BundleKind::Transaction => "transaction",

@@ -60,10 +60,11 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
     let pdf = tokio::task::spawn_blocking(move || render_pdf(&data))
         .await
         .context("report task")??;
-    // Write to a temporary file first so a crash never leaves half a PDF under the real name.
-    let tmp = a.out.with_extension("pdf.partial");
-    std::fs::write(&tmp, &pdf).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &a.out).with_context(|| format!("moving the report to {}", a.out.display()))?;
+    // A crash never leaves half a PDF under the real name.
+    super::backup::write_whole(&a.out, |w| {
+        w.write_all(&pdf)
+            .with_context(|| format!("writing {}", a.out.display()))
+    })?;
     super::report(
         ctx,
         &format!(
