@@ -55,7 +55,16 @@ KNOWN_SNOMED.update({
     "77568009": "Structure of back of trunk", "113345001": "Abdominal structure",
     "45048000": "Neck structure", "661005": "Jaw region structure",
 })
-KNOWN_LOINC = {"72514-3"}
+# LOINC codes with their long common names (docs/fhir.md says where each was checked): the
+# pain score, the MRI studies of a DiagnosticReport and its Radiology category.
+KNOWN_LOINC = {
+    "72514-3": "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+    "24590-2": "MR Brain",
+    "24935-9": "MR Cervical spine",
+    "24980-5": "MR Thoracic spine",
+    "LP29684-5": "Radiology",
+}
+MRI_LOINC = {"brain": "24590-2", "cervical-cord": "24935-9", "thoracic-cord": "24980-5"}
 ROUTES = {"oral": "26643006", "subcutaneous": "34206005", "intramuscular": "78421000",
           "intravenous": "47625008", "intrathecal": "72607000", "oromucosal": "372473007",
           "transdermal": "45890007", "topical": "6064005"}
@@ -111,8 +120,10 @@ def test_the_validator_does_catch_a_broken_resource(bundle):
 def test_every_kind_of_record_is_there(bundle):
     kinds = {r["resourceType"] for r in resources(bundle)}
     assert {"Patient", "Observation", "Condition", "MedicationStatement",
-            "MedicationAdministration", "AdverseEvent"} <= kinds
+            "MedicationAdministration", "AdverseEvent", "Questionnaire", "QuestionnaireResponse",
+            "DiagnosticReport"} <= kinds
     assert len(resources(bundle, "Patient")) == 1
+    assert len(resources(bundle, "Questionnaire")) == 1
 
 
 def test_full_urls_are_unique_and_references_resolve(bundle):
@@ -144,6 +155,11 @@ def test_statuses_are_honest(bundle):
         status = next(x["valueCode"] for x in r["extension"] if x["url"].endswith("dose-status"))
         assert r["status"] == ("not-done" if status == "missed" else "completed")
     assert any(r["status"] == "not-done" for r in admins)
+    for r in resources(bundle, "DiagnosticReport"):
+        # The patient's account of an MRI, not the radiologist's signed report.
+        assert r["status"] == "preliminary", r
+    for r in resources(bundle, "QuestionnaireResponse"):
+        assert r["status"] == "completed", r
 
 
 def test_standard_codes_are_the_verified_ones(bundle):
@@ -155,11 +171,15 @@ def test_standard_codes_are_the_verified_ones(bundle):
             seen.add(c["code"])
         elif c["system"] == LOINC:
             assert c["code"] in KNOWN_LOINC, c
+            assert c["display"] == KNOWN_LOINC[c["code"]], c
+            seen.add(c["code"])
         elif c["system"] == UCUM:
             pass
         else:
             assert c["system"].startswith(TONUS) or c["system"].startswith("http://terminology.hl7.org/"), c
     assert {"24700007", "45352006", "55300003", "26643006", "34206005", "47625008"} <= seen
+    # The demo's brain MRI as a DiagnosticReport, filed under Radiology.
+    assert {"72514-3", "24590-2", "LP29684-5"} <= seen
 
 
 def test_episodes(bundle):
@@ -220,6 +240,101 @@ def test_side_effects_are_adverse_events(bundle):
             assert target["medicationCodeableConcept"]["text"] == s["instance"]["display"]
             assert "causality" not in s
     assert any("suspectEntity" in r for r in events)
+
+
+def is_checkin(r):
+    return r["resourceType"] == "Observation" and any(
+        c["code"] == "daily-checkin" and c["system"] == f"{TONUS}/CodeSystem/observation"
+        for c in codings(r["code"]))
+
+
+def answer_value(a):
+    [(key, value)] = [(k, v) for k, v in a.items() if k.startswith("value")]
+    return key, value
+
+
+def test_each_check_in_has_a_questionnaire_response_with_its_answers(bundle):
+    """The QuestionnaireResponse of every check-in Observation (its derivedFrom) answers the
+    Questionnaire in the Bundle, item by item the Observation's components, within each
+    item's bounds, severity only when there were spasms."""
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    [q] = resources(bundle, "Questionnaire")
+    assert q["status"] == "active" and q["url"] == f"{TONUS}/Questionnaire/daily-checkin"
+    items = {i["linkId"]: i for i in q["item"]}
+    checkins = [r for r in resources(bundle, "Observation") if is_checkin(r)]
+    assert checkins and len(checkins) == len(resources(bundle, "QuestionnaireResponse"))
+    for obs in checkins:
+        [ref] = obs["derivedFrom"]
+        qr = by_url[ref["reference"]]
+        assert qr["resourceType"] == "QuestionnaireResponse"
+        get_fhir_model_class("QuestionnaireResponse").model_validate(qr)
+        assert qr["questionnaire"] == f"{q['url']}|{q['version']}"
+        assert qr["subject"] == obs["subject"] == qr["author"] == qr["source"]
+        assert qr["authored"] == obs["effectiveDateTime"]
+        # The same codes the Questionnaire gives each question, the same values.
+        from_obs = {}
+        for comp in obs["component"]:
+            [link] = [k for k, i in items.items() if i["code"] == codings(comp["code"])]
+            from_obs[link] = answer_value(comp)
+        answers = {}
+        for it in qr["item"]:
+            [a] = it["answer"]
+            answers[it["linkId"]] = answer_value(a)
+            question = items[it["linkId"]]
+            key, value = answers[it["linkId"]]
+            assert key == {"integer": "valueInteger", "boolean": "valueBoolean"}[question["type"]]
+            bounds = {x["url"].rsplit("/", 1)[-1]: x["valueInteger"] for x in question.get("extension", [])}
+            if "minValue" in bounds:
+                assert bounds["minValue"] <= value <= bounds["maxValue"], (it, bounds)
+        assert answers == from_obs
+        assert "log-complete" in answers
+        if "psfs-severity" in answers:
+            assert answers["psfs-frequency"][1] > 0
+    [severity] = [i for i in q["item"] if i["linkId"] == "psfs-severity"]
+    assert severity["enableWhen"] == [{"question": "psfs-frequency", "operator": ">", "answerInteger": 0}]
+
+
+def test_each_mri_has_a_diagnostic_report_with_its_loinc_code(bundle):
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    reports = resources(bundle, "DiagnosticReport")
+    mris = [r for r in resources(bundle, "Observation")
+            if any(c["code"] == "mri" and c["system"].endswith("/CodeSystem/event-kind") for c in codings(r["code"]))]
+    assert mris and len(reports) == len(mris)
+    for dr in reports:
+        [result] = dr["result"]
+        obs = by_url[result["reference"]]
+        assert obs in mris
+        region = next(c["code"] for c in codings(obs["bodySite"]) if c["system"].endswith("/CodeSystem/mri-region"))
+        assert [c["code"] for c in codings(dr["code"]) if c["system"] == LOINC] == [MRI_LOINC[region]]
+        assert dr["effectiveDateTime"] == obs["effectiveDateTime"]
+        assert dr["subject"] == obs["subject"]
+        assert dr.get("conclusion") == (obs.get("note") or [{}])[0].get("text")
+        [category] = dr["category"]
+        assert [(c["system"], c["code"]) for c in codings(category)] == [
+            ("http://terminology.hl7.org/CodeSystem/v2-0074", "RAD"), (LOINC, "LP29684-5")]
+    # The demo's MRI: brain, with the summary the patient wrote.
+    assert any(dr.get("conclusion") == "stable, one new T2 lesion" for dr in reports)
+
+
+def test_the_import_reports_the_response_and_the_report_as_the_same_records(bundle, binary, tmp_path):
+    """`tonus import fhir --json` of the export: each QuestionnaireResponse and DiagnosticReport
+    skipped as `same-record` (its Observation is the record), the Questionnaire as a
+    `definition`; nothing else skipped."""
+    from conftest import Tonus
+    src = tmp_path / "bundle.json"
+    src.write_text(json.dumps(bundle))
+    other = Tonus(binary, tmp_path / "other.db")
+    other("patient", "add", "demo", "--tz", "Europe/Paris")
+    report = json.loads(other("import", "fhir", str(src), "--json").stdout)
+    reasons = {}
+    for s in report["skipped"]:
+        reasons.setdefault((s["type"], s["reason"], s.get("record")), []).append(s["message"])
+    assert set(reasons) == {("QuestionnaireResponse", "same-record", "check-in"),
+                            ("DiagnosticReport", "same-record", "MRI"),
+                            ("Questionnaire", "definition", None)}, reasons
+    assert len(reasons[("QuestionnaireResponse", "same-record", "check-in")]) == len(
+        resources(bundle, "QuestionnaireResponse"))
+    assert reasons[("Questionnaire", "definition", None)] == ["a definition, not a record"]
 
 
 def test_the_bundle_reads_back_into_the_same_records(demo, bundle, binary, tmp_path):

@@ -27,13 +27,16 @@ def profiles(r):
 
 def test_ips_profiles_are_claimed_only_where_their_required_elements_are_there(bundle):
     """IPS 2.0.0: Patient name (text/given/family) and birthDate; Condition code and
-    subject; MedicationStatement status, medication, subject and effective[x]."""
+    subject; MedicationStatement status, medication, subject and effective[x];
+    DiagnosticReport status (any but entered-in-error), one category, code, subject and
+    effective[x]."""
     claimed = {}
     for r in resources(bundle):
         for p in profiles(r):
             assert p.startswith(IPS), p
             claimed.setdefault(p.removeprefix(IPS), []).append(r)
-    assert {"Patient-uv-ips", "Condition-uv-ips", "MedicationStatement-uv-ips"} <= set(claimed)
+    assert {"Patient-uv-ips", "Condition-uv-ips", "MedicationStatement-uv-ips",
+            "DiagnosticReport-uv-ips"} <= set(claimed)
     [patient] = claimed["Patient-uv-ips"]
     assert patient["birthDate"] and any(n.get("text") or n.get("family") or n.get("given")
                                         for n in patient["name"])
@@ -45,10 +48,44 @@ def test_ips_profiles_are_claimed_only_where_their_required_elements_are_there(b
         assert m["status"] and m["subject"]["reference"] == patient_ref
         assert m["medicationCodeableConcept"].get("text") or m["medicationCodeableConcept"].get("coding")
         assert "effectivePeriod" in m or "effectiveDateTime" in m
+    assert len(claimed["DiagnosticReport-uv-ips"]) == len(resources(bundle, "DiagnosticReport"))
+    for d in claimed["DiagnosticReport-uv-ips"]:
+        assert d["status"] in {"registered", "partial", "preliminary", "final", "amended", "corrected",
+                               "appended", "cancelled", "unknown"}
+        assert len(d["category"]) == 1 and d["category"][0]["coding"]
+        assert d["code"]["coding"] and d["code"]["text"]
+        assert d["subject"]["reference"] == patient_ref
+        assert "effectiveDateTime" in d or "effectivePeriod" in d
+    # IPS has no profile for a QuestionnaireResponse (nor the Questionnaire): none claimed.
+    for kind in ("QuestionnaireResponse", "Questionnaire"):
+        assert not [r for r in resources(bundle, kind) if profiles(r)]
     # A statement without a regimen has no effective[x], so it must not claim the profile.
     for m in resources(bundle, "MedicationStatement"):
         if "effectivePeriod" not in m and "effectiveDateTime" not in m:
             assert not profiles(m), m
+
+
+def test_the_check_in_response_and_the_mri_report_validate(bundle):
+    """The two resources issue #13 point 4 added, on their own: fhir.resources (R4B models)
+    takes them, the QuestionnaireResponse answers the Questionnaire in the Bundle and the
+    DiagnosticReport of the demo's brain MRI carries LOINC 24590-2 MR Brain."""
+    from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+    from fhir.resources.R4B.questionnaire import Questionnaire
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+    [q] = resources(bundle, "Questionnaire")
+    Questionnaire.model_validate(q)
+    responses = resources(bundle, "QuestionnaireResponse")
+    assert responses
+    for r in responses:
+        QuestionnaireResponse.model_validate(r)
+        assert r["questionnaire"].split("|")[0] == q["url"]
+        assert {i["linkId"] for i in r["item"]} <= {i["linkId"] for i in q["item"]}
+    reports = resources(bundle, "DiagnosticReport")
+    for d in reports:
+        DiagnosticReport.model_validate(d)
+    [report] = [d for d in reports if d.get("conclusion") == "stable, one new T2 lesion"]
+    assert [(c["system"], c["code"], c["display"]) for c in report["code"]["coding"]
+            if c["system"] == "http://loinc.org"] == [("http://loinc.org", "24590-2", "MR Brain")]
 
 
 def test_a_patient_without_name_and_birth_date_claims_no_ips_profile(binary, tmp_path):

@@ -14,7 +14,7 @@ use tonus_store::archive::PatientRecords;
 use super::canonical::{foreign_bases, map_bases};
 use super::id_system;
 use super::import::{incomplete, Res, R};
-use super::reader::PatientReader;
+use super::reader::{derived, PatientReader};
 use super::report::{ImportReport, Place, SkipReason};
 use super::stream::{read_entries, OnEntry};
 use crate::InteropError;
@@ -238,6 +238,12 @@ fn import_passes(now: Timestamp, pass: &mut dyn FnMut(&mut OnEntry<'_>) -> R<Map
         }
         map_bases(&mut r, &foreign);
         let res = Res::new(place(i, &r), &r);
+        // Before the owner: the Questionnaire names no patient, and what Tonus derived from
+        // a record is skipped whoever it is about.
+        if let Some(reason) = derived(&res) {
+            report.skip(&res.place, reason);
+            return Ok(());
+        }
         match owner(&res, &patients) {
             Ok(p) => readers[p].other(&mut patients[p], &res, now, &mut report),
             Err(reason) => {

@@ -77,8 +77,9 @@ pub(super) fn foreign_bases(source: Option<&str>) -> Vec<String> {
     foreign
 }
 
-/// Replaces a foreign base by ours in every `system` and `url` of `v` (nothing else: a note
-/// that quotes a URL stays as written).
+/// Replaces a foreign base by ours in every `system`, `url` and `questionnaire` (the canonical
+/// a QuestionnaireResponse answers) of `v`; nothing else: a note that quotes a URL stays as
+/// written.
 pub(super) fn map_bases(v: &mut Value, foreign: &[String]) {
     if !foreign.is_empty() {
         rewrite(v, foreign, base());
@@ -86,7 +87,7 @@ pub(super) fn map_bases(v: &mut Value, foreign: &[String]) {
 }
 
 fn is_system_key(key: &str) -> bool {
-    key == "system" || key == "url"
+    matches!(key, "system" | "url" | "questionnaire")
 }
 
 fn foreign_prefix<'a>(s: &str, foreign: &'a [String]) -> Option<&'a str> {
@@ -154,6 +155,9 @@ mod tests {
                     {"system": "http://snomed.info/sct", "code": "45352006"}
                 ]},
                 "note": [{"text": "https://other.example/fhir/CodeSystem/spasm-kind"}]
+            }}, {"resource": {
+                "resourceType": "QuestionnaireResponse",
+                "questionnaire": "https://other.example/fhir/Questionnaire/daily-checkin|1"
             }}]
         });
         let mut out = input.clone();
@@ -175,6 +179,10 @@ mod tests {
         assert_eq!(
             out.pointer("/entry/0/resource/note/0/text").unwrap(),
             "https://other.example/fhir/CodeSystem/spasm-kind"
+        );
+        assert_eq!(
+            out.pointer("/entry/1/resource/questionnaire").unwrap(),
+            &json!(format!("{ours}/Questionnaire/daily-checkin|1"))
         );
     }
 

@@ -21,6 +21,7 @@ use super::{
     cs, ext, id_system, obs, route_snomed, CONDITION_CATEGORY, CONDITION_CLINICAL, LOINC, LOINC_PAIN, OBS_CATEGORY,
     SCT_CRAMP, SCT_MS, SCT_SPASM, SNOMED, UCUM, URI_SYSTEM,
 };
+use super::{imaging, questionnaire};
 
 /// An instant as FHIR `dateTime`: local time with the UTC offset it had then (see
 /// [`crate::local_rfc3339`] for the offsets that cannot be written).
@@ -75,14 +76,39 @@ impl Builder<'_> {
     /// Adds a resource, giving it a stable id and fullUrl, from the record's uid when it
     /// has one (and then an identifier holding it, which an import reads back); returns its
     /// reference.
-    fn add(&mut self, kind: &str, index: usize, uid: Option<RecordUid>, mut resource: Map<String, Value>) -> String {
+    fn add(&mut self, kind: &str, index: usize, uid: Option<RecordUid>, resource: Map<String, Value>) -> String {
         let id = uid.map_or_else(|| uuid(&[self.handle, kind, &index.to_string()]), |u| u.to_string());
-        resource.insert("id".into(), id.clone().into());
-        if let Some(u) = uid {
-            let identifier = json!({"system": URI_SYSTEM, "value": u.urn()});
-            // AdverseEvent.identifier is a single Identifier in R4; elsewhere a list, where
-            // the record's own comes first (a statement also names its treatment).
-            let single = resource.get("resourceType").and_then(Value::as_str) == Some("AdverseEvent");
+        self.put(&id, uid.map(|u| u.urn()), resource)
+    }
+
+    /// The id of a resource made from a record (record `kind` number `index`, uid `uid`) as
+    /// `name`: a check-in's QuestionnaireResponse, an MRI's DiagnosticReport. As stable as
+    /// the record's own id, and never the same.
+    pub(super) fn derived_id(&self, kind: &str, index: usize, uid: Option<RecordUid>, name: &str) -> String {
+        match uid {
+            Some(u) => uuid(&[&u.to_string(), name]),
+            None => uuid(&[self.handle, kind, &index.to_string(), name]),
+        }
+    }
+
+    /// Adds a resource made from a record (or the Questionnaire) under `id`. Its identifier
+    /// is its own id, never the record's uid: an import reading that uid would take it for
+    /// the record a second time, while a server's conditional create still finds it again.
+    pub(super) fn add_derived(&mut self, id: &str, resource: Map<String, Value>) -> String {
+        self.put(id, Some(format!("urn:uuid:{id}")), resource)
+    }
+
+    fn put(&mut self, id: &str, urn: Option<String>, mut resource: Map<String, Value>) -> String {
+        resource.insert("id".into(), id.into());
+        if let Some(u) = urn {
+            let identifier = json!({"system": URI_SYSTEM, "value": u});
+            // AdverseEvent.identifier and QuestionnaireResponse.identifier are a single
+            // Identifier in R4; elsewhere a list, where the record's own comes first (a
+            // statement also names its treatment).
+            let single = matches!(
+                resource.get("resourceType").and_then(Value::as_str),
+                Some("AdverseEvent" | "QuestionnaireResponse")
+            );
             match resource.get_mut("identifier") {
                 Some(Value::Array(list)) => list.insert(0, identifier),
                 _ if single => {
@@ -100,6 +126,11 @@ impl Builder<'_> {
 
     pub(super) fn subject(&self) -> Value {
         json!({"reference": self.patient_ref})
+    }
+
+    /// Whether resources may claim their IPS profile (the Patient meets IPS).
+    pub(super) fn ips(&self) -> bool {
+        self.ips
     }
 }
 
@@ -187,40 +218,16 @@ fn episode(b: &Builder, e: &Episode) -> Map<String, Value> {
     m
 }
 
+/// A check-in's answers as components, made from the same table as its
+/// QuestionnaireResponse (see [`super::questionnaire`]), so the two never disagree.
 fn checkin(b: &Builder, c: &CheckIn) -> Map<String, Value> {
-    let mut components = Vec::new();
-    if let Some(v) = c.spasticity_nrs() {
-        components.push(tonus_int(obs::SPASTICITY, "spasticity NRS, last 24 hours (0-10)", v));
-    }
-    if let Some(v) = c.pain_nrs() {
-        components.push(int_component(
-            LOINC,
-            LOINC_PAIN,
-            "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
-            v,
-        ));
-    }
-    if let Some(v) = c.psfs_frequency() {
-        components.push(tonus_int(
-            obs::PSFS_FREQUENCY,
-            "Penn Spasm Frequency Scale, frequency (0-4)",
-            v.value(),
-        ));
-    }
-    if let Some(v) = c.psfs_severity() {
-        components.push(tonus_int(
-            obs::PSFS_SEVERITY,
-            "Penn Spasm Frequency Scale, severity (1-3)",
-            v.value(),
-        ));
-    }
-    if let Some(v) = c.night_wakings() {
-        components.push(tonus_int(obs::NIGHT_WAKINGS, "night wakings from spasms", v));
-    }
-    components.push(json!({
-        "code": tonus_concept("observation", obs::LOG_COMPLETE, "episode log complete for the day"),
-        "valueBoolean": c.log_complete(),
-    }));
+    let components: Vec<Value> = questionnaire::answers(c)
+        .into_iter()
+        .map(|(q, a)| {
+            let (key, value) = a.value();
+            json!({"code": concept(vec![q.coding()], q.display), key: value})
+        })
+        .collect();
     let mut m = object(json!({
         "resourceType": "Observation",
         "status": "preliminary",
@@ -514,9 +521,21 @@ pub fn export_entries(
         let r = episode(&b, e);
         b.add("episode", i, records.uids.episodes.get(i).copied(), r);
     }
+    // The Questionnaire the check-ins' QuestionnaireResponses answer, once.
+    if !records.checkins.is_empty() {
+        b.add_derived(&questionnaire::id(), questionnaire::questionnaire());
+    }
     for (i, c) in records.checkins.iter().enumerate() {
-        let r = checkin(&b, c);
-        b.add("checkin", i, records.uids.checkins.get(i).copied(), r);
+        let uid = records.uids.checkins.get(i).copied();
+        let response = b.derived_id("checkin", i, uid, questionnaire::RESPONSE);
+        let mut r = checkin(&b, c);
+        r.insert(
+            "derivedFrom".into(),
+            json!([{"reference": format!("urn:uuid:{response}")}]),
+        );
+        b.add("checkin", i, uid, r);
+        let r = questionnaire::response(&b, c);
+        b.add_derived(&response, r);
     }
     let mut statements = Statements::default();
     for (i, t) in records.treatments.iter().enumerate() {
@@ -549,8 +568,14 @@ pub fn export_entries(
         b.add("exercise", i, records.uids.exercise.get(i).copied(), r);
     }
     for (i, e) in records.events.iter().enumerate() {
+        let uid = records.uids.events.get(i).copied();
         let r = event(&b, e);
-        b.add("event", i, records.uids.events.get(i).copied(), r);
+        let observation = b.add("event", i, uid, r);
+        if let EventKind::Mri { region, .. } = e.kind() {
+            let id = b.derived_id("event", i, uid, imaging::REPORT);
+            let r = imaging::report(&b, e, *region, &observation);
+            b.add_derived(&id, r);
+        }
     }
     for (i, s) in records.side_effects.iter().enumerate() {
         let suspect = s

@@ -36,6 +36,10 @@ pub(super) const IPS_PATIENT: &str = "http://hl7.org/fhir/uv/ips/StructureDefini
 pub(super) const IPS_CONDITION: &str = "http://hl7.org/fhir/uv/ips/StructureDefinition/Condition-uv-ips";
 pub(super) const IPS_MEDICATION_STATEMENT: &str =
     "http://hl7.org/fhir/uv/ips/StructureDefinition/MedicationStatement-uv-ips";
+/// An MRI's DiagnosticReport. IPS has no profile for a QuestionnaireResponse, nor one the MRI
+/// Observation meets: Observation Results - Radiology (IPS) requires a performer and closes
+/// its components to text, code and measurement values, where the lesion counts are integers.
+pub(super) const IPS_DIAGNOSTIC_REPORT: &str = "http://hl7.org/fhir/uv/ips/StructureDefinition/DiagnosticReport-uv-ips";
 
 /// IPS's Patient needs a name and a birth date; the rest of what it asks for is optional.
 pub(super) fn meets_ips(identity: Option<&PatientIdentity>) -> bool {

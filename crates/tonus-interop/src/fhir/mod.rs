@@ -2,9 +2,12 @@
 //!
 //! Standard codes are used where one exists and fits (all checked against published
 //! terminology; see docs/fhir.md): SNOMED CT for multiple sclerosis (24700007), spasm
-//! (45352006), cramp (55300003) and routes; LOINC 72514-3 for pain 0–10; UCUM units.
+//! (45352006), cramp (55300003) and routes; LOINC 72514-3 for pain 0–10 and LOINC imaging
+//! study codes for an MRI's DiagnosticReport; UCUM units.
 //! Everything else carries a Tonus code system, so the importer reads back exactly what
-//! was exported (`import_bundle(export_bundle(x)) == x` for every record Tonus holds).
+//! was exported (`import_bundle(export_bundle(x)) == x` for every record Tonus holds). A
+//! check-in is also a QuestionnaireResponse and an MRI also a DiagnosticReport, for systems
+//! that look there; the importer reads each record once, from its Observation.
 //!
 //! Statuses are honest about where the data comes from: patient-reported observations are
 //! `preliminary` (nobody has verified them and the patient may still edit them), not
@@ -18,10 +21,12 @@ mod document;
 mod export;
 mod foreign;
 mod ids;
+mod imaging;
 mod import;
 mod ips;
 mod medication;
 mod patient;
+mod questionnaire;
 mod reader;
 mod report;
 pub mod rest;

@@ -13,12 +13,26 @@ use tonus_store::archive::{push_with_uid, PatientRecords, RegimenRecords, Treatm
 use super::bundle::BundlePatient;
 use super::foreign::{fhir_date, Bound, Precision};
 use super::import::{self, code_in, incomplete, Res, R};
-use super::medication;
 use super::report::{ImportReport, Place, SkipReason};
 use super::{cs, id_system, obs, SCT_MS, SNOMED};
+use super::{imaging, medication, questionnaire};
 
 pub(super) fn kind<'a>(r: &Res<'a>) -> &'a str {
     r.r.get("resourceType").and_then(Value::as_str).unwrap_or("?")
+}
+
+/// Why a resource Tonus derives from its records is not read as one: a check-in's
+/// QuestionnaireResponse and an MRI's DiagnosticReport say again what their Observation
+/// says (reading both would store the record twice), and the Questionnaire is a definition.
+/// `None` for anything else, another system's QuestionnaireResponses and reports included.
+pub(super) fn derived(res: &Res) -> Option<SkipReason> {
+    let same = |record: &str| SkipReason::SameRecord { record: record.into() };
+    match kind(res) {
+        "QuestionnaireResponse" if questionnaire::is_response(res) => Some(same("check-in")),
+        "DiagnosticReport" if imaging::is_report(res) => Some(same("MRI")),
+        "Questionnaire" if questionnaire::is_questionnaire(res) => Some(SkipReason::Definition),
+        _ => None,
+    }
 }
 
 /// What reading one Patient's resources needs to remember between them.

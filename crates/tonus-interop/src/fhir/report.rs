@@ -28,6 +28,12 @@ pub enum SkipReason {
     /// The patient has this record already (the same uid, issue #13): importing it again
     /// would store it twice.
     AlreadyImported { uid: String },
+    /// Tonus's second view of a record that the file also holds as an Observation (a
+    /// check-in's QuestionnaireResponse, an MRI's DiagnosticReport): the record is imported
+    /// once, from the Observation. `record` says which: `check-in` or `MRI`.
+    SameRecord { record: String },
+    /// Tonus's check-in Questionnaire: it defines the questions, nothing happened to anyone.
+    Definition,
 }
 
 impl fmt::Display for SkipReason {
@@ -43,6 +49,10 @@ impl fmt::Display for SkipReason {
             Self::Invalid { field, rule, value } => write!(f, "{field} must be {rule} (got {value})"),
             // The uid is in the JSON; the sentence is the same for all, so they group.
             Self::AlreadyImported { .. } => write!(f, "already imported: the patient has this record (the same uid)"),
+            Self::SameRecord { record } => {
+                write!(f, "the same {record} as its Observation, which is what is imported")
+            }
+            Self::Definition => write!(f, "a definition, not a record"),
         }
     }
 }
