@@ -240,7 +240,7 @@ async fn a_repeat_view_is_a_hit_with_the_same_bytes_and_every_write_shows() {
         s.store.insert_batch(&bob_p, &batch).await.unwrap();
         let records = s.store.patient_records(&bob_p).await.unwrap();
         s.store
-            .import_records(&[(ImportTarget::Existing(p.clone()), &records)])
+            .import_records(&[(ImportTarget::Existing(p.clone()), &records)], false)
             .await
             .unwrap();
         let last = check(&s, &m, &anne, "an import", &mut seen).await;

@@ -82,6 +82,8 @@ pub struct BulkWriter {
     regimen_uids: HashMap<RecordUid, Id>,
     /// Records skipped because their uid was known, since the writer opened.
     skipped: usize,
+    /// Treatments and regimens the patient had already, reused rather than written again.
+    reused: usize,
     episodes: Vec<(RecordUid, Episode)>,
     exercise: Vec<(RecordUid, ExerciseSession)>,
     doses: Vec<(Id, RecordUid, DoseLog)>,
@@ -118,6 +120,7 @@ impl Store {
             treatment_uids: HashMap::new(),
             regimen_uids: HashMap::new(),
             skipped: 0,
+            reused: 0,
             episodes: Vec::with_capacity(rows),
             exercise: Vec::new(),
             doses: Vec::new(),
@@ -236,6 +239,12 @@ impl BulkWriter {
         self.skipped
     }
 
+    /// Records not written so far because the patient had them: those skipped by uid, and
+    /// the treatments and regimens reused (by uid, name or value).
+    pub fn unchanged(&self) -> usize {
+        self.skipped + self.reused
+    }
+
     /// The uid to store a record under: `None` when the patient has `uid` already (the
     /// record is then skipped and counted), else `uid`, or a new one for a record without.
     fn claim(&mut self, uid: Option<RecordUid>) -> Option<RecordUid> {
@@ -303,7 +312,10 @@ impl BulkWriter {
                 .or_else(|| self.treatment_ids.get(&key))
                 .copied();
             let tid = match found {
-                Some(id) => id,
+                Some(id) => {
+                    self.reused += 1;
+                    id
+                }
                 None => {
                     let uid = self.fresh(t.uid);
                     let id: i64 = on_tx!(self.tx, tx => {
@@ -325,7 +337,10 @@ impl BulkWriter {
                         .map(|(id, _, _)| *id)
                 });
                 let rid = match same {
-                    Some(id) => id,
+                    Some(id) => {
+                        self.reused += 1;
+                        id
+                    }
                     None => {
                         let reg = &r.regimen;
                         let uid = self.fresh(r.uid);

@@ -22,6 +22,17 @@ pub enum ImportTarget {
     },
 }
 
+/// What an import wrote (or, dry, would write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// The patients written to, in the order of the items.
+    pub patients: Vec<Patient>,
+    /// Records new to their patient (treatments, regimens and doses counted one each).
+    pub written: usize,
+    /// Records their patient had already: the same uid, or a treatment or regimen reused.
+    pub unchanged: usize,
+}
+
 impl Store {
     /// Every patient with the identity they gave (for matching an import's identifiers).
     pub async fn patient_identities(&self) -> Result<Vec<(Patient, PatientIdentity)>, StoreError> {
@@ -39,9 +50,15 @@ impl Store {
     }
 
     /// Writes each target's records in one transaction, creating the new patients first;
-    /// returns the patients written to, in order. A new handle that exists is an error
-    /// (nothing is written): the caller chose it believing it free.
-    pub async fn import_records(&self, items: &[(ImportTarget, &PatientRecords)]) -> Result<Vec<Patient>, StoreError> {
+    /// returns the patients written to, in order, and how many records were new. A new
+    /// handle that exists is an error (nothing is written): the caller chose it believing it
+    /// free. A `dry_run` does all of it and rolls back, so what it reports is what an import
+    /// would do, not an estimate.
+    pub async fn import_records(
+        &self,
+        items: &[(ImportTarget, &PatientRecords)],
+        dry_run: bool,
+    ) -> Result<ImportOutcome, StoreError> {
         for (t, _) in items {
             if let ImportTarget::New { handle, .. } = t {
                 tonus_domain::patient::validate_handle(handle).map_err(|e| StoreError::Conflict(e.to_string()))?;
@@ -77,7 +94,18 @@ impl Store {
             w.records(records, &[]).await?;
             written.push(patient);
         }
-        w.commit().await?;
-        Ok(written)
+        let offered: usize = items.iter().map(|(_, r)| r.len()).sum();
+        let outcome = ImportOutcome {
+            patients: written,
+            written: offered.saturating_sub(w.unchanged()),
+            unchanged: w.unchanged(),
+        };
+        if dry_run {
+            // Dropping the transaction rolls it back.
+            drop(w);
+        } else {
+            w.commit().await?;
+        }
+        Ok(outcome)
     }
 }

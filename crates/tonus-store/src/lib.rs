@@ -34,7 +34,7 @@ pub use consent::{Consent, Redeemed};
 pub use error::StoreError;
 pub use feeds::CalendarFeed;
 pub use idempotency::{IdempotencyKey, KeyedAnswer, KeyedWrite, RenderAnswer};
-pub use import::ImportTarget;
+pub use import::{ImportOutcome, ImportTarget};
 pub use repo::{Batch, StoredRegimen, StoredTreatment};
 pub use rows::Stored;
 pub use security::{Linked, LoginFailures, TokenScope, TokenUse};

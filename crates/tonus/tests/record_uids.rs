@@ -101,8 +101,13 @@ fn stable_ids_and_no_duplicates(db: &Db) {
 
     // Importing the export into the same patient: every record is one it has.
     let before = records(db, "demo");
+    let dry = ok_json(db, &["import", "fhir", "--dry-run", &file]);
+    assert_eq!(dry["records"], 0, "a dry run counts what the import would write: {dry}");
     let report = ok_json(db, &["import", "fhir", &file]);
     assert_eq!(report["already_imported"], entries.len() - 1 - derived, "{report}");
+    // Treatments and regimens too: the patient had every one of them.
+    assert_eq!(report["written"], 0, "{report}");
+    assert!(report["unchanged"].as_u64().unwrap() > 0, "{report}");
     let skipped = report["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), entries.len() - 1);
     for s in skipped {
@@ -240,6 +245,11 @@ fn another_systems_bundle_imported_twice_is_stored_once() {
 
     let again = ok_json(&db, &["import", "fhir", file]);
     assert_eq!(again["already_imported"], 3, "{again}");
+    assert_eq!(
+        again["written"], 0,
+        "the treatment and regimen are reused, not counted: {again}"
+    );
+    assert_eq!(again["unchanged"], 4, "{again}");
     assert_eq!(records(&db, &handle), stored, "nothing was stored twice");
 
     // The statement updated at the source (same identifier, another note) is still the same

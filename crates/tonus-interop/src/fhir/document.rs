@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use tonus_domain::time::Zone;
 use tonus_store::archive::PatientRecords;
 
-use super::export::{coding, concept, export_entries, object};
+use super::export::{bundle_header, coding, concept, export_entries, object};
 use super::ids::uuid;
 use super::ips::{claim, meets_ips};
 use super::{LOINC, URI_SYSTEM};
@@ -122,15 +122,14 @@ pub(super) fn ips_document(
         "resource": Value::Object(composition),
     })];
     entries.extend(kept);
-    let mut header = object(json!({
-        "resourceType": "Bundle",
-        "id": id,
-        "meta": {"lastUpdated": now.to_string(), "source": super::base()},
-        // A document is identified for all time by its identifier (bdl-9).
-        "identifier": {"system": URI_SYSTEM, "value": format!("urn:uuid:{id}")},
-        "type": "document",
-        "timestamp": now.to_string(),
-    }));
+    let mut header = bundle_header(handle, now);
+    header.insert("id".into(), json!(id));
+    // A document is identified for all time by its identifier (bdl-9).
+    header.insert(
+        "identifier".into(),
+        json!({"system": URI_SYSTEM, "value": format!("urn:uuid:{id}")}),
+    );
+    header.insert("type".into(), json!("document"));
     if ips {
         if let Some(meta) = header.get_mut("meta").and_then(Value::as_object_mut) {
             meta.insert("profile".into(), json!([IPS_BUNDLE]));

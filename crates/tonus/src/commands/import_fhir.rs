@@ -16,7 +16,7 @@ use serde_json::json;
 use tonus_domain::time::Zone;
 use tonus_domain::{Patient, PatientIdentity};
 use tonus_interop::fhir::{BundlePatient, FhirImport};
-use tonus_store::ImportTarget;
+use tonus_store::{ImportOutcome, ImportTarget};
 
 use super::import::{open_limited, too_large};
 use crate::context::{system_zone, user_error, Ctx, DEFAULT_PATIENT};
@@ -55,15 +55,14 @@ pub async fn run(ctx: &Ctx, file: PathBuf, options: Options) -> Result<()> {
     let mut imported = imported.map_err(|e| user_error(format!("{}: {e}; nothing was written", file.display())))?;
     let plan = plan(ctx, &imported, &options).await?;
     let already = already_imported(ctx, &mut imported, &plan).await?;
-    if !options.dry_run {
-        let items: Vec<(ImportTarget, &tonus_store::archive::PatientRecords)> = plan
-            .iter()
-            .zip(&imported.patients)
-            .map(|(p, b)| (p.target.clone(), &b.records))
-            .collect();
-        ctx.store.import_records(&items).await?;
-    }
-    say(ctx, &file, &imported, &plan, already, options.dry_run)
+    let items: Vec<(ImportTarget, &tonus_store::archive::PatientRecords)> = plan
+        .iter()
+        .zip(&imported.patients)
+        .map(|(p, b)| (p.target.clone(), &b.records))
+        .collect();
+    // A dry run writes too, then rolls back: its counts are the import's, not a guess.
+    let outcome = ctx.store.import_records(&items, options.dry_run).await?;
+    say(ctx, &file, &imported, &plan, already, &outcome, options.dry_run)
 }
 
 /// Reports the resources whose record the target patient has already (the same uid: a Tonus
@@ -354,15 +353,17 @@ fn new_handle(b: &BundlePatient, taken: &BTreeSet<String>) -> String {
         .unwrap_or(base)
 }
 
-fn say(ctx: &Ctx, file: &Path, imported: &FhirImport, plan: &[Planned], already: usize, dry_run: bool) -> Result<()> {
+fn say(
+    ctx: &Ctx,
+    file: &Path,
+    imported: &FhirImport,
+    plan: &[Planned],
+    already: usize,
+    outcome: &ImportOutcome,
+    dry_run: bool,
+) -> Result<()> {
     let report = &imported.report;
-    // Records the patient had already are not written again (see `already_imported`).
-    let records: usize = imported
-        .patients
-        .iter()
-        .map(|b| b.records.len())
-        .sum::<usize>()
-        .saturating_sub(already);
+    let records = outcome.written;
     let verb = if dry_run { "Would import" } else { "Imported" };
     let mut text = String::new();
     if dry_run {
@@ -374,6 +375,12 @@ fn say(ctx: &Ctx, file: &Path, imported: &FhirImport, plan: &[Planned], already:
         report.imported_total(),
         report.skipped_total()
     ));
+    if outcome.unchanged > 0 {
+        text.push_str(&format!(
+            "  {} records were there already (the same record, treatment or regimen) and stay as they were.\n",
+            outcome.unchanged
+        ));
+    }
     let mut patients = Vec::new();
     for (b, p) in imported.patients.iter().zip(plan) {
         let (zone, new) = match &p.target {
@@ -436,7 +443,7 @@ fn say(ctx: &Ctx, file: &Path, imported: &FhirImport, plan: &[Planned], already:
         text.trim_end(),
         &json!({
             "dry_run": dry_run, "written": if dry_run { 0 } else { records }, "records": records,
-            "already_imported": already,
+            "already_imported": already, "unchanged": outcome.unchanged,
             "patients": patients, "counts": report.counts, "skipped": report.skipped, "notes": report.notes,
         }),
     )
