@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use tonus_interop::fhir::rest::{self, operation_outcome, Refusal, Search};
+use tonus_interop::fhir::rest::{self, operation_outcome, Page, Refusal, Search};
 
 use crate::auth::{Auth, ClientAddr};
 use crate::error::AppError;
@@ -126,7 +126,7 @@ fn page(
     headers: &HeaderMap,
     path: &str,
     query: &[(String, String)],
-    matched: Vec<Value>,
+    found: Page,
     search: &Search,
 ) -> Response {
     let base = base(state, headers);
@@ -141,7 +141,7 @@ fn page(
             url = format!("{url}?{q}");
         }
     }
-    answer(StatusCode::OK, &rest::searchset(&base, &url, matched, search))
+    answer(StatusCode::OK, &rest::searchset(&base, &url, found, search))
 }
 
 pub async fn patient_search(
@@ -159,7 +159,14 @@ pub async fn patient_search(
     for p in fhir::readable(&actor).await? {
         found.push(fhir::patient_resource(&actor, &p, "Patient search").await?);
     }
-    Ok(page(&state, &headers, "/Patient", &query, found, &search))
+    Ok(page(
+        &state,
+        &headers,
+        "/Patient",
+        &query,
+        Page::of(found, &search),
+        &search,
+    ))
 }
 
 pub async fn patient_read(
@@ -188,13 +195,13 @@ pub async fn everything(
     let search = rest::parse_search(None, &query)?;
     let actor = Actor::new(&state, &auth, &addr);
     let patient = fhir::patient(&actor, &id).await?;
-    let all = fhir::resources(&actor, &patient, "Patient $everything").await?;
+    let found = fhir::page(&actor, &patient, "Patient $everything", &search, None).await?;
     Ok(page(
         &state,
         &headers,
         &format!("/Patient/{id}/$everything"),
         &query,
-        all,
+        found,
         &search,
     ))
 }
@@ -227,20 +234,19 @@ async fn search(
             .into())
         }
     };
-    let matched = match patient {
-        Some(p) => fhir::resources(&actor, &p, &format!("{resource_type} search"))
-            .await?
-            .into_iter()
-            .filter(|r| r["resourceType"] == resource_type && rest::matches(r, &search))
-            .collect(),
-        None => Vec::new(),
+    let found = match patient {
+        Some(p) => {
+            let what = format!("{resource_type} search");
+            fhir::page(&actor, &p, &what, &search, Some(resource_type)).await?
+        }
+        None => Page::default(),
     };
     Ok(page(
         &state,
         &headers,
         &format!("/{resource_type}"),
         &query,
-        matched,
+        found,
         &search,
     ))
 }

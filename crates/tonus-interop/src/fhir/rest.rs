@@ -1,6 +1,7 @@
 //! The read-only FHIR R4 REST interface over one patient's resources: which search
 //! parameters each type takes and what they match, paging, the CapabilityStatement and
-//! OperationOutcome errors. Pure: the server loads the patient's export bundle and asks here.
+//! OperationOutcome errors. Pure: the server hands the patient's export over entry by entry
+//! to a [`Pager`].
 
 use serde_json::{json, Map, Value};
 
@@ -255,33 +256,73 @@ pub fn matches(r: &Value, search: &Search) -> bool {
             .all(|(param, tokens)| token_matches(r, param, tokens))
 }
 
-/// The export's resources with references rewritten from `urn:uuid:` to `Type/id`, as a
-/// REST client resolves them against this server.
-pub fn resources(bundle: &Value) -> Vec<Value> {
-    let entries = bundle
-        .get("entry")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut local = Map::new();
-    for e in &entries {
-        let (Some(full), Some(t), Some(id)) = (
-            e.get("fullUrl").and_then(Value::as_str),
-            e["resource"].get("resourceType").and_then(Value::as_str),
-            e["resource"].get("id").and_then(Value::as_str),
-        ) else {
-            continue;
-        };
-        local.insert(full.to_string(), Value::String(format!("{t}/{id}")));
+/// One page of a search and how many resources matched in all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    pub resources: Vec<Value>,
+    pub total: usize,
+}
+
+impl Page {
+    /// The page of `matched` (all in memory: the few Patients a caller may read) that
+    /// `search` asks for.
+    pub fn of(matched: Vec<Value>, search: &Search) -> Self {
+        let total = matched.len();
+        let resources = matched.into_iter().skip(search.offset).take(search.count).collect();
+        Self { resources, total }
     }
-    entries
-        .into_iter()
-        .filter_map(|e| e.get("resource").cloned())
-        .map(|mut r| {
-            rewrite_references(&mut r, &local);
-            r
-        })
-        .collect()
+}
+
+/// Gathers one page of a search from the export's entries handed over one at a time, so a
+/// ten-year record is never held as JSON whole: only the page, and each entry's address for
+/// rewriting references from `urn:uuid:` to `Type/id` (as a REST client resolves them).
+#[derive(Debug)]
+pub struct Pager<'a> {
+    search: &'a Search,
+    resource_type: Option<&'a str>,
+    local: Map<String, Value>,
+    page: Page,
+}
+
+impl<'a> Pager<'a> {
+    /// A pager for `search` over resources of `resource_type` (every type when `None`).
+    pub fn new(search: &'a Search, resource_type: Option<&'a str>) -> Self {
+        Self {
+            search,
+            resource_type,
+            local: Map::new(),
+            page: Page::default(),
+        }
+    }
+
+    /// Takes one Bundle entry: keeps its resource if it matches and falls on the page.
+    pub fn offer(&mut self, mut entry: Value) {
+        let r = &entry["resource"];
+        if let (Some(full), Some(t), Some(id)) = (
+            entry.get("fullUrl").and_then(Value::as_str),
+            r.get("resourceType").and_then(Value::as_str),
+            r.get("id").and_then(Value::as_str),
+        ) {
+            self.local.insert(full.to_string(), Value::String(format!("{t}/{id}")));
+        }
+        let wanted = self.resource_type.is_none_or(|t| r["resourceType"] == t) && matches(r, self.search);
+        if !wanted {
+            return;
+        }
+        let at = self.page.total;
+        self.page.total += 1;
+        if at >= self.search.offset && at - self.search.offset < self.search.count {
+            self.page.resources.push(entry["resource"].take());
+        }
+    }
+
+    /// The page, its references rewritten (entries may point at ones offered after them).
+    pub fn finish(mut self) -> Page {
+        for r in &mut self.page.resources {
+            rewrite_references(r, &self.local);
+        }
+        self.page
+    }
 }
 
 fn rewrite_references(v: &mut Value, local: &Map<String, Value>) {
@@ -302,14 +343,13 @@ fn rewrite_references(v: &mut Value, local: &Map<String, Value>) {
     }
 }
 
-/// One page of `matched` as a `searchset` Bundle with `self`, `first`, `previous` and `next`
-/// links; `url` is the request's address without `_offset`/`_count`.
-pub fn searchset(base: &str, url: &str, matched: Vec<Value>, search: &Search) -> Value {
-    let total = matched.len();
-    let page: Vec<Value> = matched
+/// One page as a `searchset` Bundle with `self`, `first`, `previous` and `next` links; `url`
+/// is the request's address without `_offset`/`_count`.
+pub fn searchset(base: &str, url: &str, page: Page, search: &Search) -> Value {
+    let total = page.total;
+    let page: Vec<Value> = page
+        .resources
         .into_iter()
-        .skip(search.offset)
-        .take(search.count)
         .map(|r| {
             let full = format!(
                 "{base}/{}/{}",

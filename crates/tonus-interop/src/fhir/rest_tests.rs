@@ -113,7 +113,12 @@ fn pages_cover_every_match_once_with_links_between_them() {
             &q(&[("_count", "10"), ("_offset", &offset.to_string())]),
         )
         .unwrap();
-        let page = searchset("http://h/fhir/r4", "http://h/fhir/r4/Observation", all.clone(), &s);
+        let page = searchset(
+            "http://h/fhir/r4",
+            "http://h/fhir/r4/Observation",
+            Page::of(all.clone(), &s),
+            &s,
+        );
         assert_eq!(page["total"], 23);
         assert_eq!(page["type"], "searchset");
         for e in page["entry"].as_array().unwrap() {
@@ -144,16 +149,6 @@ fn pages_cover_every_match_once_with_links_between_them() {
 }
 
 #[test]
-fn references_point_at_this_server_not_at_the_bundle() {
-    let bundle = json!({"entry": [
-        {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "id": "p"}},
-        {"fullUrl": "urn:uuid:o", "resource": obs("o", "2026-01-01T00:00:00Z", "x", None)},
-    ]});
-    let rs = resources(&bundle);
-    assert_eq!(rs[1]["subject"]["reference"], "Patient/p");
-}
-
-#[test]
 fn the_capability_statement_lists_every_search() {
     let c = capability_statement("http://h/fhir/r4", "2026-12-06");
     let types: Vec<&str> = c["rest"][0]["resource"]
@@ -166,4 +161,34 @@ fn the_capability_statement_lists_every_search() {
     for (t, _) in SEARCHABLE {
         assert!(types.contains(t), "{t}");
     }
+}
+
+#[test]
+fn a_pager_keeps_only_its_page_and_rewrites_references_to_any_entry() {
+    let entry = |t: &str, id: &str, to: Option<&str>| {
+        let mut r = json!({"resourceType": t, "id": id});
+        if let Some(to) = to {
+            r["subject"] = json!({"reference": format!("urn:uuid:{to}")});
+        }
+        json!({"fullUrl": format!("urn:uuid:{id}"), "resource": r})
+    };
+    // The Observations point at a Patient offered after them, and at one never offered.
+    let mut entries: Vec<Value> = (0..7)
+        .map(|i| entry("Observation", &format!("o{i}"), Some(if i == 6 { "gone" } else { "p" })))
+        .collect();
+    entries.push(entry("Patient", "p", None));
+    let s = parse_search(Some("Observation"), &q(&[("_count", "3"), ("_offset", "4")])).unwrap();
+    let mut pager = Pager::new(&s, Some("Observation"));
+    for e in entries {
+        pager.offer(e);
+    }
+    let page = pager.finish();
+    assert_eq!(page.total, 7, "every Observation counted, the Patient not");
+    let ids: Vec<&str> = page.resources.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["o4", "o5", "o6"]);
+    assert_eq!(page.resources[0]["subject"]["reference"], "Patient/p");
+    assert_eq!(
+        page.resources[2]["subject"]["reference"], "urn:uuid:gone",
+        "unknown: left as written"
+    );
 }

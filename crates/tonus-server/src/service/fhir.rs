@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use serde_json::Value;
 use tonus_domain::Patient;
+use tonus_interop::fhir::rest::{Page, Pager, Search};
 use tonus_store::Role;
 
 use super::{clinician, Actor};
@@ -49,13 +50,29 @@ pub async fn patient(actor: &Actor<'_>, fhir_id: &str) -> AppResult<Patient> {
         .ok_or(AppError::NotFound)
 }
 
-/// `patient`'s resources (references rewritten for REST), after writing `what` to the
-/// audit log.
-pub async fn resources(actor: &Actor<'_>, patient: &Patient, what: &str) -> AppResult<Vec<Value>> {
+/// The page of `patient`'s resources of `resource_type` (all types when `None`) that
+/// `search` asks for, references rewritten for REST, after writing `what` to the audit log.
+/// The export is made entry by entry off the async threads and only the page is kept, so a
+/// ten-year record costs its records in memory, not its JSON.
+pub async fn page(
+    actor: &Actor<'_>,
+    patient: &Patient,
+    what: &str,
+    search: &Search,
+    resource_type: Option<&'static str>,
+) -> AppResult<Page> {
     audit_read(actor, patient, what).await?;
     let records = actor.state.store.patient_records(patient).await?;
-    let bundle = tonus_interop::fhir::export_bundle(&patient.handle, &patient.zone, &records, Timestamp::now());
-    Ok(tonus_interop::fhir::rest::resources(&bundle))
+    let (patient, search) = (patient.clone(), search.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut pager = Pager::new(&search, resource_type);
+        tonus_interop::fhir::export_entries(&patient.handle, &patient.zone, &records, Timestamp::now(), &mut |e| {
+            pager.offer(e)
+        });
+        pager.finish()
+    })
+    .await
+    .map_err(|e| AppError::internal("making a FHIR page", e))
 }
 
 /// `patient`'s Patient resource alone (identity, no records), after writing `what` to the
