@@ -147,10 +147,18 @@ pub fn import_bundle(input: &Value, now: Timestamp) -> Result<FhirImport, Intero
         .get("entry")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
+    // The first pass reads only Patients and statements and the second only the rest, so
+    // each entry is copied once, for the pass that reads it; the other gets a null.
+    let mut first = true;
     import_passes(now, &mut |on_entry| {
         for (i, e) in entries.iter().enumerate() {
-            on_entry(i, e.clone())?;
+            let early = matches!(
+                e.pointer("/resource/resourceType").and_then(Value::as_str),
+                Some("Patient" | "MedicationStatement")
+            );
+            on_entry(i, if early == first { e.clone() } else { Value::Null })?;
         }
+        first = false;
         Ok(obj
             .iter()
             .filter(|(k, _)| *k != "entry")

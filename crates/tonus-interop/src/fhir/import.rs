@@ -107,13 +107,15 @@ impl<'a> Res<'a> {
         let id = match business {
             Some((system, value)) => super::ids::uuid(&["identifier", kind, system, value]),
             None => {
-                let mut content = self.r.clone();
-                if let Some(m) = content.as_object_mut() {
-                    m.remove("meta");
-                }
-                // Keys are sorted (serde_json's map), so the text is the same however the
-                // file ordered them.
-                super::ids::uuid(&["content", kind, &content.to_string()])
+                // Keys are sorted (a BTreeMap here, serde_json's map below it), so the text
+                // is the same however the file ordered them.
+                let content: std::collections::BTreeMap<&String, &Value> = self
+                    .r
+                    .as_object()
+                    .map(|o| o.iter().filter(|(k, _)| *k != "meta").collect())
+                    .unwrap_or_default();
+                let text = serde_json::to_string(&content).ok()?;
+                super::ids::uuid(&["content", kind, &text])
             }
         };
         RecordUid::parse(&id).ok()
@@ -445,4 +447,38 @@ pub(super) fn side_effect(
 
 pub(super) fn incomplete(detail: impl Into<String>) -> SkipReason {
     SkipReason::Incomplete { detail: detail.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::super::report::Place;
+    use super::Res;
+
+    /// The uid of a resource without an identifier is what was stored on earlier imports:
+    /// the hash of its text without `meta`, keys sorted at every depth. Changing how that text
+    /// is made would make every re-import of such a resource a new record.
+    #[test]
+    fn a_derived_uid_hashes_the_content_without_meta_as_before() {
+        let r = json!({"resourceType": "Observation", "status": "final", "meta": {"versionId": "3"},
+            "code": {"text": "x", "coding": [{"system": "s", "code": "c"}]}, "valueInteger": 4});
+        let place = Place {
+            entry: 0,
+            resource_type: "Observation".into(),
+            id: None,
+        };
+        let mut without: Value = r.clone();
+        without.as_object_mut().unwrap().remove("meta");
+        let expected = super::super::ids::uuid(&["content", "Observation", &without.to_string()]);
+        let uid = Res::new(place.clone(), &r).derived_uid().unwrap();
+        assert_eq!(uid.to_string(), expected);
+        let mut touched = r.clone();
+        touched["meta"]["versionId"] = json!("4");
+        assert_eq!(
+            Res::new(place, &touched).derived_uid(),
+            Some(uid),
+            "meta is not content"
+        );
+    }
 }
