@@ -121,6 +121,11 @@ pub struct Plan<'a> {
     pub period_changes: &'a [(Date, String)],
     pub choices: Choices,
     pub quiet: Option<QuietHours>,
+    /// Local days the patient already checked in: no check-in reminder on them.
+    pub checked_in: &'a [Date],
+    /// One (regimen id, local day) per dose logged (taken, late or missed): with k doses of a
+    /// day logged, that day's first k reminders of the regimen are not sent.
+    pub logged: &'a [(i64, Date)],
 }
 
 /// Longest span [`due_between`] looks at: the caller's catch-up window is far shorter, and a
@@ -171,7 +176,7 @@ fn candidates(plan: &Plan, day: Date, out: &mut Vec<(Time, Reminder)>) {
             ));
         }
     };
-    if let Some(at) = plan.checkin_at {
+    if let Some(at) = plan.checkin_at.filter(|_| !plan.checked_in.contains(&day)) {
         push(
             at,
             ReminderKind::CheckIn,
@@ -181,8 +186,9 @@ fn candidates(plan: &Plan, day: Date, out: &mut Vec<(Time, Reminder)>) {
             "/checkin",
         );
     }
-    for item in due_on(day, plan.regimens, |_| 0) {
-        if item.planned == 0 {
+    let logged = |id: i64| plan.logged.iter().filter(|(r, d)| *r == id && *d == day).count() as u32;
+    for item in due_on(day, plan.regimens, logged) {
+        if item.remaining() == 0 {
             continue;
         }
         let Some((_, _, regimen)) = plan.regimens.iter().find(|(id, _, _)| *id == item.regimen_id) else {
@@ -198,7 +204,8 @@ fn candidates(plan: &Plan, day: Date, out: &mut Vec<(Time, Reminder)>) {
             .map(|d| format!(" {} {}", d.amount(), d.unit().label()))
             .unwrap_or_default();
         let route = regimen.route().map(|r| format!(" ({})", r.label())).unwrap_or_default();
-        for h in hours {
+        // The doses logged stand for the day's earliest ones.
+        for h in hours.into_iter().skip(item.logged as usize) {
             let time = Time::constant(h, 0, 0, 0);
             push(
                 time,

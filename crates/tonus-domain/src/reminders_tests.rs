@@ -34,6 +34,8 @@ fn plan<'a>(zone: &'a Zone, regimens: &'a [(i64, String, Regimen)], changes: &'a
         period_changes: changes,
         choices: all(),
         quiet: None,
+        checked_in: &[],
+        logged: &[],
     }
 }
 
@@ -190,4 +192,29 @@ fn dose_hours_spread_the_day() {
     assert_eq!(dose_hours(1), vec![8]);
     assert_eq!(dose_hours(3), vec![8, 14, 20]);
     assert_eq!(dose_hours(4), vec![8, 12, 16, 20]);
+}
+
+#[test]
+fn what_is_already_logged_is_not_reminded() {
+    let zone = Zone::parse("Europe/Paris").unwrap();
+    let regimens = vec![(
+        1,
+        "Baclofen".to_string(),
+        regimen(Schedule::TimesPerDay(3), date(2026, 1, 1)),
+    )];
+    let mut p = plan(&zone, &regimens, &[]);
+    let day = (ts("2026-06-01T00:00:00Z"), ts("2026-06-01T23:00:00Z"));
+    let keys = |p: &Plan| {
+        due_between(p, day.0, day.1)
+            .into_iter()
+            .map(|r| r.key)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&p).len(), 4);
+    // One dose logged (whenever that day): the 08:00 reminder is not sent, 14:00 and 20:00 are.
+    let logged = [(1, date(2026, 6, 1)), (1, date(2026, 5, 31)), (2, date(2026, 6, 1))];
+    let checked = [date(2026, 6, 1)];
+    p.logged = &logged;
+    p.checked_in = &checked;
+    assert_eq!(keys(&p), vec!["dose:1:2026-06-01T14", "dose:1:2026-06-01T20"]);
 }

@@ -199,6 +199,12 @@ async fn reminders_arrive_once_at_local_time_across_dst_and_restarts() {
             .await
             .unwrap();
         add_regimen(&store, &paris, "Baclofen", Schedule::TimesPerDay(1)).await;
+        let early = tonus_domain::LocalInstant {
+            at: ts("2026-03-30T05:45:00Z"),
+            zone: paris.zone.clone(),
+        };
+        let taken = tonus_domain::DoseLog::new(early, tonus_domain::DoseStatus::Taken, None, Timestamp::now()).unwrap();
+        store.insert_dose(&paris, 1, &taken).await.unwrap();
         add_regimen(&store, &ny, "Tizanidine", Schedule::TimesPerDay(2)).await;
         let subscribe = |p: tonus_domain::Patient, device: usize, c: PushChoices| {
             let store = &store;
@@ -316,11 +322,12 @@ async fn reminders_arrive_once_at_local_time_across_dst_and_restarts() {
             ("paris", "dose:1:2026-03-29T08", "2026-03-29T06:00:00Z"),
             // Due at 18:00 UTC while the server was down: sent by the restarted one at once.
             ("paris", "checkin:2026-03-29", "2026-03-29T18:40:00Z"),
-            ("paris", "dose:1:2026-03-30T08", "2026-03-30T06:00:00Z"),
         ];
         for (device, tag, when) in expected {
             assert_eq!(at(device, tag).at, ts(when), "{device} {tag}");
         }
+        // Logged at 07:45 before its reminder: the 2026-03-30 dose is not reminded.
+        assert!(!got.iter().any(|g| g.json["tag"] == "dose:1:2026-03-30T08"));
         // Quiet hours: no 08:00 dose in New York, ever.
         assert!(!got
             .iter()

@@ -25,6 +25,7 @@ use jiff::civil::Time;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use tonus_domain::reminders::{due_between, Choices, Plan, QuietHours, Reminder, ReminderKind};
+use tonus_domain::time::local_date;
 use tonus_domain::{Patient, Regimen};
 use tonus_store::{PushSubscription, Store};
 
@@ -68,6 +69,8 @@ struct Records {
     patient: Patient,
     regimens: Vec<(i64, String, Regimen)>,
     changes: Vec<(jiff::civil::Date, String)>,
+    checked_in: Vec<jiff::civil::Date>,
+    logged: Vec<(i64, jiff::civil::Date)>,
 }
 
 fn time_of(minutes: i64) -> Option<Time> {
@@ -97,7 +100,7 @@ impl Scheduler {
         let after = now - GRACE;
         for sub in subs {
             if let Entry::Vacant(slot) = records.entry(sub.patient_id) {
-                let Some(r) = self.records(sub.patient_id).await? else {
+                let Some(r) = self.records(sub.patient_id, now).await? else {
                     continue;
                 };
                 slot.insert(r);
@@ -112,6 +115,8 @@ impl Scheduler {
                 period_changes: &r.changes,
                 choices: Choices::from_bits(sub.kinds),
                 quiet: quiet_hours(&sub),
+                checked_in: &r.checked_in,
+                logged: &r.logged,
             };
             for reminder in due_between(&plan, after, now) {
                 let due = reminder.due.as_millisecond();
@@ -148,10 +153,29 @@ impl Scheduler {
         Ok(report)
     }
 
-    async fn records(&self, patient_id: i64) -> anyhow::Result<Option<Records>> {
+    /// What the reminders due at `now` are made from: the regimens and trials, and the
+    /// check-ins and doses already logged on the local days the grace window touches (a
+    /// reminder of something already done is not sent).
+    async fn records(&self, patient_id: i64, now: Timestamp) -> anyhow::Result<Option<Records>> {
         let Some(patient) = self.store.patient_by_id(patient_id).await? else {
             return Ok(None);
         };
+        let to = local_date(now, &patient.zone);
+        let from = local_date(now - GRACE, &patient.zone).yesterday().unwrap_or(to);
+        let checked_in = self
+            .store
+            .list_checkins(&patient, Some(from), Some(to))
+            .await?
+            .into_iter()
+            .map(|c| c.value.date())
+            .collect();
+        let logged = self
+            .store
+            .list_doses(&patient, Some(from), Some(to))
+            .await?
+            .into_iter()
+            .map(|(regimen, d)| (regimen, d.value.at().local_date()))
+            .collect();
         let regimens = self
             .store
             .list_regimens(&patient)
@@ -164,6 +188,8 @@ impl Scheduler {
             patient,
             regimens,
             changes,
+            checked_in,
+            logged,
         }))
     }
 
