@@ -3,7 +3,8 @@
 //! loopback that checks the VAPID signature (RFC 8292) and decrypts the message (RFC 8291)
 //! with the subscription's private key, as a browser would. A second scheduler on a second
 //! connection to the same database (a restarted server) sends nothing twice and catches up
-//! on what fell due while it was down. 410 drops a device; quiet hours hold reminders back.
+//! on what fell due while it was down. 410 drops a device; a 503 is retried on the next
+//! tick and delivered once; quiet hours hold reminders back.
 //! Also: the Reminders page subscribes, changes and stops a device.
 
 mod common;
@@ -42,6 +43,8 @@ struct Endpoint {
     keys: Arc<Vec<(String, SecretKey, [u8; 16])>>,
     got: Arc<Mutex<Vec<Got>>>,
     vapid_public: Arc<Mutex<Option<String>>>,
+    /// Times the "flaky" device's push service has answered 503.
+    refused: Arc<Mutex<u32>>,
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
@@ -52,6 +55,13 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
 async fn receive(State(e): State<Endpoint>, Path(device): Path<String>, h: HeaderMap, body: Bytes) -> StatusCode {
     if device == "gone" {
         return StatusCode::GONE;
+    }
+    if device == "flaky" {
+        let mut refused = e.refused.lock().unwrap();
+        if *refused == 0 {
+            *refused += 1;
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
     }
     assert_eq!(header(&h, "content-encoding"), "aes128gcm");
     assert_eq!(header(&h, "ttl"), "3600");
@@ -176,12 +186,18 @@ async fn run(s: &Scheduler, now: &Arc<Mutex<Timestamp>>, from: Timestamp, to: Ti
 async fn reminders_arrive_once_at_local_time_across_dst_and_restarts() {
     let dir = tempfile::tempdir().unwrap();
     for (store, reopen) in backends(dir.path()).await {
-        let keys = Arc::new(vec![device_keys("paris"), device_keys("ny"), device_keys("gone")]);
+        let keys = Arc::new(vec![
+            device_keys("paris"),
+            device_keys("ny"),
+            device_keys("gone"),
+            device_keys("flaky"),
+        ]);
         let endpoint = Endpoint {
             now: Arc::new(Mutex::new(Timestamp::UNIX_EPOCH)),
             keys: keys.clone(),
             got: Arc::default(),
             vapid_public: Arc::default(),
+            refused: Arc::default(),
         };
         let app = axum::Router::new()
             .route("/push/{device}", axum::routing::post(receive))
@@ -230,6 +246,8 @@ async fn reminders_arrive_once_at_local_time_across_dst_and_restarts() {
         subscribe(paris.clone(), 0, choices(7, 20 * 60, None)).await;
         subscribe(ny.clone(), 1, choices(7, 21 * 60 + 30, Some((7 * 60, 9 * 60)))).await;
         subscribe(ny.clone(), 2, choices(1, 21 * 60 + 30, None)).await;
+        // A second Paris device whose push service fails once (503): tried again next tick.
+        subscribe(paris.clone(), 3, choices(1, 20 * 60, None)).await;
 
         let store = Arc::new(store);
         let state = AppState::new(store.clone(), Config::default());
@@ -328,6 +346,10 @@ async fn reminders_arrive_once_at_local_time_across_dst_and_restarts() {
         }
         // Logged at 07:45 before its reminder: the 2026-03-30 dose is not reminded.
         assert!(!got.iter().any(|g| g.json["tag"] == "dose:1:2026-03-30T08"));
+        // The 503 released the claim: the next tick, 10 minutes later, delivered it, once.
+        assert_eq!(*endpoint.refused.lock().unwrap(), 1);
+        assert_eq!(at("flaky", "checkin:2026-03-07").at, ts("2026-03-07T19:10:00Z"));
+        assert_eq!(at("paris", "checkin:2026-03-07").at, ts("2026-03-07T19:00:00Z"));
         // Quiet hours: no 08:00 dose in New York, ever.
         assert!(!got
             .iter()
