@@ -383,7 +383,14 @@ if (typeof document !== "undefined") (function () {
         return navigator.serviceWorker.ready;
       }).then(function (reg) {
         return reg.pushManager.getSubscription().then(function (old) {
-          return old || reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(form.getAttribute("data-key")) });
+          if (old) return old;
+          // A browser whose push service cannot be reached may never answer: say so.
+          return Promise.race([
+            reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(form.getAttribute("data-key")) }),
+            new Promise(function (_, reject) {
+              setTimeout(function () { reject(new Error("this browser's push service did not answer; try again later")); }, 30000);
+            }),
+          ]);
         });
       }).then(function (sub) {
         var j = sub.toJSON();
