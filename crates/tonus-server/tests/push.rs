@@ -170,6 +170,24 @@ async fn add_regimen(store: &Store, p: &tonus_domain::Patient, name: &str, sched
     store.insert_regimen(p, t, &r).await.unwrap();
 }
 
+/// A push service on loopback that checks and decrypts what it gets (`receive`).
+async fn push_endpoint(keys: Arc<Vec<(String, SecretKey, [u8; 16])>>) -> (Endpoint, u16) {
+    let endpoint = Endpoint {
+        now: Arc::new(Mutex::new(Timestamp::UNIX_EPOCH)),
+        keys,
+        got: Arc::default(),
+        vapid_public: Arc::default(),
+        refused: Arc::default(),
+    };
+    let app = axum::Router::new()
+        .route("/push/{device}", axum::routing::post(receive))
+        .with_state(endpoint.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (endpoint, port)
+}
+
 /// Ticks every `step` from `from` through `to`.
 async fn run(s: &Scheduler, now: &Arc<Mutex<Timestamp>>, from: Timestamp, to: Timestamp, step: Span) -> usize {
     let mut t = from;
@@ -192,19 +210,7 @@ async fn reminders_arrive_once_at_local_time_across_dst_and_restarts() {
             device_keys("gone"),
             device_keys("flaky"),
         ]);
-        let endpoint = Endpoint {
-            now: Arc::new(Mutex::new(Timestamp::UNIX_EPOCH)),
-            keys: keys.clone(),
-            got: Arc::default(),
-            vapid_public: Arc::default(),
-            refused: Arc::default(),
-        };
-        let app = axum::Router::new()
-            .route("/push/{device}", axum::routing::post(receive))
-            .with_state(endpoint.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let (endpoint, port) = push_endpoint(keys.clone()).await;
 
         let paris = store
             .create_patient("paris", &Zone::parse("Europe/Paris").unwrap())
@@ -369,6 +375,56 @@ async fn reminders_arrive_once_at_local_time_across_dst_and_restarts() {
             .last_success_ms
             .is_some());
     }
+}
+
+#[tokio::test]
+async fn a_patient_whose_records_cannot_be_read_does_not_silence_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tonus.db");
+    let store = Store::open_sqlite(&path).await.unwrap();
+    let keys = Arc::new(vec![device_keys("bad"), device_keys("good")]);
+    let (endpoint, port) = push_endpoint(keys.clone()).await;
+    for (i, name) in ["bad", "good"].into_iter().enumerate() {
+        let p = store
+            .create_patient(name, &Zone::parse("Europe/Paris").unwrap())
+            .await
+            .unwrap();
+        let (_, secret, auth) = &keys[i];
+        store
+            .upsert_push_subscription(
+                &p,
+                &format!("http://127.0.0.1:{port}/push/{name}"),
+                &b64(secret.public_key().to_encoded_point(false).as_bytes()),
+                &b64(auth),
+                &choices(1, 20 * 60, None),
+                0,
+            )
+            .await
+            .unwrap();
+    }
+    // A time zone the database cannot give back as one: reading "bad" fails.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE patients SET time_zone = 'Mars/Olympus_Mons' WHERE handle = 'bad'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let store = Arc::new(store);
+    let state = AppState::new(store.clone(), Config::default());
+    let sender = state.push_sender().await.unwrap();
+    *endpoint.vapid_public.lock().unwrap() = Some(sender.vapid().public_key().to_string());
+    let scheduler = Scheduler::new(store, sender);
+    let at = ts("2026-06-01T18:00:00Z");
+    *endpoint.now.lock().unwrap() = at;
+    let report = scheduler.tick(at).await.unwrap();
+    assert_eq!((report.sent, report.failed), (1, 1));
+    let got = endpoint.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].device.as_str(), &got[0].json["tag"]),
+        ("good", &serde_json::json!("checkin:2026-06-01"))
+    );
 }
 
 #[tokio::test]

@@ -92,65 +92,78 @@ impl Scheduler {
         Self { store, sender }
     }
 
-    /// Sends every reminder due in `(now - GRACE, now]` not sent before.
+    /// Sends every reminder due in `(now - GRACE, now]` not sent before. A device whose
+    /// records cannot be read is logged and skipped, so one bad record does not silence
+    /// everyone else's reminders; it is tried again on the next tick.
     pub async fn tick(&self, now: Timestamp) -> anyhow::Result<TickReport> {
         let mut report = TickReport::default();
         let subs = self.store.active_push_subscriptions().await?;
-        let mut records: HashMap<i64, Records> = HashMap::new();
-        let after = now - GRACE;
+        let mut records: HashMap<i64, Option<Records>> = HashMap::new();
         for sub in subs {
-            if let Entry::Vacant(slot) = records.entry(sub.patient_id) {
-                let Some(r) = self.records(sub.patient_id, now).await? else {
-                    continue;
-                };
-                slot.insert(r);
-            }
-            let Some(r) = records.get(&sub.patient_id) else {
-                continue;
-            };
-            let plan = Plan {
-                zone: &r.patient.zone,
-                checkin_at: time_of(sub.checkin_min),
-                regimens: &r.regimens,
-                period_changes: &r.changes,
-                choices: Choices::from_bits(sub.kinds),
-                quiet: quiet_hours(&sub),
-                checked_in: &r.checked_in,
-                logged: &r.logged,
-            };
-            for reminder in due_between(&plan, after, now) {
-                let due = reminder.due.as_millisecond();
-                if !self
-                    .store
-                    .claim_push(sub.id, &reminder.key, due, now.as_millisecond())
-                    .await?
-                {
-                    continue;
-                }
-                match self.deliver(&sub, &reminder).await {
-                    Outcome::Delivered => {
-                        report.sent += 1;
-                        self.store.push_delivered(sub.id, now.as_millisecond()).await?;
-                    }
-                    Outcome::Gone => {
-                        report.dropped += 1;
-                        self.store.drop_push_subscription(sub.id).await?;
-                        break;
-                    }
-                    Outcome::Failed(why) => {
-                        report.failed += 1;
-                        tracing::warn!("reminder for push subscription {}: {why}; trying again later", sub.id);
-                        self.store.release_push(sub.id, &reminder.key).await?;
-                        // The service is struggling: leave this device's others for the next tick.
-                        break;
-                    }
-                }
+            if let Err(e) = self.device(&sub, now, &mut records, &mut report).await {
+                report.failed += 1;
+                tracing::warn!("reminders for push subscription {}: {e:#}; trying again later", sub.id);
             }
         }
         self.store
             .prune_push_claims((now - KEEP_CLAIMS).as_millisecond())
             .await?;
         Ok(report)
+    }
+
+    /// One device's due reminders: claimed, then sent.
+    async fn device(
+        &self,
+        sub: &PushSubscription,
+        now: Timestamp,
+        records: &mut HashMap<i64, Option<Records>>,
+        report: &mut TickReport,
+    ) -> anyhow::Result<()> {
+        if let Entry::Vacant(slot) = records.entry(sub.patient_id) {
+            slot.insert(self.records(sub.patient_id, now).await?);
+        }
+        let Some(Some(r)) = records.get(&sub.patient_id) else {
+            return Ok(());
+        };
+        let plan = Plan {
+            zone: &r.patient.zone,
+            checkin_at: time_of(sub.checkin_min),
+            regimens: &r.regimens,
+            period_changes: &r.changes,
+            choices: Choices::from_bits(sub.kinds),
+            quiet: quiet_hours(sub),
+            checked_in: &r.checked_in,
+            logged: &r.logged,
+        };
+        for reminder in due_between(&plan, now - GRACE, now) {
+            let due = reminder.due.as_millisecond();
+            if !self
+                .store
+                .claim_push(sub.id, &reminder.key, due, now.as_millisecond())
+                .await?
+            {
+                continue;
+            }
+            match self.deliver(sub, &reminder).await {
+                Outcome::Delivered => {
+                    report.sent += 1;
+                    self.store.push_delivered(sub.id, now.as_millisecond()).await?;
+                }
+                Outcome::Gone => {
+                    report.dropped += 1;
+                    self.store.drop_push_subscription(sub.id).await?;
+                    return Ok(());
+                }
+                Outcome::Failed(why) => {
+                    report.failed += 1;
+                    tracing::warn!("reminder for push subscription {}: {why}; trying again later", sub.id);
+                    self.store.release_push(sub.id, &reminder.key).await?;
+                    // The service is struggling: leave this device's others for the next tick.
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// What the reminders due at `now` are made from: the regimens and trials, and the
