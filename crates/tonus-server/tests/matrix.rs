@@ -588,7 +588,7 @@ async fn fresh_id(s: &Server, w: &World, path: &str, owner: &str) -> i64 {
     if path.starts_with("/reminders/devices/") {
         let p = store.patient_by_id(pid).await.unwrap().unwrap();
         let endpoint = format!("https://push.example.org/{}", rand_suffix());
-        let choices = tonus_store::PushChoices {
+        let choices = tonus_store::push::PushChoices {
             label: "Phone".to_string(),
             kinds: 7,
             checkin_min: 1200,

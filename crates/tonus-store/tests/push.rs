@@ -4,7 +4,7 @@
 mod common;
 
 use tonus_domain::time::Zone;
-use tonus_store::PushChoices;
+use tonus_store::push::PushChoices;
 
 fn choices(kinds: i64) -> PushChoices {
     PushChoices {

@@ -14,7 +14,8 @@ use web_push_native::jwt_simple::algorithms::{ECDSAP256PublicKeyLike, ES256KeyPa
 use web_push_native::{p256, Auth, WebPushBuilder};
 
 use anyhow::Context;
-use tonus_store::{PushSubscription, Store};
+use tonus_store::push::PushSubscription;
+use tonus_store::Store;
 
 /// How long a push service keeps a reminder for a device that is offline: a reminder an
 /// hour late is still worth showing, a day late it is noise.

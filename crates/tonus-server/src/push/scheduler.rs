@@ -27,7 +27,8 @@ use serde::Serialize;
 use tonus_domain::reminders::{due_between, Choices, Plan, QuietHours, Reminder, ReminderKind};
 use tonus_domain::time::local_date;
 use tonus_domain::{Patient, Regimen};
-use tonus_store::{PushSubscription, Store};
+use tonus_store::push::PushSubscription;
+use tonus_store::Store;
 
 use super::{Outcome, Sender};
 

@@ -3,7 +3,7 @@
 
 use tonus_domain::reminders::Choices;
 use tonus_domain::ValidationError;
-use tonus_store::{PushChoices, PushSubscription};
+use tonus_store::push::{PushChoices, PushSubscription};
 
 use super::{now_ms, Own};
 use crate::error::{AppError, AppResult};
