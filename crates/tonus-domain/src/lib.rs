@@ -12,6 +12,7 @@ pub mod exercise;
 pub mod identity;
 pub mod input;
 pub mod patient;
+pub mod reminders;
 pub mod side_effect;
 pub mod taper;
 pub mod time;

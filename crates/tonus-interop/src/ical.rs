@@ -16,7 +16,7 @@ use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::{Offset, TimeZone};
 use jiff::{Span, Timestamp};
 use tonus_domain::time::Zone;
-use tonus_domain::{Regimen, Route, Schedule};
+use tonus_domain::{Regimen, Schedule};
 use tonus_store::archive::{RegimenRecords, TreatmentRecords};
 
 /// Everything a calendar is made from.
@@ -37,15 +37,9 @@ pub struct CalendarInput<'a> {
 /// How many years of time-zone transitions the VTIMEZONE lists after today.
 const ZONE_YEARS_AHEAD: i64 = 10;
 
-/// Hours of the day for `n` doses a day: spread evenly from 08:00 to 20:00.
-pub fn dose_hours(n: u8) -> Vec<i8> {
-    match n {
-        0 | 1 => vec![8],
-        n => (0..n)
-            .map(|i| (8.0 + 12.0 * f64::from(i) / f64::from(n - 1)).round() as i8)
-            .collect(),
-    }
-}
+/// Hours of the day for `n` doses a day, shared with the push reminders so a calendar and a
+/// phone notification agree.
+pub use tonus_domain::reminders::dose_hours;
 
 /// FNV-1a: a stable 64-bit hash (std's hasher is randomised per process, and UIDs must not
 /// change between exports).
@@ -179,14 +173,7 @@ fn vtimezone(out: &mut String, zone: &Zone, tz: &TimeZone, from: Date, to: Date)
 }
 
 /// The verb a reminder starts with: injections and infusions are named as such.
-fn action(route: Option<Route>) -> &'static str {
-    match route {
-        Some(Route::Subcutaneous | Route::Intramuscular) => "Injection",
-        Some(Route::Intravenous) => "Infusion",
-        Some(Route::Intrathecal) => "Pump",
-        _ => "Take",
-    }
-}
+use tonus_domain::reminders::dose_verb as action;
 
 /// A treatment's scheduled regimens grouped into reminder series: a regimen that starts
 /// while the previous one of the same schedule and route ends (on its last day or the day
@@ -415,7 +402,7 @@ mod tests {
     }
 
     fn baclofen(regimens: &[(f64, &str, Option<&str>)]) -> TreatmentRecords {
-        use tonus_domain::{Category, Dose, Treatment, Unit};
+        use tonus_domain::{Category, Dose, Route, Treatment, Unit};
         TreatmentRecords {
             uid: None,
             treatment: Treatment::new("Baclofen", Category::Drug, None).unwrap(),

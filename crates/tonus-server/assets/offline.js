@@ -347,3 +347,71 @@ if (typeof document !== "undefined") (function () {
   window.TonusOffline = { sync: sync, render: render };
   render().then(sync);
 })();
+
+// Push reminders (the Reminders page, /calendar): subscribe this browser with the server's
+// VAPID key, put the subscription into the form and post it. Without Web Push the form stays
+// hidden and the page says so; the list of devices works without any script.
+(function () {
+  if (typeof document === "undefined") return;
+  function keyBytes(s) {
+    var b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+    var out = new Uint8Array(b.length);
+    for (var i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
+    return out;
+  }
+  function current() {
+    return navigator.serviceWorker.ready.then(function (reg) { return reg.pushManager.getSubscription(); });
+  }
+  function setup() {
+    var form = document.getElementById("push-subscribe");
+    if (!form || !("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) return;
+    document.getElementById("push-unsupported").hidden = true;
+    form.hidden = false;
+    var status = document.getElementById("push-status");
+    current().then(function (sub) {
+      if (!sub) return;
+      document.querySelectorAll("[data-endpoint]").forEach(function (el) {
+        if (el.getAttribute("data-endpoint") === sub.endpoint) el.querySelector(".this-device").hidden = false;
+      });
+    }).catch(function () {});
+    form.addEventListener("submit", function (ev) {
+      if (form.elements.endpoint.value) return;
+      ev.preventDefault();
+      status.textContent = "Asking this browser for permission…";
+      Notification.requestPermission().then(function (p) {
+        if (p !== "granted") throw new Error("notifications are blocked for this site; allow them in the browser's settings and try again");
+        return navigator.serviceWorker.ready;
+      }).then(function (reg) {
+        return reg.pushManager.getSubscription().then(function (old) {
+          if (old) return old;
+          // A browser whose push service cannot be reached may never answer: say so.
+          return Promise.race([
+            reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(form.getAttribute("data-key")) }),
+            new Promise(function (_, reject) {
+              setTimeout(function () { reject(new Error("this browser's push service did not answer; try again later")); }, 30000);
+            }),
+          ]);
+        });
+      }).then(function (sub) {
+        var j = sub.toJSON();
+        form.elements.endpoint.value = j.endpoint;
+        form.elements.p256dh.value = j.keys.p256dh;
+        form.elements.auth.value = j.keys.auth;
+        form.submit();
+      }).catch(function (e) {
+        status.textContent = "Reminders could not be turned on: " + (e && e.message ? e.message : e);
+      });
+    });
+    // Stopping reminders for this very device also ends the browser's subscription.
+    document.addEventListener("submit", function (ev) {
+      var f = ev.target;
+      if (!f.classList || !f.classList.contains("push-remove") || f.dataset.done) return;
+      ev.preventDefault();
+      current().then(function (sub) {
+        if (sub && sub.endpoint === f.getAttribute("data-endpoint")) return sub.unsubscribe();
+      }).catch(function () {}).then(function () { f.dataset.done = "1"; f.submit(); });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup);
+  else setup();
+})();

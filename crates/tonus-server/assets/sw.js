@@ -99,3 +99,32 @@ self.addEventListener("fetch", function (ev) {
     }));
   }
 });
+
+// Push reminders (sent by `tonus serve`, encrypted for this browser): the payload is JSON
+// {title, body, tag, url}. The tag makes a reminder shown twice replace itself.
+self.addEventListener("push", function (ev) {
+  var data = {};
+  try { data = ev.data ? ev.data.json() : {}; } catch (e) { data = { body: ev.data ? ev.data.text() : "" }; }
+  var title = data.title || "Tonus";
+  ev.waitUntil(self.registration.showNotification(title, {
+    body: data.body || "",
+    tag: data.tag || "tonus",
+    icon: "/assets/icons/icon-192.png",
+    badge: "/assets/icons/favicon-32.png",
+    data: { url: typeof data.url === "string" && data.url.charAt(0) === "/" ? data.url : "/" },
+  }));
+});
+
+// A tap opens the reminder's page: in a Tonus window already open if there is one.
+self.addEventListener("notificationclick", function (ev) {
+  ev.notification.close();
+  var url = (ev.notification.data && ev.notification.data.url) || "/";
+  ev.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (cs) {
+    for (var i = 0; i < cs.length; i++) {
+      if (new URL(cs[i].url).origin === self.location.origin && "focus" in cs[i]) {
+        return cs[i].focus().then(function (c) { return c && c.navigate ? c.navigate(url) : c; });
+      }
+    }
+    return self.clients.openWindow(url);
+  }));
+});

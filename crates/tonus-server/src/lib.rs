@@ -12,6 +12,7 @@ pub mod limits;
 pub mod openapi;
 pub mod ops;
 pub mod proxy;
+pub mod push;
 pub mod routes;
 pub mod security;
 pub mod service;
@@ -132,6 +133,17 @@ pub async fn serve_with(
     let metrics = metrics_listener.as_ref().map(|_| Arc::new(ops::Metrics::new()));
     let state = AppState::with_metrics(store.clone(), config, metrics.clone());
     let purger = tokio::spawn(purge_sessions(state.clone()));
+    // Reminders are sent from here, so a server that serves also reminds. Without its key
+    // the server still serves; the pages say reminders are unavailable.
+    let reminders = match state.push_sender().await {
+        Ok(sender) => Some(tokio::spawn(
+            push::scheduler::Scheduler::new(store.clone(), sender).run(),
+        )),
+        Err(e) => {
+            tracing::error!("push reminders are off: {e:#}");
+            None
+        }
+    };
 
     // One signal, fanned out to both servers and the grace timer.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -178,6 +190,9 @@ pub async fn serve_with(
     };
     signal.abort();
     purger.abort();
+    if let Some(r) = reminders {
+        r.abort();
+    }
     result
 }
 

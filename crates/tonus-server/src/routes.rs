@@ -18,7 +18,7 @@ use crate::api::{
 use crate::state::AppState;
 use crate::web::{
     account, admin, assets, checkin, clinician, dashboard, doses, episodes, events, exercise, exports, identity,
-    sessions, sharing, side_effects, signin, tokens, treatments, trials,
+    reminders, sessions, sharing, side_effects, signin, tokens, treatments, trials,
 };
 use crate::{auth, fhir, html, limits, ops};
 
@@ -141,6 +141,9 @@ fn table() -> Table {
     .get("/calendar", exports::calendar)
     .post("/calendar/feeds", exports::create_feed)
     .post("/calendar/feeds/{id}/revoke", exports::revoke_feed)
+    .post("/reminders/devices", reminders::subscribe)
+    .post("/reminders/devices/{id}", reminders::update)
+    .post("/reminders/devices/{id}/delete", reminders::remove)
     // Calendar apps: the secret in the path is the credential.
     .get("/feeds/{file}", exports::feed)
     // Pages: clinicians.

@@ -20,6 +20,8 @@ pub struct AppState {
     /// Gathered dashboards kept between views, keyed by the patient's data version
     /// (`service::exports::gather`); sized by `config.dashboard_cache_bytes`.
     pub dashboards: Arc<ReportCache>,
+    /// The Web Push sender and its VAPID key, loaded (or made) on first use.
+    push: Arc<tokio::sync::OnceCell<Arc<crate::push::Sender>>>,
 }
 
 impl AppState {
@@ -34,7 +36,21 @@ impl AppState {
             dashboards: Arc::new(ReportCache::new(config.dashboard_cache_bytes)),
             config: Arc::new(config),
             metrics,
+            push: Arc::default(),
         }
+    }
+
+    /// The push sender, made on first use from the stored VAPID key (or a new one).
+    pub async fn push_sender(&self) -> anyhow::Result<Arc<crate::push::Sender>> {
+        let sender = self
+            .push
+            .get_or_try_init(|| async {
+                let contact = crate::push::contact(self.config.public_url.as_deref());
+                let vapid = crate::push::Vapid::load(&self.store, contact).await?;
+                anyhow::Ok(Arc::new(crate::push::Sender::new(vapid)?))
+            })
+            .await?;
+        Ok(sender.clone())
     }
 
     /// Appends an audit event; failing to audit fails the request, since an unaudited

@@ -205,6 +205,19 @@ const MATRIX: &[(&str, &str, [O; 4], bool)] = &[
         [Login, Own, Forbidden, Forbidden],
         false,
     ),
+    ("POST", "/reminders/devices", [Login, Ok, Forbidden, Forbidden], false),
+    (
+        "POST",
+        "/reminders/devices/{id}",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
+    (
+        "POST",
+        "/reminders/devices/{id}/delete",
+        [Login, Own, Forbidden, Forbidden],
+        false,
+    ),
     // The secret in the path is the credential: a wrong one is not found, for everyone.
     ("GET", "/feeds/{file}", [NotFound, NotFound, NotFound, NotFound], false),
     ("GET", "/clinician", [Login, Forbidden, Ok, Forbidden], false),
@@ -571,6 +584,21 @@ async fn fresh_id(s: &Server, w: &World, path: &str, owner: &str) -> i64 {
         let p = store.patient_by_id(pid).await.unwrap().unwrap();
         let hash = format!("{:064x}", now as u128 * 1000 + rand_suffix());
         return store.create_calendar_feed(&p, &hash, now).await.unwrap();
+    }
+    if path.starts_with("/reminders/devices/") {
+        let p = store.patient_by_id(pid).await.unwrap().unwrap();
+        let endpoint = format!("https://push.example.org/{}", rand_suffix());
+        let choices = tonus_store::push::PushChoices {
+            label: "Phone".to_string(),
+            kinds: 7,
+            checkin_min: 1200,
+            quiet_start_min: None,
+            quiet_end_min: None,
+        };
+        return store
+            .upsert_push_subscription(&p, &endpoint, "k", "a", &choices, now)
+            .await
+            .unwrap();
     }
     if path.contains("/sharing/") || path.contains("/consents/") {
         let doc = user_id(store, "doc").await;

@@ -17,6 +17,7 @@ mod group;
 mod idempotency;
 mod identity;
 mod import;
+pub mod push;
 mod regimens;
 mod repo;
 mod rows;

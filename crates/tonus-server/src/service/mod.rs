@@ -17,6 +17,7 @@ pub mod exercise;
 pub mod exports;
 pub mod fhir;
 pub mod identity;
+pub mod reminders;
 pub mod second_factor;
 pub mod sessions;
 pub mod sharing;

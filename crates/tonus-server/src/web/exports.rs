@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tonus_report::Section;
 
+use super::reminders::{self, PushSection};
 use super::{fmt_ms, render, see_other, Nav};
 use crate::auth::{Auth, ClientAddr, ClinicianAuth, CsrfToken, PatientAuth};
 use crate::error::AppResult;
@@ -117,9 +118,18 @@ struct CalendarPage {
     nav: Nav,
     new_url: Option<String>,
     feeds: Vec<FeedRow>,
+    push: PushSection,
 }
 
-async fn calendar_page(me: &Own<'_>, auth: &Auth, csrf: &CsrfToken, new_url: Option<String>) -> AppResult<Response> {
+/// The Reminders page: push reminders on the patient's devices, then the calendar feeds.
+pub(crate) async fn calendar_page(
+    me: &Own<'_>,
+    auth: &Auth,
+    csrf: &CsrfToken,
+    new_url: Option<String>,
+    push: PushSection,
+    status: StatusCode,
+) -> AppResult<Response> {
     let feeds = exports::feeds(me)
         .await?
         .into_iter()
@@ -134,8 +144,9 @@ async fn calendar_page(me: &Own<'_>, auth: &Auth, csrf: &CsrfToken, new_url: Opt
             nav: Nav::new(Some(auth), csrf),
             new_url,
             feeds,
+            push,
         },
-        StatusCode::OK,
+        status,
     )
 }
 
@@ -146,7 +157,9 @@ pub async fn calendar(
     csrf: CsrfToken,
     addr: ClientAddr,
 ) -> AppResult<Response> {
-    calendar_page(&Own::new(&state, &pa, &addr), &pa.auth, &csrf, None).await
+    let me = Own::new(&state, &pa, &addr);
+    let push = reminders::section(&me, None).await?;
+    calendar_page(&me, &pa.auth, &csrf, None, push, StatusCode::OK).await
 }
 
 /// POST /calendar/feeds: a new secret feed URL, shown once.
@@ -158,7 +171,8 @@ pub async fn create_feed(
 ) -> AppResult<Response> {
     let me = Own::new(&state, &pa, &addr);
     let url = exports::create_feed(&me).await?;
-    calendar_page(&me, &pa.auth, &csrf, Some(url)).await
+    let push = reminders::section(&me, None).await?;
+    calendar_page(&me, &pa.auth, &csrf, Some(url), push, StatusCode::OK).await
 }
 
 /// POST /calendar/feeds/{id}/revoke: the URL stops working on its next request.

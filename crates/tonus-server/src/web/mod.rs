@@ -16,6 +16,7 @@ pub mod events;
 pub mod exercise;
 pub mod exports;
 pub mod identity;
+pub mod reminders;
 pub mod resume;
 pub mod sessions;
 pub mod sharing;
