@@ -5,6 +5,7 @@
 //! The only network traffic Tonus starts itself is these POSTs, to the endpoints browsers
 //! gave when subscribing.
 
+mod dns;
 pub mod scheduler;
 
 use std::time::Duration;
@@ -84,6 +85,8 @@ impl Sender {
             .connect_timeout(Duration::from_secs(10))
             // A push service answers; it never sends us elsewhere.
             .redirect(reqwest::redirect::Policy::none())
+            // The patient's browser chose the host: connect only to public addresses.
+            .dns_resolver(std::sync::Arc::new(dns::PublicOnly))
             .build()
             .context("making the HTTP client for push services")?;
         Ok(Self { client, vapid })

@@ -67,32 +67,19 @@ fn choices(input: &ChoicesInput) -> AppResult<PushChoices> {
 
 /// The push service's address: HTTPS and a host name (push services are public HTTPS
 /// services), so a subscription cannot point the server's POSTs at an address inside the
-/// network it runs in.
+/// network it runs in. Parsed as the sender parses it (a WHATWG URL, as reqwest does): there
+/// `127.1` and `0x7f.0.0.1` are IPv4 addresses, which a simpler reading takes for names.
+/// A name that resolves to a private address is refused when sending (`push::dns`).
 fn endpoint(text: &str) -> AppResult<&str> {
     let bad = || ValidationError::new("endpoint", "the https address of a push service", "another address");
-    let url = url_host(text).ok_or_else(bad)?;
-    let is_ip = url.parse::<std::net::IpAddr>().is_ok() || url.starts_with('[');
-    if text.len() > MAX_ENDPOINT || is_ip || url == "localhost" || url.ends_with(".localhost") || !url.contains('.') {
+    let url = reqwest::Url::parse(text).map_err(|_| bad())?;
+    let plain = url.scheme() == "https" && url.username().is_empty() && url.password().is_none();
+    // `domain()` is None for an IP address of either family.
+    let host = url.domain().filter(|_| plain).ok_or_else(bad)?.trim_end_matches('.');
+    if text.len() > MAX_ENDPOINT || host == "localhost" || host.ends_with(".localhost") || !host.contains('.') {
         return Err(bad().into());
     }
     Ok(text)
-}
-
-/// The host of an `https://host[:port]/…` URL.
-fn url_host(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix("https://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.contains('@') {
-        return None;
-    }
-    let host = match authority.rsplit_once(':') {
-        Some((h, port)) if !h.ends_with(']') || authority.starts_with('[') => {
-            port.parse::<u16>().ok()?;
-            h
-        }
-        _ => authority,
-    };
-    (!host.is_empty()).then_some(host)
 }
 
 fn key(field: &str, text: &str, len: usize) -> AppResult<String> {
@@ -185,6 +172,14 @@ mod tests {
             "https://intranet/x",
             "https://user@push.example.org/x",
             "https://push.example.org:99999/x",
+            // IPv4 addresses to a WHATWG parser, and so to the sender.
+            "https://127.1/x",
+            "https://0x7f.0.0.1/x",
+            "https://0177.0.0.1/x",
+            "https://2130706433/x",
+            "https://[::ffff:127.0.0.1]/x",
+            "https://localhost./x",
+            "https://push.localhost/x",
             "",
         ] {
             assert!(endpoint(bad).is_err(), "{bad}");
