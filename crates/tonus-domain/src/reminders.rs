@@ -45,12 +45,18 @@ pub struct Choices {
     pub checkin: bool,
     pub doses: bool,
     pub trials: bool,
+    /// Notifications that say what kind of reminder it is, never which treatment or trial:
+    /// a lock screen others can see need not tell them what the patient takes.
+    pub discreet: bool,
 }
 
 impl Choices {
     /// As stored: one bit per kind, so a new kind needs no new column.
     pub fn bits(self) -> i64 {
-        i64::from(self.checkin) | (i64::from(self.doses) << 1) | (i64::from(self.trials) << 2)
+        i64::from(self.checkin)
+            | (i64::from(self.doses) << 1)
+            | (i64::from(self.trials) << 2)
+            | (i64::from(self.discreet) << 3)
     }
 
     pub fn from_bits(bits: i64) -> Self {
@@ -58,6 +64,7 @@ impl Choices {
             checkin: bits & 1 != 0,
             doses: bits & 2 != 0,
             trials: bits & 4 != 0,
+            discreet: bits & 8 != 0,
         }
     }
 
@@ -161,7 +168,13 @@ pub fn due_between(plan: &Plan, after: Timestamp, until: Timestamp) -> Vec<Remin
 /// Every reminder of a local day, with its wall-clock time.
 fn candidates(plan: &Plan, day: Date, out: &mut Vec<(Time, Reminder)>) {
     let tz = plan.zone.tz();
+    let discreet = plan.choices.discreet;
     let mut push = |time: Time, kind, key: String, title: String, body: String, url| {
+        let (title, body) = if discreet {
+            discreet_text(kind, time)
+        } else {
+            (title, body)
+        };
         if let Some(due) = at_local(&tz, day, time) {
             out.push((
                 time,
@@ -227,6 +240,18 @@ fn candidates(plan: &Plan, day: Date, out: &mut Vec<(Time, Reminder)>) {
             "/trials",
         );
     }
+}
+
+/// What a discreet device shows: the kind of reminder and its time, nothing that names a
+/// treatment, a dose or a trial's arms.
+fn discreet_text(kind: ReminderKind, time: Time) -> (String, String) {
+    let at = format!("{:02}:{:02}", time.hour(), time.minute());
+    let body = match kind {
+        ReminderKind::CheckIn => "Time for today's check-in.".to_string(),
+        ReminderKind::Dose => format!("Something is due at {at}. Open Tonus for details."),
+        ReminderKind::Trial => "Your trial changes today. Open Tonus for details.".to_string(),
+    };
+    ("Tonus reminder".to_string(), body)
 }
 
 /// The verb a dose reminder starts with (the calendar feed's too): injections and infusions

@@ -11,6 +11,7 @@ fn all() -> Choices {
         checkin: true,
         doses: true,
         trials: true,
+        discreet: false,
     }
 }
 
@@ -217,4 +218,46 @@ fn what_is_already_logged_is_not_reminded() {
     p.logged = &logged;
     p.checked_in = &checked;
     assert_eq!(keys(&p), vec!["dose:1:2026-06-01T14", "dose:1:2026-06-01T20"]);
+}
+
+#[test]
+fn a_discreet_device_is_told_the_kind_and_time_never_the_treatment_or_trial() {
+    let zone = Zone::parse("Europe/Paris").unwrap();
+    let day = date(2026, 3, 10);
+    let regimens = vec![(7, "Baclofen".to_string(), regimen(Schedule::TimesPerDay(1), day))];
+    let changes = vec![(day, "Period 2 starts: Tizanidine".to_string())];
+    let open = plan(&zone, &regimens, &changes);
+    let mut quiet = plan(&zone, &regimens, &changes);
+    quiet.choices.discreet = true;
+    let (from, to) = (ts("2026-03-09T23:00:00Z"), ts("2026-03-10T22:59:00Z"));
+    let plain = due_between(&open, from, to);
+    let hidden = due_between(&quiet, from, to);
+    assert_eq!(plain.len(), 3, "{plain:?}");
+    assert!(plain.iter().any(|r| r.title.contains("Baclofen")), "{plain:?}");
+    // The same reminders at the same times under the same keys; only the words differ.
+    let at = |rs: &[Reminder]| rs.iter().map(|r| (r.key.clone(), r.due, r.kind)).collect::<Vec<_>>();
+    assert_eq!(at(&plain), at(&hidden));
+    for r in &hidden {
+        let text = format!("{} {}", r.title, r.body);
+        for secret in ["Baclofen", "10", "mg", "Tizanidine", "Period"] {
+            assert!(!text.contains(secret), "{secret} in {text:?}");
+        }
+        assert_eq!(r.title, "Tonus reminder");
+    }
+    let bits = Choices {
+        discreet: true,
+        ..all()
+    }
+    .bits();
+    assert_eq!(
+        Choices::from_bits(bits),
+        Choices {
+            discreet: true,
+            ..all()
+        }
+    );
+    assert!(
+        !Choices::from_bits(0b111).discreet,
+        "devices saved before the choice stay as they were"
+    );
 }

@@ -479,6 +479,7 @@ async fn the_reminders_page_subscribes_changes_and_stops_a_device() {
         let update = vec![
             ("label", "Tablet".to_string()),
             ("doses", "1".to_string()),
+            ("discreet", "1".to_string()),
             ("checkin_at", "08:15".to_string()),
             ("quiet_start", "22:00".to_string()),
             ("quiet_end", "06:30".to_string()),
@@ -488,7 +489,12 @@ async fn the_reminders_page_subscribes_changes_and_stops_a_device() {
         let d = &s.store.list_push_subscriptions(&p).await.unwrap()[0];
         assert_eq!(
             (d.kinds, d.checkin_min, d.quiet_start_min, d.quiet_end_min),
-            (2, 495, Some(1320), Some(390))
+            (2 | 8, 495, Some(1320), Some(390))
+        );
+        let (_, page) = pia.page("/calendar").await;
+        assert!(
+            page.contains(r#"name="discreet" value="1" checked"#),
+            "the page shows the discreet choice saved"
         );
 
         let delete: &'static str = Box::leak(format!("/reminders/devices/{id}/delete").into_boxed_str());

@@ -14,6 +14,8 @@ pub struct ChoicesInput<'a> {
     pub checkin: bool,
     pub doses: bool,
     pub trials: bool,
+    /// Notifications without treatment names or trial details.
+    pub discreet: bool,
     /// "HH:MM".
     pub checkin_at: &'a str,
     /// "HH:MM" each, both empty for none.
@@ -57,6 +59,7 @@ fn choices(input: &ChoicesInput) -> AppResult<PushChoices> {
             checkin: input.checkin,
             doses: input.doses,
             trials: input.trials,
+            discreet: input.discreet,
         }
         .bits(),
         checkin_min: minutes("checkin_at", input.checkin_at)?,
@@ -193,12 +196,13 @@ mod tests {
             checkin: true,
             doses: false,
             trials: true,
+            discreet: true,
             checkin_at: "20:30",
             quiet_start: "22:00",
             quiet_end: "07:00",
         };
         let c = choices(&input).unwrap();
-        assert_eq!((c.kinds, c.checkin_min), (0b101, 20 * 60 + 30));
+        assert_eq!((c.kinds, c.checkin_min), (0b1101, 20 * 60 + 30));
         assert_eq!((c.quiet_start_min, c.quiet_end_min), (Some(1320), Some(420)));
         assert_eq!(c.label, "This device");
         let half = ChoicesInput { quiet_end: "", ..input };
