@@ -57,6 +57,11 @@ async fn receive(State(e): State<Endpoint>, Path(device): Path<String>, h: Heade
     if device == "gone" {
         return StatusCode::GONE;
     }
+    if device == "hang" {
+        // Longer than the sender's timeout: a push service that never answers.
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        return StatusCode::CREATED;
+    }
     if device == "flaky" {
         let mut refused = e.refused.lock().unwrap();
         if *refused == 0 {
@@ -426,6 +431,46 @@ async fn a_patient_whose_records_cannot_be_read_does_not_silence_the_others() {
         (got[0].device.as_str(), &got[0].json["tag"]),
         ("good", &serde_json::json!("checkin:2026-06-01"))
     );
+}
+
+/// A push service that never answers holds up its own device, not the others: devices are
+/// sent to side by side within a tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_service_that_hangs_does_not_hold_up_other_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("tonus.db")).await.unwrap();
+    let keys = Arc::new(vec![device_keys("hang"), device_keys("good")]);
+    let (endpoint, port) = push_endpoint(keys.clone()).await;
+    let p = store
+        .create_patient("pat", &Zone::parse("Europe/Paris").unwrap())
+        .await
+        .unwrap();
+    // The hanging device first: one at a time, the other would wait for its timeout.
+    for (name, secret, auth) in keys.iter() {
+        store
+            .upsert_push_subscription(
+                &p,
+                &format!("http://127.0.0.1:{port}/push/{name}"),
+                &b64(secret.public_key().to_encoded_point(false).as_bytes()),
+                &b64(auth),
+                &choices(1, 20 * 60, None),
+                0,
+            )
+            .await
+            .unwrap();
+    }
+    let store = Arc::new(store);
+    let state = AppState::new(store.clone(), Config::default());
+    let sender = state.push_sender().await.unwrap();
+    *endpoint.vapid_public.lock().unwrap() = Some(sender.vapid().public_key().to_string());
+    let scheduler = Scheduler::new(store, sender);
+    let at = ts("2026-06-01T18:00:00Z");
+    *endpoint.now.lock().unwrap() = at;
+    let tick = tokio::time::timeout(std::time::Duration::from_secs(8), scheduler.tick(at)).await;
+    assert!(tick.is_err(), "the tick still waits for the hanging service");
+    let got = endpoint.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].device, "good");
 }
 
 #[tokio::test]

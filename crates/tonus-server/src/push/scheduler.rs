@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt};
 use jiff::civil::Time;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -34,6 +35,8 @@ use super::{Outcome, Sender};
 
 /// How late a reminder may still be sent.
 pub const GRACE: SignedDuration = SignedDuration::from_secs(3600);
+/// Devices sent to at once in a tick.
+const CONCURRENT: usize = 16;
 /// How often `tonus serve` looks for due reminders.
 pub const INTERVAL: Duration = Duration::from_secs(30);
 /// Claims are kept this long after their reminder fell due, well past `GRACE`, so that a
@@ -95,16 +98,32 @@ impl Scheduler {
 
     /// Sends every reminder due in `(now - GRACE, now]` not sent before. A device whose
     /// records cannot be read is logged and skipped, so one bad record does not silence
-    /// everyone else's reminders; it is tried again on the next tick.
+    /// everyone else's reminders; it is tried again on the next tick. Devices are served side
+    /// by side (up to [`CONCURRENT`]), each its reminders in order, so a push service that
+    /// hangs until the timeout holds up only its own devices.
     pub async fn tick(&self, now: Timestamp) -> anyhow::Result<TickReport> {
         let mut report = TickReport::default();
         let subs = self.store.active_push_subscriptions().await?;
         let mut records: HashMap<i64, Option<Records>> = HashMap::new();
+        let mut work = Vec::new();
         for sub in subs {
-            if let Err(e) = self.device(&sub, now, &mut records, &mut report).await {
-                report.failed += 1;
-                tracing::warn!("reminders for push subscription {}: {e:#}; trying again later", sub.id);
+            match self.due(&sub, now, &mut records).await {
+                Ok(due) if due.is_empty() => {}
+                Ok(due) => work.push((sub, due)),
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::warn!("reminders for push subscription {}: {e:#}; trying again later", sub.id);
+                }
             }
+        }
+        // Made into a Vec first: a stream that maps borrowed items is not `Send` (rustc
+        // cannot prove it for every lifetime), and `tonus serve` spawns this.
+        let sends: Vec<_> = work.iter().map(|(sub, due)| self.device(sub, due, now)).collect();
+        let done: Vec<TickReport> = stream::iter(sends).buffer_unordered(CONCURRENT).collect().await;
+        for d in done {
+            report.sent += d.sent;
+            report.dropped += d.dropped;
+            report.failed += d.failed;
         }
         self.store
             .prune_push_claims((now - KEEP_CLAIMS).as_millisecond())
@@ -112,19 +131,18 @@ impl Scheduler {
         Ok(report)
     }
 
-    /// One device's due reminders: claimed, then sent.
-    async fn device(
+    /// One device's reminders due now (its patient's records read once per tick).
+    async fn due(
         &self,
         sub: &PushSubscription,
         now: Timestamp,
         records: &mut HashMap<i64, Option<Records>>,
-        report: &mut TickReport,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Vec<Reminder>> {
         if let Entry::Vacant(slot) = records.entry(sub.patient_id) {
             slot.insert(self.records(sub.patient_id, now).await?);
         }
         let Some(Some(r)) = records.get(&sub.patient_id) else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let plan = Plan {
             zone: &r.patient.zone,
@@ -136,16 +154,36 @@ impl Scheduler {
             checked_in: &r.checked_in,
             logged: &r.logged,
         };
-        for reminder in due_between(&plan, now - GRACE, now) {
-            let due = reminder.due.as_millisecond();
+        Ok(due_between(&plan, now - GRACE, now))
+    }
+
+    /// One device's due reminders, in order: each claimed, then sent.
+    async fn device(&self, sub: &PushSubscription, due: &[Reminder], now: Timestamp) -> TickReport {
+        let mut report = TickReport::default();
+        if let Err(e) = self.send_each(sub, due, now, &mut report).await {
+            report.failed += 1;
+            tracing::warn!("reminders for push subscription {}: {e:#}; trying again later", sub.id);
+        }
+        report
+    }
+
+    async fn send_each(
+        &self,
+        sub: &PushSubscription,
+        due: &[Reminder],
+        now: Timestamp,
+        report: &mut TickReport,
+    ) -> anyhow::Result<()> {
+        for reminder in due {
+            let at = reminder.due.as_millisecond();
             if !self
                 .store
-                .claim_push(sub.id, &reminder.key, due, now.as_millisecond())
+                .claim_push(sub.id, &reminder.key, at, now.as_millisecond())
                 .await?
             {
                 continue;
             }
-            match self.deliver(sub, &reminder).await {
+            match self.deliver(sub, reminder).await {
                 Outcome::Delivered => {
                     report.sent += 1;
                     self.store.push_delivered(sub.id, now.as_millisecond()).await?;
