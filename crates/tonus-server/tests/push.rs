@@ -159,6 +159,36 @@ fn choices(kinds: i64, checkin_min: i64, quiet: Option<(i64, i64)>) -> PushChoic
     }
 }
 
+/// Stores a subscription of `p` for the device `key` at the loopback push endpoint.
+async fn subscribe(
+    store: &Store,
+    p: &tonus_domain::Patient,
+    port: u16,
+    key: &(String, SecretKey, [u8; 16]),
+    c: &PushChoices,
+) {
+    let (name, secret, auth) = key;
+    store
+        .upsert_push_subscription(
+            p,
+            &format!("http://127.0.0.1:{port}/push/{name}"),
+            &b64(secret.public_key().to_encoded_point(false).as_bytes()),
+            &b64(auth),
+            c,
+            0,
+        )
+        .await
+        .unwrap();
+}
+
+/// A scheduler on `store` whose VAPID key the endpoint checks.
+async fn scheduler(store: Arc<Store>, endpoint: &Endpoint) -> Scheduler {
+    let state = AppState::new(store.clone(), Config::default());
+    let sender = state.push_sender().await.unwrap();
+    *endpoint.vapid_public.lock().unwrap() = Some(sender.vapid().public_key().to_string());
+    Scheduler::new(store, sender)
+}
+
 async fn add_regimen(store: &Store, p: &tonus_domain::Patient, name: &str, schedule: Schedule) {
     let t = store
         .insert_treatment(p, &Treatment::new(name, Category::Drug, None).unwrap())
@@ -235,23 +265,8 @@ async fn reminders_arrive_once_at_local_time_across_dst_and_restarts() {
         store.insert_dose(&paris, 1, &taken).await.unwrap();
         add_regimen(&store, &ny, "Tizanidine", Schedule::TimesPerDay(2)).await;
         let subscribe = |p: tonus_domain::Patient, device: usize, c: PushChoices| {
-            let store = &store;
-            let keys = keys.clone();
-            async move {
-                let (name, secret, auth) = &keys[device];
-                let public = secret.public_key().to_encoded_point(false);
-                store
-                    .upsert_push_subscription(
-                        &p,
-                        &format!("http://127.0.0.1:{port}/push/{name}"),
-                        &b64(public.as_bytes()),
-                        &b64(auth),
-                        &c,
-                        0,
-                    )
-                    .await
-                    .unwrap()
-            }
+            let (store, keys) = (&store, keys.clone());
+            async move { subscribe(store, &p, port, &keys[device], &c).await }
         };
         // Paris: everything, check-in at 20:00. New York: check-in at 21:30, quiet 07:00–09:00
         // (so its 08:00 dose is never sent); a second New York device that is gone (410).
@@ -262,11 +277,8 @@ async fn reminders_arrive_once_at_local_time_across_dst_and_restarts() {
         subscribe(paris.clone(), 3, choices(1, 20 * 60, None)).await;
 
         let store = Arc::new(store);
-        let state = AppState::new(store.clone(), Config::default());
-        let sender = state.push_sender().await.unwrap();
-        *endpoint.vapid_public.lock().unwrap() = Some(sender.vapid().public_key().to_string());
         let step = Span::new().minutes(10);
-        let first = Scheduler::new(store.clone(), sender);
+        let first = scheduler(store.clone(), &endpoint).await;
         let now = endpoint.now.clone();
 
         run(
@@ -395,18 +407,7 @@ async fn a_patient_whose_records_cannot_be_read_does_not_silence_the_others() {
             .create_patient(name, &Zone::parse("Europe/Paris").unwrap())
             .await
             .unwrap();
-        let (_, secret, auth) = &keys[i];
-        store
-            .upsert_push_subscription(
-                &p,
-                &format!("http://127.0.0.1:{port}/push/{name}"),
-                &b64(secret.public_key().to_encoded_point(false).as_bytes()),
-                &b64(auth),
-                &choices(1, 20 * 60, None),
-                0,
-            )
-            .await
-            .unwrap();
+        subscribe(&store, &p, port, &keys[i], &choices(1, 20 * 60, None)).await;
     }
     // A time zone the database cannot give back as one: reading "bad" fails.
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
@@ -416,11 +417,7 @@ async fn a_patient_whose_records_cannot_be_read_does_not_silence_the_others() {
         .execute(&pool)
         .await
         .unwrap();
-    let store = Arc::new(store);
-    let state = AppState::new(store.clone(), Config::default());
-    let sender = state.push_sender().await.unwrap();
-    *endpoint.vapid_public.lock().unwrap() = Some(sender.vapid().public_key().to_string());
-    let scheduler = Scheduler::new(store, sender);
+    let scheduler = scheduler(Arc::new(store), &endpoint).await;
     let at = ts("2026-06-01T18:00:00Z");
     *endpoint.now.lock().unwrap() = at;
     let report = scheduler.tick(at).await.unwrap();
@@ -446,24 +443,10 @@ async fn a_push_service_that_hangs_does_not_hold_up_other_devices() {
         .await
         .unwrap();
     // The hanging device first: one at a time, the other would wait for its timeout.
-    for (name, secret, auth) in keys.iter() {
-        store
-            .upsert_push_subscription(
-                &p,
-                &format!("http://127.0.0.1:{port}/push/{name}"),
-                &b64(secret.public_key().to_encoded_point(false).as_bytes()),
-                &b64(auth),
-                &choices(1, 20 * 60, None),
-                0,
-            )
-            .await
-            .unwrap();
+    for key in keys.iter() {
+        subscribe(&store, &p, port, key, &choices(1, 20 * 60, None)).await;
     }
-    let store = Arc::new(store);
-    let state = AppState::new(store.clone(), Config::default());
-    let sender = state.push_sender().await.unwrap();
-    *endpoint.vapid_public.lock().unwrap() = Some(sender.vapid().public_key().to_string());
-    let scheduler = Scheduler::new(store, sender);
+    let scheduler = scheduler(Arc::new(store), &endpoint).await;
     let at = ts("2026-06-01T18:00:00Z");
     *endpoint.now.lock().unwrap() = at;
     let tick = tokio::time::timeout(std::time::Duration::from_secs(8), scheduler.tick(at)).await;
