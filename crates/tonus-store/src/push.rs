@@ -103,22 +103,34 @@ impl Store {
         choices: &PushChoices,
         now_ms: i64,
     ) -> Result<Id, StoreError> {
-        let id: i64 = on_pool!(self, pool => {
+        // One transaction, and the update only of this patient's own row: two accounts
+        // subscribing one browser at the same moment cannot leave it with one patient's id
+        // and the other's keys; the loser gets an error and nothing of it is kept.
+        let id: Option<i64> = on_pool!(self, pool => {
+            let mut tx = pool.begin().await.ctx("starting a transaction")?;
             sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1 AND patient_id <> $2")
                 .bind(endpoint).bind(patient.id)
-                .execute(pool).await.ctx("moving a push subscription")?;
-            sqlx::query_scalar(
+                .execute(&mut *tx).await.ctx("moving a push subscription")?;
+            let id = sqlx::query_scalar(
                 "INSERT INTO push_subscriptions (patient_id, endpoint, p256dh, auth, label, kinds, checkin_min, \
                  quiet_start_min, quiet_end_min, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth, \
                  label = excluded.label, kinds = excluded.kinds, checkin_min = excluded.checkin_min, \
                  quiet_start_min = excluded.quiet_start_min, quiet_end_min = excluded.quiet_end_min \
+                 WHERE push_subscriptions.patient_id = excluded.patient_id \
                  RETURNING id")
                 .bind(patient.id).bind(endpoint).bind(p256dh).bind(auth).bind(&choices.label)
                 .bind(choices.kinds).bind(choices.checkin_min).bind(choices.quiet_start_min)
                 .bind(choices.quiet_end_min).bind(now_ms)
-                .fetch_one(pool).await.ctx("saving a push subscription")?
+                .fetch_optional(&mut *tx).await.ctx("saving a push subscription")?;
+            if id.is_some() {
+                tx.commit().await.ctx("saving a push subscription")?;
+            }
+            id
         });
+        let id = id.ok_or_else(|| {
+            StoreError::Conflict("this browser was just subscribed by another account; try again".into())
+        })?;
         Ok(id)
     }
 
