@@ -36,7 +36,7 @@ impl Resolve for PublicOnly {
 
 /// Whether `ip` is a public unicast address: not loopback, private, link-local, shared
 /// (carrier NAT), documentation, benchmarking, multicast, broadcast or reserved; an IPv6
-/// address that carries an IPv4 one (mapped, NAT64) is judged by the IPv4 one.
+/// address that carries an IPv4 one (mapped, NAT64, 6to4) is judged by the IPv4 one.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -70,11 +70,17 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         let [.., hi, lo] = s;
         return is_public_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
     }
+    // 6to4 (2002::/16) reaches the IPv4 address in its second and third segments.
+    if s[0] == 0x2002 {
+        return is_public_v4(Ipv4Addr::from((u32::from(s[1]) << 16) | u32::from(s[2])));
+    }
     !(ip.is_unspecified()
         || ip.is_loopback()
         || ip.is_multicast()
         || (s[0] & 0xfe00) == 0xfc00
+        // Link-local, and the deprecated site-local next to it (fec0::/10).
         || (s[0] & 0xffc0) == 0xfe80
+        || (s[0] & 0xffc0) == 0xfec0
         || (s[0] == 0x2001 && s[1] == 0x0db8)
         || s[0..6] == [0, 0, 0, 0, 0, 0])
 }
@@ -117,6 +123,9 @@ mod tests {
             "::ffff:169.254.169.254",
             "64:ff9b::a00:1",
             "::127.0.0.1",
+            "2002:7f00:1::1",
+            "2002:a00:1::",
+            "fec0::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
